@@ -1,0 +1,1 @@
+"""The judge: gates that execute checks and read their machine-readable output."""

@@ -1,0 +1,1 @@
+"""Tasks: the declarative format, packs, workspace preparation, breakage injection, validation."""

@@ -1,0 +1,194 @@
+"""The task file (`task.yaml`): everything needed to prepare, attempt and judge one task.
+
+A task folder holds the task file, optional overlay folders it names (setup files, the reference
+solution) and — directly or by a relative path — the fixture repository it starts from. The
+format is data, not code: tasks can be listed, hashed, validated and shared without importing
+anything from them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+TASK_FILE = "task.yaml"
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+class InjectStep(_Spec):
+    """Break the copied fixture with the breakage injector (see `armbench inject`)."""
+
+    mypy: int = Field(0, ge=0)
+    """Mutations that each add exactly one mypy error."""
+    ruff: int = Field(0, ge=0)
+    """Mutations that each add exactly one ruff violation."""
+    collect: int = Field(0, ge=0)
+    """Mutations that each add exactly one pytest collection error."""
+    seed: int | None = None
+    """Fixed injection seed; when absent each replicate draws its own (the same for every arm)."""
+
+
+class PrepareSpec(_Spec):
+    """How the workspace is built: copy the fixture, overlay files, then inject breakage."""
+
+    overlay: str | None = None
+    """Folder (relative to the task folder) whose files are copied over the fixture."""
+    inject: InjectStep | None = None
+
+
+class SolutionSpec(_Spec):
+    """The reference solution, as the final state of the files it changes."""
+
+    overlay: str | None = None
+    """Folder (relative to the task folder) holding the final content of each changed file."""
+    delete: tuple[str, ...] = ()
+    """Paths the solution removes."""
+    restore_injected: bool = False
+    """Undo the injected breakage: the files the injector changed get their original bytes."""
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> SolutionSpec:
+        if not (self.overlay or self.delete or self.restore_injected):
+            raise ValueError("a solution needs an overlay, deletions or restore_injected")
+        return self
+
+
+class MypyGate(_Spec):
+    """Passes when `python -m mypy` (the fixture's configuration) reports no error."""
+
+    kind: Literal["mypy"]
+    args: tuple[str, ...] = ()
+    """Extra arguments, e.g. paths; none means the fixture's `files` setting."""
+
+
+class RuffGate(_Spec):
+    """Passes when `python -m ruff check` reports no violation."""
+
+    kind: Literal["ruff"]
+    args: tuple[str, ...] = (".",)
+
+
+class PytestGate(_Spec):
+    """Passes when pytest collects everything, nothing fails or errors, and enough tests pass."""
+
+    kind: Literal["pytest"]
+    args: tuple[str, ...] = ()
+    min_passed: int = Field(1, ge=0)
+    """Fewest passing tests accepted: deleting the failing tests must not make a green build."""
+
+
+class MovedFunctionGate(_Spec):
+    """Structural check, from the AST: `function` moved from module `source` to module `target`
+    unchanged, and no code anywhere still reaches it through `source`."""
+
+    kind: Literal["moved_function"]
+    function: str
+    source: str
+    """Dotted module the function was in, e.g. `tallyho.money`."""
+    target: str
+    """Dotted module it must now live in."""
+
+
+GateSpec = Annotated[MypyGate | RuffGate | PytestGate | MovedFunctionGate, Field(discriminator="kind")]
+
+Rule = Literal["no_new_suppressions"]
+"""`no_new_suppressions`: no more `# type: ignore` or `# noqa` comments than the task started with."""
+
+
+class TaskLimits(_Spec):
+    """Task defaults; a run's config overrides them field by field."""
+
+    max_iterations: int | None = Field(None, ge=1)
+    wall_s: float | None = Field(None, gt=0)
+    bash_timeout_s: float | None = Field(None, gt=0)
+
+
+class TaskSpec(_Spec):
+    """One task, as written in `task.yaml`."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    title: str
+    prompt: str
+    """What the agent is asked; it should state the rules the judge enforces."""
+    fixture: str
+    """The repository the workspace starts from, relative to the task folder (or absolute)."""
+    prepare: PrepareSpec = PrepareSpec()
+    solution: SolutionSpec
+    gates: tuple[GateSpec, ...] = Field(min_length=1)
+    editable: tuple[str, ...] = ("**",)
+    """Gitignore-style patterns of the paths the agent may change; a change elsewhere fails."""
+    protected: tuple[str, ...] = ()
+    """Paths that must be byte-identical when judged (checked against pristine fingerprints)."""
+    rules: tuple[Rule, ...] = ()
+    check_commands: tuple[str, ...] = ()
+    """The commands the prompt tells the agent to run to check its work."""
+    limits: TaskLimits = TaskLimits()
+
+    @model_validator(mode="after")
+    def _restore_needs_injection(self) -> TaskSpec:
+        if self.solution.restore_injected and self.prepare.inject is None:
+            raise ValueError("solution.restore_injected needs prepare.inject")
+        return self
+
+
+class TaskFileError(ValueError):
+    """A task file that cannot be used; the message names the file and the field."""
+
+
+class Task:
+    """A loaded task: its spec plus the folder its relative paths resolve against."""
+
+    def __init__(self, spec: TaskSpec, folder: Path) -> None:
+        self.spec = spec
+        self.folder = folder
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    def resolve(self, relative: str) -> Path:
+        return (self.folder / relative).resolve()
+
+    @property
+    def fixture_dir(self) -> Path:
+        return self.resolve(self.spec.fixture)
+
+    def __repr__(self) -> str:
+        return f"Task({self.id!r}, {self.folder})"
+
+
+def load_task(folder: Path) -> Task:
+    """Read and check `folder/task.yaml`, including that the folders it names exist."""
+    path = folder / TASK_FILE
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise TaskFileError(f"{path}: cannot read: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise TaskFileError(f"{path}: not valid YAML: {exc}") from exc
+    try:
+        spec = TaskSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise TaskFileError(f"{path}: {format_validation_error(exc)}") from exc
+    task = Task(spec, folder.resolve())
+    named = {"fixture": spec.fixture, "prepare.overlay": spec.prepare.overlay}
+    named["solution.overlay"] = spec.solution.overlay
+    for field_name, relative in named.items():
+        if relative is not None and not task.resolve(relative).is_dir():
+            raise TaskFileError(f"{path}: {field_name}: folder {relative!r} does not exist")
+    return task
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """One line per problem, each naming its field as a dotted path."""
+    lines = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"{where}: {err['msg']}")
+    return "; ".join(lines)
