@@ -7,6 +7,7 @@ sandboxing backend can slot in behind the same Environment protocol.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -24,7 +25,9 @@ from armbench.env.base import DEFAULT_OUTPUT_CAP, CommandResult
 # Variables a command may inherit. Everything else is dropped: an allowlist cannot leak a
 # credential under a name nobody thought of, which a denylist of `*_API_KEY` patterns can.
 _INHERITED = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM", "TMPDIR", "SYSTEMROOT")
-_SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH|COOKIE|SESSION)", re.I)
+_SECRET_NAME = re.compile(
+    r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH|COOKIE|SESSION)", re.I
+)
 
 
 def scrubbed_environ(
@@ -65,6 +68,7 @@ class _CappedReader:
 
     def __init__(self, stream: IO[bytes], cap: int) -> None:
         self._stream = stream
+        self._fd = stream.fileno()
         self._half = max(cap // 2, 1)
         self._head = bytearray()
         self._tail = bytearray()
@@ -74,7 +78,7 @@ class _CappedReader:
 
     def _drain(self) -> None:
         try:
-            while chunk := self._stream.read1(65536):
+            while chunk := os.read(self._fd, 65536):
                 self.total += len(chunk)
                 room = self._half - len(self._head)
                 if room > 0:
@@ -102,10 +106,8 @@ class _CappedReader:
 
 
 def _kill_group(pid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 class LocalEnvironment:

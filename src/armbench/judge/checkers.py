@@ -112,7 +112,7 @@ def run_mypy(
                 message=str(item.get("message", "")),
             )
         )
-    # Exit 0 = clean, 1 = type errors; anything else (2: crash or bad usage) has no trustworthy report.
+    # Exit 0: clean; 1: type errors; anything else (2: crash, bad usage): no trustworthy report.
     problem = ""
     if result.timed_out:
         problem = "mypy timed out"
@@ -241,9 +241,16 @@ def run_pytest(
     with tempfile.TemporaryDirectory(prefix="armbench-junit-") as tmp:
         report = Path(tmp) / "junit.xml"
         argv = [
-            python, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-            "--continue-on-collection-errors", f"--junitxml={report}", *args,
-        ]  # fmt: skip
+            python,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--continue-on-collection-errors",
+            f"--junitxml={report}",
+            *args,
+        ]
         result = env.run(argv, timeout_s=timeout_s)
         xml_text = report.read_text(encoding="utf-8") if report.is_file() else ""
     counts = dict.fromkeys(("passed", "failed", "errored", "skipped", "collection_errors"), 0)

@@ -95,10 +95,12 @@ class MovedFunctionGate(_Spec):
     """Dotted module it must now live in."""
 
 
-GateSpec = Annotated[MypyGate | RuffGate | PytestGate | MovedFunctionGate, Field(discriminator="kind")]
+GateSpec = Annotated[
+    MypyGate | RuffGate | PytestGate | MovedFunctionGate, Field(discriminator="kind")
+]
 
 Rule = Literal["no_new_suppressions"]
-"""`no_new_suppressions`: no more `# type: ignore` or `# noqa` comments than the task started with."""
+"""`no_new_suppressions`: no more `# type: ignore` / `# noqa` comments than at the start."""
 
 
 class TaskLimits(_Spec):
@@ -190,5 +192,6 @@ def format_validation_error(exc: ValidationError) -> str:
     lines = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        lines.append(f"{where}: {err['msg']}")
+        message = err["msg"].removeprefix("Value error, ")
+        lines.append(f"{where}: {message}")
     return "; ".join(lines)

@@ -1,0 +1,1 @@
+"""The agent: its tools and the loop that lets a model use them."""

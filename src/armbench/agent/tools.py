@@ -1,0 +1,136 @@
+"""The two tools of the published experiment, as offered to models and as executed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from armbench.agent.editor import EditorError, FileEditor
+from armbench.env.base import Environment
+from armbench.models.types import ToolResultBlock, ToolSpec, ToolUseBlock
+
+BASH = "bash"
+EDITOR = "editor"
+
+BASH_SPEC = ToolSpec(
+    name=BASH,
+    description=(
+        "Run a bash command in the repository root and return its combined output and exit "
+        "code. Each call starts a fresh shell; long outputs lose their middle."
+    ),
+    input_schema={
+        "type": "object",
+        "properties": {"command": {"type": "string", "description": "The command to run."}},
+        "required": ["command"],
+    },
+)
+
+EDITOR_SPEC = ToolSpec(
+    name=EDITOR,
+    description=(
+        "View and edit files in the repository. `view` shows a file with line numbers (or lists "
+        "a directory); `create` writes a new file; `str_replace` replaces the one exact "
+        "occurrence of old_str with new_str; `insert` adds new_str after line insert_line "
+        "(0 = top). Paths are relative to the repository root."
+    ),
+    input_schema={
+        "type": "object",
+        "properties": {
+            "command": {"type": "string", "enum": ["view", "create", "str_replace", "insert"]},
+            "path": {"type": "string"},
+            "file_text": {"type": "string", "description": "create: the file's content."},
+            "old_str": {"type": "string", "description": "str_replace: exact text to replace."},
+            "new_str": {"type": "string", "description": "str_replace / insert: new text."},
+            "insert_line": {"type": "integer", "description": "insert: line to insert after."},
+            "view_range": {
+                "type": "array",
+                "items": {"type": "integer"},
+                "description": "view: [first, last] line, last -1 for the end.",
+            },
+        },
+        "required": ["command", "path"],
+    },
+)
+
+
+@dataclass(frozen=True)
+class ToolOutcome:
+    text: str
+    is_error: bool
+
+
+class ToolInputError(Exception):
+    """The model called a tool with arguments that do not fit its schema."""
+
+
+def _str(args: Mapping[str, Any], key: str, *, default: str | None = None) -> str:
+    value = args.get(key, default)
+    if not isinstance(value, str):
+        raise ToolInputError(f"`{key}` must be a string")
+    return value
+
+
+class Toolbox:
+    """Executes tool calls against one workspace: editor directly, bash through the Environment."""
+
+    def __init__(
+        self, env: Environment, *, bash_timeout_s: float, output_cap: int = 30_000
+    ) -> None:
+        self.env = env
+        self.editor = FileEditor(env.workdir)
+        self.bash_timeout_s = bash_timeout_s
+        self.output_cap = output_cap
+        self._handlers: dict[str, Callable[[Mapping[str, Any], float], str]] = {
+            BASH: self._bash,
+            EDITOR: self._edit,
+        }
+
+    @property
+    def specs(self) -> tuple[ToolSpec, ...]:
+        return (EDITOR_SPEC, BASH_SPEC)
+
+    def execute(self, call: ToolUseBlock, *, time_left_s: float) -> ToolResultBlock:
+        handler = self._handlers.get(call.name)
+        try:
+            if handler is None:
+                raise ToolInputError(
+                    f"unknown tool {call.name!r}; the tools are {sorted(self._handlers)}"
+                )
+            text, is_error = handler(call.input, time_left_s), False
+        except (ToolInputError, EditorError) as exc:
+            text, is_error = f"error: {exc}", True
+        return ToolResultBlock(tool_use_id=call.id, content=text, is_error=is_error)
+
+    def _bash(self, args: Mapping[str, Any], time_left_s: float) -> str:
+        command = _str(args, "command")
+        timeout = max(min(self.bash_timeout_s, time_left_s), 1.0)
+        result = self.env.run(command, timeout_s=timeout, output_cap=self.output_cap)
+        code = "killed (timeout)" if result.timed_out else str(result.exit_code)
+        return f"{result.output.rstrip()}\n[exit code: {code}]".lstrip("\n")
+
+    def _edit(self, args: Mapping[str, Any], time_left_s: float) -> str:
+        command = _str(args, "command")
+        path = _str(args, "path")
+        if command == "view":
+            raw = args.get("view_range")
+            view_range = None
+            if raw is not None:
+                if not (
+                    isinstance(raw, list) and len(raw) == 2 and all(isinstance(v, int) for v in raw)
+                ):
+                    raise ToolInputError("`view_range` must be [first, last]")
+                view_range = (raw[0], raw[1])
+            return self.editor.view(path, view_range)
+        if command == "create":
+            return self.editor.create(path, _str(args, "file_text"))
+        if command == "str_replace":
+            return self.editor.str_replace(
+                path, _str(args, "old_str"), _str(args, "new_str", default="")
+            )
+        if command == "insert":
+            line = args.get("insert_line")
+            if not isinstance(line, int):
+                raise ToolInputError("`insert_line` must be an integer")
+            return self.editor.insert(path, line, _str(args, "new_str"))
+        raise ToolInputError(f"unknown editor command {command!r}")

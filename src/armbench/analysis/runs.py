@@ -1,0 +1,66 @@
+"""Opening a recorded run for reading, with the rate card its costs are computed from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from armbench.models.types import Usage
+from armbench.pricing.ratecard import RateCard
+from armbench.store.records import TrialRecord
+from armbench.store.rundir import Manifest, RunDirectory
+
+
+@dataclass(frozen=True)
+class LoadedRun:
+    directory: RunDirectory
+    manifest: Manifest
+    trials: list[TrialRecord]
+    rate_card: RateCard
+
+    @property
+    def run_id(self) -> str:
+        return self.manifest.run_id
+
+
+def load_run(path: Path, *, rate_card: Path | None = None) -> LoadedRun:
+    """A run's manifest and trials; costs use `rate_card` if given, else the run's own card."""
+    directory = RunDirectory.open(path)
+    manifest = directory.read_manifest()
+    with directory.database() as db:
+        trials = db.trials()
+    if rate_card is not None:
+        card = RateCard.load(rate_card)
+    else:
+        card = RateCard.from_mapping(
+            manifest.rate_card, source=f"{path}/manifest.json (the run's rate card)"
+        )
+    return LoadedRun(directory, manifest, trials, card)
+
+
+def trial_tokens(trial: TrialRecord) -> Usage:
+    total = Usage()
+    for call in trial.calls:
+        total += call.usage
+    return total
+
+
+def tokens_by_role(trial: TrialRecord) -> dict[str, Usage]:
+    roles: dict[str, Usage] = {}
+    for call in trial.calls:
+        roles[call.role] = roles.get(call.role, Usage()) + call.usage
+    return roles
+
+
+def cost_by_role(trial: TrialRecord, card: RateCard) -> dict[str, float]:
+    """Dollars per role, every attempt included (failed attempts were billed too)."""
+    roles: dict[str, float] = {}
+    for call in trial.calls:
+        roles[call.role] = roles.get(call.role, 0.0) + card.cost(
+            f"{call.provider}/{call.model}", call.usage
+        )
+    return roles
+
+
+def trial_cost(trial: TrialRecord, card: RateCard) -> float:
+    return sum(cost_by_role(trial, card).values())

@@ -1,0 +1,331 @@
+"""The `armbench` command line: verbs only — parsing, calling, printing."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Literal, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from armbench.analysis.export import call_rows, render, trial_rows
+from armbench.analysis.runs import LoadedRun, load_run
+from armbench.analysis.summary import summarize
+from armbench.config import ConfigError, RunConfig, load_config
+from armbench.judge.toolchain import ToolchainError
+from armbench.pricing.ratecard import UnknownPriceError
+from armbench.runner.run import Preflight, create_run, execute, preflight, reopen_config
+from armbench.store.records import TrialRecord
+from armbench.store.rundir import RunDirectory, RunDirectoryError
+from armbench.tasks.packs import builtin_pack_names, load_pack
+from armbench.tasks.spec import TaskFileError
+
+DEMO_CONFIG = Path(__file__).resolve().parent / "examples" / "demo.yaml"
+
+app = typer.Typer(
+    help="armbench: what agentic-coding configurations really cost, and how reliably they work.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+tasks_app = typer.Typer(help="List and validate task packs.", no_args_is_help=True)
+app.add_typer(tasks_app, name="tasks")
+
+out = Console()
+err = Console(stderr=True)
+
+RateCardOption = Annotated[
+    Path | None,
+    typer.Option("--rate-card", help="Price with this TOML rate card instead of the run's own."),
+]
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _open_run(path: Path, rate_card: Path | None) -> LoadedRun:
+    try:
+        return load_run(path, rate_card=rate_card)
+    except (RunDirectoryError, ValueError) as exc:
+        fail(str(exc))
+
+
+def _money(value: float | None) -> str:
+    return "—" if value is None else f"${value:,.4f}"
+
+
+def _num(value: float | None, fmt: str = "{:.1f}") -> str:
+    return "—" if value is None else fmt.format(value)
+
+
+def print_summary(run: LoadedRun) -> None:
+    if run.manifest.simulated:
+        out.print(
+            "[bold yellow]SIMULATED[/] — the models in this run are simulated: "
+            "its numbers do not measure real models."
+        )
+    table = Table(title=f"{run.run_id}", title_justify="left")
+    for column in ("arm", "task", "n", "pass", "fail", "limit", "infra", "success"):
+        table.add_column(column, justify="left" if column in ("arm", "task") else "right")
+    for column in ("median cost", "median wall s", "median iters"):
+        table.add_column(f"{column}\n(passes)", justify="right")
+    try:
+        cells = summarize(run)
+    except UnknownPriceError as exc:
+        fail(str(exc))
+    for c in cells:
+        rate = "—" if c.success_rate is None else f"{c.success_rate:.0%}"
+        table.add_row(
+            c.arm,
+            c.task,
+            str(c.n),
+            str(c.passes),
+            str(c.fails),
+            str(c.limits),
+            str(c.infra_errors),
+            rate,
+            _money(c.median_cost_usd),
+            _num(c.median_wall_s),
+            _num(c.median_iterations, "{:.0f}"),
+        )
+    out.print(table)
+    out.print(f"costs priced with {run.rate_card.source}", style="dim")
+
+
+def _execute(pre: Preflight, run_dir: RunDirectory, todo: int) -> None:
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[last]}"),
+    )
+    with Progress(*columns, console=err, transient=False) as progress:
+        bar = progress.add_task(pre.config.name, total=todo, last="")
+
+        def on_trial(record: TrialRecord) -> None:
+            progress.update(bar, advance=1, last=f"{record.trial_id}: {record.status}")
+
+        execute(pre, run_dir, on_trial=on_trial)
+
+
+def _preflight(config: RunConfig) -> Preflight:
+    try:
+        return preflight(config)
+    except (TaskFileError, KeyError, ValueError, ToolchainError, UnknownPriceError) as exc:
+        fail(str(exc).strip("'\""), code=2)
+
+
+def _run(config: RunConfig, out_dir: Path, source: str) -> None:
+    pre = _preflight(config)
+    run_dir = create_run(pre, out_parent=out_dir, config_source=source)
+    err.print(f"run {run_dir.run_id}: {len(pre.plans)} trials → {run_dir.path}")
+    _execute(pre, run_dir, len(pre.plans))
+    print_summary(load_run(run_dir.path))
+    out.print(str(run_dir.path), highlight=False, soft_wrap=True)
+
+
+@app.command()
+def run(
+    config: Annotated[
+        Path, typer.Argument(help="The run's YAML config.", exists=True, dir_okay=False)
+    ],
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder to create the run directory in.")
+    ] = Path("runs"),
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help="Override a config value, e.g. --set replicates=5 (repeatable)."
+        ),
+    ] = None,
+) -> None:
+    """Run every arm of CONFIG on every task, replicates times, and record it all.
+
+    The config is validated before anything runs; a bad one exits 2 naming the field. The run
+    directory (printed on the last line) holds the manifest, the database and transcripts.
+    """
+    try:
+        cfg = load_config(config, overrides or [])
+    except ConfigError as exc:
+        fail(str(exc), code=2)
+    _run(cfg, out_dir, str(config.resolve()))
+
+
+@app.command()
+def resume(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory from `armbench run`.")],
+) -> None:
+    """Finish an interrupted run: trials already recorded are kept and not run again."""
+    try:
+        directory = RunDirectory.open(run_dir)
+        config = reopen_config(directory)
+    except (RunDirectoryError, ConfigError) as exc:
+        fail(str(exc), code=2)
+    pre = _preflight(config)
+    with directory.database() as db:
+        todo = len([p for p in pre.plans if p.trial_id not in db.trial_ids()])
+    err.print(f"run {directory.run_id}: {todo} of {len(pre.plans)} trials left")
+    _execute(pre, directory, todo)
+    print_summary(load_run(directory.path))
+    out.print(str(directory.path), highlight=False, soft_wrap=True)
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder to create the run directory in.")
+    ] = Path("runs"),
+) -> None:
+    """The demo: two simulated solo coders (strong, weak) × the demo pack's 3 tasks × 3 replicates.
+
+    Runs offline in a few minutes; everything is real (workspaces, tools, checkers, judge,
+    ledger) except the models, which are simulated and labelled so.
+    """
+    try:
+        cfg = load_config(DEMO_CONFIG)
+    except ConfigError as exc:
+        fail(str(exc), code=2)
+    _run(cfg, out_dir, str(DEMO_CONFIG))
+
+
+@app.command()
+def show(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
+    rate_card: RateCardOption = None,
+) -> None:
+    """Per arm × task: trials, passes, success rate, and median cost, wall time and iterations
+    among passing trials."""
+    print_summary(_open_run(run_dir, rate_card))
+
+
+@app.command()
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
+    fmt: Annotated[
+        Literal["jsonl", "csv"], typer.Option("--format", help="jsonl or csv.")
+    ] = "jsonl",
+    calls: Annotated[
+        bool, typer.Option("--calls", help="One row per ledger row instead of per trial.")
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+    rate_card: RateCardOption = None,
+) -> None:
+    """Export trials (or, with --calls, every model call) with tokens, costs and gates."""
+    run = _open_run(run_dir, rate_card)
+    try:
+        text = render(call_rows(run) if calls else trial_rows(run), fmt)
+    except UnknownPriceError as exc:
+        fail(str(exc))
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"wrote {output}")
+
+
+@app.command()
+def inject(
+    repo: Annotated[
+        Path,
+        typer.Argument(
+            help="A Python repo that is green under its own mypy, ruff and pytest.",
+            exists=True,
+            file_okay=False,
+        ),
+    ],
+    mypy: Annotated[int, typer.Option("--mypy", min=0, help="mypy errors to add.")] = 0,
+    ruff: Annotated[int, typer.Option("--ruff", min=0, help="ruff violations to add.")] = 0,
+    collect: Annotated[
+        int, typer.Option("--collect", min=0, help="pytest collection errors to add.")
+    ] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Same repo and seed, byte-identical result.")
+    ] = 0,
+    python: Annotated[
+        str, typer.Option("--python", help="Interpreter that runs the checkers.")
+    ] = sys.executable,
+    manifest: Annotated[
+        Path | None,
+        typer.Option("--manifest", help="Write the mutations and their inverses here (JSON)."),
+    ] = None,
+) -> None:
+    """Break REPO with exactly N mypy, ruff and pytest-collection errors, verified by running
+    the checkers. On failure the repo is left untouched."""
+    from armbench.tasks.inject import InjectionError, InjectionRequest
+    from armbench.tasks.inject import inject as do_inject
+
+    if mypy + ruff + collect == 0:
+        fail("nothing to inject: give --mypy, --ruff and/or --collect", code=2)
+    try:
+        result = do_inject(
+            repo, InjectionRequest(mypy=mypy, ruff=ruff, collect=collect, seed=seed), python=python
+        )
+    except InjectionError as exc:
+        fail(str(exc))
+    for m in result.mutations:
+        out.print(f"{m.kind:8} {m.path}:{m.line}  {m.operator}: {m.description}", highlight=False)
+    if manifest is not None:
+        manifest.write_text(result.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        err.print(f"manifest: {manifest}")
+
+
+@tasks_app.command("list")
+def tasks_list(
+    pack: Annotated[
+        str | None, typer.Argument(help="A pack name or folder; all built-in packs if absent.")
+    ] = None,
+) -> None:
+    """List packs and their tasks."""
+    names = [pack] if pack else builtin_pack_names()
+    table = Table("pack", "task", "title", "gates")
+    for name in names:
+        try:
+            loaded = load_pack(name)
+        except TaskFileError as exc:
+            fail(str(exc), code=2)
+        for task in loaded.tasks:
+            gates = ", ".join(g.kind for g in task.spec.gates)
+            table.add_row(loaded.name, task.id, task.spec.title, gates)
+    out.print(table)
+
+
+@tasks_app.command("validate")
+def tasks_validate(
+    pack: Annotated[str, typer.Argument(help="A pack name or folder.")],
+    repeats: Annotated[
+        int, typer.Option("--repeats", min=1, help="Judge each state this many times.")
+    ] = 3,
+    python: Annotated[
+        str, typer.Option("--python", help="Interpreter that runs the checkers.")
+    ] = sys.executable,
+) -> None:
+    """Check every task: the untouched workspace fails the judge and the reference solution
+    passes it, REPEATS times each; gates that flip are reported as flaky."""
+    from armbench.tasks.validate import TaskValidation, validate_pack
+
+    try:
+        loaded = load_pack(pack)
+    except TaskFileError as exc:
+        fail(str(exc), code=2)
+
+    def on_task(result: TaskValidation) -> None:
+        mark = "[green]ok[/]" if result.ok else "[red]FAILED[/]"
+        out.print(f"{mark} {loaded.name}/{result.task}")
+        for problem in result.problems:
+            out.print(f"    {problem}", highlight=False)
+
+    results = validate_pack(loaded, python=python, repeats=repeats, on_task=on_task)
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

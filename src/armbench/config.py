@@ -1,0 +1,214 @@
+"""The run configuration (YAML), as pydantic models whose every field says what it is for.
+
+A bad config is refused before anything runs, with each problem named by its dotted field path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from armbench.tasks.spec import format_validation_error
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+class Limits(_Config):
+    """Caps on one agent's work in a trial; unset fields fall back to the task's, then defaults."""
+
+    max_iterations: int | None = Field(None, ge=1)
+    """Model calls before the trial stops as `limit`."""
+    wall_s: float | None = Field(None, gt=0)
+    """Wall-clock seconds before the trial stops as `limit` (simulated latency included)."""
+    bash_timeout_s: float | None = Field(None, gt=0)
+    """Seconds one bash command may run before its process tree is killed."""
+
+    def over(self, fallback: Limits) -> Limits:
+        """These limits, with unset fields taken from `fallback`."""
+        return Limits(**{k: v if v is not None else getattr(fallback, k) for k, v in self})
+
+
+DEFAULT_LIMITS = Limits(max_iterations=40, wall_s=1800, bash_timeout_s=120)
+
+
+class SimModelConfig(_Config):
+    """A deterministic simulated coder that plays the task's reference solution through the
+    real tools. Results from it are always labelled simulated."""
+
+    provider: Literal["sim"]
+    model: str | None = None
+    """Name used for pricing (`sim/<model>` in the rate card); defaults to the config key."""
+    skill: float = Field(0.9, ge=0, le=1)
+    """Chance that an edit is right the first time and that a repair succeeds; also how
+    persistent the model is. Low skill makes wrong edits it must notice from check output."""
+    verbosity: float = Field(0.5, ge=0, le=1)
+    """How much prose accompanies each action (0: a short line; 1: a paragraph)."""
+    cache: bool = True
+    """Apply the prompt-cache model (Anthropic's rules) to the requests it receives."""
+    cache_ttl: Literal["5m", "1h"] = "5m"
+    min_cacheable_tokens: int = Field(1024, ge=0)
+    """Shortest prefix the cache model will store, as on the real API."""
+    output_tokens_per_s: float = Field(60.0, gt=0)
+    """Simulated decoding speed, for the simulated latency."""
+    input_tokens_per_s: float = Field(5000.0, gt=0)
+    """Simulated prefill speed for uncached input (cache reads are ten times faster)."""
+    first_token_s: float = Field(0.5, ge=0)
+    """Simulated fixed latency per call."""
+
+
+class ScriptModelConfig(_Config):
+    """Plays back a file of assistant turns — for tests and exact replays."""
+
+    provider: Literal["script"]
+    path: Path
+    """YAML or JSON list of turns: `{text, tool_calls: [{name, input}], usage}` (relative to the
+    config file)."""
+    model: str | None = None
+    """Name used for pricing (`script/<model>`); defaults to the config key."""
+
+
+ModelConfig = Annotated[SimModelConfig | ScriptModelConfig, Field(discriminator="provider")]
+
+
+class SoloArm(_Config):
+    """One model does the whole task with the editor and bash tools."""
+
+    kind: Literal["solo"]
+    model: str
+    """Key into `models`."""
+    limits: Limits = Limits()
+    """Overrides the run's limits for this arm."""
+
+
+ArmConfig = Annotated[SoloArm, Field(discriminator="kind")]
+
+
+class RunConfig(_Config):
+    """One experiment: which tasks, which arms, how many replicates."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    """Names the run directory."""
+    pack: str
+    """A built-in pack name or a path to a pack folder (relative to the config file)."""
+    tasks: tuple[str, ...] | None = None
+    """Subset of the pack's task ids; all tasks when absent."""
+    replicates: int = Field(1, ge=1)
+    seed: int = 0
+    """Root of every trial's seed; the same seed reproduces the same simulated run."""
+    rate_card: Path | None = None
+    """TOML rate card ($ per million tokens per kind), relative to the config file."""
+    limits: Limits = Limits()
+    concurrency: int = Field(2, ge=1)
+    """Trials run at once."""
+    keep_workspaces: bool = False
+    """Keep each trial's workspace after judging (the transcript always keeps the final diff)."""
+    models: dict[str, ModelConfig] = Field(min_length=1)
+    arms: dict[str, ArmConfig] = Field(min_length=1)
+
+    def model_name(self, key: str) -> str:
+        """The pricing name of model `key`: its `model` field, else the key itself."""
+        return self.models[key].model or key
+
+    def canonical_hash(self) -> str:
+        """sha256 of the validated config, independent of YAML formatting and key order."""
+        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+
+class ConfigError(ValueError):
+    """A config that cannot run; the message names the file, the field and the problem."""
+
+
+_PLANNED_ARM_KINDS = {"orchestrated", "routed", "single_shot"}
+_PLANNED_PROVIDERS = {"anthropic", "openai"}
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply `key.sub=value` overrides (values parsed as YAML scalars) to a raw config mapping."""
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set {item!r}: expected key=value, e.g. replicates=5")
+        node: dict[str, Any] = raw
+        parts = key.split(".")
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"--set {item!r}: {part!r} is not a mapping")
+            node = child
+        node[parts[-1]] = yaml.safe_load(value)
+    return raw
+
+
+def _not_yet(raw: dict[str, Any]) -> list[str]:
+    """Clear 'not implemented yet' messages for parts of the config contract still to come."""
+    problems = []
+    for key, model in (raw.get("models") or {}).items():
+        if isinstance(model, dict) and model.get("provider") in _PLANNED_PROVIDERS:
+            problems.append(
+                f"models.{key}.provider: {model['provider']!r} is not implemented yet in this "
+                "version (available: sim, script)"
+            )
+    for key, arm in (raw.get("arms") or {}).items():
+        if isinstance(arm, dict) and arm.get("kind") in _PLANNED_ARM_KINDS:
+            problems.append(
+                f"arms.{key}.kind: {arm['kind']!r} arms are not implemented yet in this version "
+                "(available: solo)"
+            )
+    return problems
+
+
+def parse_config(raw: Any, *, source: str, base_dir: Path) -> RunConfig:
+    """Validate a raw mapping; relative paths in it resolve against `base_dir`."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping at the top level")
+    if problems := _not_yet(raw):
+        raise ConfigError(f"{source}: " + "; ".join(problems))
+    try:
+        config = RunConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {format_validation_error(exc)}") from exc
+    for arm_name, arm in config.arms.items():
+        if arm.model not in config.models:
+            known = ", ".join(sorted(config.models))
+            raise ConfigError(
+                f"{source}: arms.{arm_name}.model: unknown model {arm.model!r} (known: {known})"
+            )
+    return _resolve_paths(config, base_dir)
+
+
+def _resolve_paths(config: RunConfig, base_dir: Path) -> RunConfig:
+    def absolute(path: Path) -> Path:
+        return path if path.is_absolute() else (base_dir / path).resolve()
+
+    models: dict[str, ModelConfig] = {
+        key: m.model_copy(update={"path": absolute(m.path)})
+        if isinstance(m, ScriptModelConfig)
+        else m
+        for key, m in config.models.items()
+    }
+    pack = config.pack
+    if "/" in pack or pack.startswith("."):
+        pack = str(absolute(Path(pack)))
+    card = absolute(config.rate_card) if config.rate_card is not None else None
+    return config.model_copy(update={"models": models, "pack": pack, "rate_card": card})
+
+
+def load_config(path: Path, overrides: list[str] | None = None) -> RunConfig:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    raw = (
+        apply_overrides(raw if isinstance(raw, dict) else {}, overrides or []) if overrides else raw
+    )
+    return parse_config(raw, source=str(path), base_dir=path.resolve().parent)

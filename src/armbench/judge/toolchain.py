@@ -1,0 +1,59 @@
+"""The judge's pinned checkers: armbench's own metadata names the exact versions, and a
+checker interpreter whose versions differ is refused, so verdicts cannot drift."""
+
+from __future__ import annotations
+
+import re
+from importlib.metadata import PackageNotFoundError, requires
+from pathlib import Path
+
+from armbench.env.local import LocalEnvironment
+
+CHECKERS = ("mypy", "ruff", "pytest")
+
+
+class ToolchainError(RuntimeError):
+    """The checker interpreter does not carry the pinned checkers."""
+
+
+def pinned_versions() -> dict[str, str]:
+    """`{checker: version}` from armbench's `name==version` requirements."""
+    try:
+        reqs = requires("armbench") or []
+    except PackageNotFoundError as exc:
+        raise ToolchainError("armbench is not installed; run `make install`") from exc
+    pins: dict[str, str] = {}
+    for req in reqs:
+        match = re.fullmatch(
+            r"\s*([A-Za-z0-9_.-]+)\s*==\s*([A-Za-z0-9_.+-]+)\s*", req.split(";")[0]
+        )
+        if match and match.group(1).lower() in CHECKERS:
+            pins[match.group(1).lower()] = match.group(2)
+    return pins
+
+
+def installed_versions(python: str, cwd: Path) -> dict[str, str]:
+    """What `python -m <checker> --version` says, for each checker."""
+    env = LocalEnvironment(cwd)
+    versions: dict[str, str] = {}
+    for checker in CHECKERS:
+        result = env.run([python, "-m", checker, "--version"], timeout_s=60)
+        match = re.search(r"\b(\d+\.\d+(?:\.\d+)?\S*)", result.output)
+        versions[checker] = match.group(1) if result.ok and match else "missing"
+    return versions
+
+
+def verify_toolchain(python: str, cwd: Path) -> dict[str, str]:
+    """The checker versions of `python`, or ToolchainError naming each mismatch and the fix."""
+    pins = pinned_versions()
+    found = installed_versions(python, cwd)
+    wrong = [
+        f"{c} {found[c]} (pinned {pins[c]})" for c in CHECKERS if c in pins and found[c] != pins[c]
+    ]
+    if wrong:
+        fix = " ".join(f"{c}=={pins[c]}" for c in CHECKERS if c in pins)
+        raise ToolchainError(
+            f"{python} has {', '.join(wrong)}; the judge needs its pinned checkers: "
+            f"`{python} -m pip install {fix}`"
+        )
+    return found

@@ -1,0 +1,1 @@
+"""Models: the protocol every provider implements, and the providers."""

@@ -1,0 +1,269 @@
+"""`sim`: a deterministic simulated coder that plays a task's reference solution for real.
+
+It is handed the reference solution (the final content of the files it changes) and reaches it
+only through the harness's tools: it runs the checks, views each file, derives str_replace edits
+from what the view showed, runs the checks again and repairs what they flag. Nothing is faked
+downstream of it — the workspace, the checkers, the judge and the ledger all see real activity.
+
+`skill` is the chance an edit is right first time (a wrong edit garbles one identifier, which
+the checks usually catch and the model must then repair), the chance it bothers to verify, and
+how many repair rounds it attempts. Its token usage is computed from the requests it actually
+receives (armbench.models.tokenizer), through the prompt-cache model when cache-capable, and its
+latency is simulated from those counts and recorded as simulated.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import keyword
+import random
+import re
+import shlex
+import time
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from armbench.agent.editor import occurrences
+from armbench.agent.tools import BASH, EDITOR
+from armbench.config import SimModelConfig
+from armbench.models.cache import PromptCache, linearize, uncached_usage
+from armbench.models.tokenizer import BLOCK_OVERHEAD, count_tokens
+from armbench.models.types import (
+    Block,
+    ModelError,
+    ModelIdentity,
+    ModelRequest,
+    ModelResponse,
+    TaskBrief,
+    TextBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+)
+
+_EXIT_CODE = re.compile(r"\[exit code: ([^\]]+)\]\s*$")
+_IDENTIFIER = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]{3,}\b")
+_FILLER = (
+    "I want to keep the change minimal and consistent with the existing style.",
+    "The type annotations should stay precise so the strict checker is satisfied.",
+    "Nothing else in the module should need to change for this.",
+    "I will keep the public names as they are so callers do not break.",
+    "Afterwards the test suite should tell me whether anything regressed.",
+    "This follows the conventions already used elsewhere in the package.",
+    "It is worth double-checking the imports once the edit is in place.",
+    "Small, verifiable steps are safer than one large rewrite here.",
+)
+
+
+@dataclass(frozen=True)
+class _Action:
+    """One turn of the policy: prose, then a tool call (or nothing, to finish)."""
+
+    text: str
+    tool: str | None = None
+    input: dict[str, Any] | None = None
+
+
+Observation = tuple[str, bool]
+"""What the last tool call returned: its text and whether it was an error."""
+Policy = Generator[_Action, Observation, None]
+
+
+def unnumber(view_output: str) -> list[str]:
+    """The file lines behind an editor `view` (each shown as `<number>\\t<line>`)."""
+    return [line.partition("\t")[2] for line in view_output.splitlines() if "\t" in line]
+
+
+def plan_edits(current: list[str], target: list[str]) -> Iterator[tuple[str, str]]:
+    """str_replace edits turning `current` into `target`, applied bottom-up.
+
+    Each `old` is widened with context lines until it occurs exactly once in the file as it
+    will be when that edit is applied, so every edit is acceptable to the editor in order.
+    """
+    lines = list(current)
+    matcher = difflib.SequenceMatcher(None, current, target, autojunk=False)
+    for group in reversed(list(matcher.get_grouped_opcodes(n=0))):
+        a1, a2 = group[0][1], group[-1][2]
+        b1, b2 = group[0][3], group[-1][4]
+        text = "\n".join(lines)
+        # A pure deletion needs a context line, or the line break it sat on would remain.
+        context = 1 if b1 == b2 else 0
+        while True:
+            lo, hi = max(a1 - context, 0), min(a2 + context, len(lines))
+            old = "\n".join(lines[lo:hi])
+            if (old and occurrences(text, old) == 1) or (lo == 0 and hi == len(lines)):
+                break
+            context += 1
+        replacement = lines[lo:a1] + target[b1:b2] + lines[a2:hi]
+        lines[lo:hi] = replacement
+        yield old, "\n".join(replacement)
+
+
+class SimModel:
+    """A simulated model for one trial (its prompt cache and policy are per trial)."""
+
+    def __init__(self, name: str, settings: SimModelConfig, brief: TaskBrief, seed: int) -> None:
+        self._identity = ModelIdentity(provider="sim", model=name, simulated=True)
+        self._settings = settings
+        self._brief = brief
+        self._decide = random.Random(seed)
+        self._prose = random.Random(seed + 1)  # prose never shifts the decisions
+        self._cache = (
+            PromptCache(ttl=settings.cache_ttl, min_tokens=settings.min_cacheable_tokens)
+            if settings.cache
+            else None
+        )
+        self._policy = self._play()
+        self._pending_call: str | None = None
+        self._calls = 0
+        self._started = time.monotonic()
+        self._simulated_s = 0.0
+
+    @property
+    def identity(self) -> ModelIdentity:
+        return self._identity
+
+    # -- the protocol -------------------------------------------------------------------------
+
+    def complete(self, request: ModelRequest) -> ModelResponse:
+        try:
+            if self._pending_call is None:
+                action = next(self._policy)
+            else:
+                action = self._policy.send(self._observation(request, self._pending_call))
+        except StopIteration:
+            action = _Action("The task is complete.")
+        self._calls += 1
+        content: tuple[Block, ...] = (TextBlock(text=action.text),)
+        output = count_tokens(action.text) + BLOCK_OVERHEAD
+        self._pending_call = None
+        if action.tool is not None and action.input is not None:
+            call = ToolUseBlock(
+                id=f"toolu_sim_{self._calls:04d}", name=action.tool, input=action.input
+            )
+            content += (call,)
+            output += count_tokens(call.name) + count_tokens(_json(call.input)) + BLOCK_OVERHEAD
+            self._pending_call = call.id
+
+        segments, breakpoints = linearize(request)
+        now = time.monotonic() - self._started + self._simulated_s
+        usage = (
+            self._cache.account(segments, breakpoints, now)
+            if self._cache is not None
+            else uncached_usage(segments)
+        ).model_copy(update={"output": output})
+        s = self._settings
+        latency = (
+            s.first_token_s
+            + (usage.input + usage.cache_write_5m + usage.cache_write_1h) / s.input_tokens_per_s
+            + usage.cache_read / (10 * s.input_tokens_per_s)
+            + output / s.output_tokens_per_s
+        )
+        self._simulated_s += latency
+        return ModelResponse(
+            content=content,
+            stop_reason="tool_use" if self._pending_call else "end_turn",
+            usage=usage,
+            latency_s=latency,
+            latency_simulated=True,
+            model_id=f"sim-{self._identity.model}",
+            request_id=f"sim-{self._calls}",
+        )
+
+    def _observation(self, request: ModelRequest, call_id: str) -> Observation:
+        last = request.messages[-1] if request.messages else None
+        for block in last.content if last is not None else ():
+            if isinstance(block, ToolResultBlock) and block.tool_use_id == call_id:
+                return block.content, block.is_error
+        raise ModelError(f"sim: the request carries no result for tool call {call_id}", "harness")
+
+    # -- the policy ---------------------------------------------------------------------------
+
+    def _say(self, intent: str) -> str:
+        extra = round(self._settings.verbosity * 4)
+        return " ".join([intent, *self._prose.sample(_FILLER, k=min(extra, len(_FILLER)))])
+
+    def _play(self) -> Policy:
+        skill = self._settings.skill
+        checks = " && ".join(self._brief.check_commands)
+        paths = sorted(self._brief.solution)
+        if checks:
+            yield _Action(
+                self._say("Let me run the checks to see where things stand."),
+                BASH,
+                {"command": checks},
+            )
+        focus = paths
+        rounds_left = 1 + round(4 * skill)
+        while True:
+            for path in focus:
+                yield from self._bring_to_target(path)
+            if not checks or self._decide.random() > 0.5 + skill / 2:
+                break  # overconfident: it declares victory without verifying
+            output, _ = yield _Action(
+                self._say("Running the checks again to verify."), BASH, {"command": checks}
+            )
+            rounds_left -= 1
+            if _exit_code(output) == "0" or rounds_left <= 0:
+                break
+            focus = [p for p in paths if p in output] or paths
+        yield _Action(self._say("I have made the changes the task asks for."))
+
+    def _bring_to_target(self, path: str) -> Policy:
+        target = self._brief.solution[path]
+        if target is None:
+            yield _Action(
+                self._say(f"{path} is no longer needed."),
+                BASH,
+                {"command": f"rm -f {shlex.quote(path)}"},
+            )
+            return
+        shown, missing = yield _Action(
+            self._say(f"Let me look at {path}."), EDITOR, {"command": "view", "path": path}
+        )
+        if missing:
+            content = self._maybe_wrong(target)
+            yield _Action(
+                self._say(f"Creating {path}."),
+                EDITOR,
+                {"command": "create", "path": path, "file_text": content},
+            )
+            return
+        current = unnumber(shown)
+        if not current:
+            content = self._maybe_wrong(target)
+            yield _Action(
+                self._say(f"Filling in {path}."),
+                EDITOR,
+                {"command": "insert", "path": path, "insert_line": 0, "new_str": content},
+            )
+            return
+        for old, new in plan_edits(current, target.splitlines()):
+            edit = {
+                "command": "str_replace",
+                "path": path,
+                "old_str": old,
+                "new_str": self._maybe_wrong(new),
+            }
+            yield _Action(self._say(f"Updating {path}."), EDITOR, edit)
+
+    def _maybe_wrong(self, text: str) -> str:
+        """`text`, or with probability 1 - skill a copy with one identifier garbled."""
+        if self._decide.random() < self._settings.skill:
+            return text
+        names = [m for m in _IDENTIFIER.finditer(text) if not keyword.iskeyword(m.group())]
+        if not names:
+            return text + "\n"
+        hit = self._decide.choice(names)
+        cut = hit.start() + self._decide.randrange(1, len(hit.group()) - 1)
+        return text[:cut] + text[cut + 1 :]
+
+
+def _exit_code(bash_output: str) -> str | None:
+    match = _EXIT_CODE.search(bash_output)
+    return match.group(1) if match else None
+
+
+def _json(value: dict[str, Any]) -> str:
+    return json.dumps(value, sort_keys=True)

@@ -1,0 +1,1 @@
+"""Executing runs: plan the trials, run each in its own workspace, record them."""

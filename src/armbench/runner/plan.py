@@ -1,0 +1,52 @@
+"""Expanding a config into trials, each with its own reproducible seeds."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from armbench.config import ArmConfig, RunConfig
+from armbench.tasks.packs import Pack
+from armbench.tasks.spec import Task
+
+
+def derive_seed(*parts: object) -> int:
+    """A stable 31-bit seed from its parts (same parts, same seed, on every machine)."""
+    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+@dataclass(frozen=True)
+class TrialPlan:
+    trial_id: str
+    arm_name: str
+    arm: ArmConfig
+    task: Task
+    replicate: int
+    seed: int
+    """Seeds the models of this trial."""
+    inject_seed: int
+    """Seeds the task's breakage; shared by every arm of the same replicate, so arms are
+    compared on identical workspaces (and can be paired in the analysis)."""
+
+
+def plan_trials(config: RunConfig, pack: Pack) -> list[TrialPlan]:
+    """Every (arm, task, replicate) of the run, in a deterministic order."""
+    task_ids = config.tasks if config.tasks is not None else tuple(t.id for t in pack.tasks)
+    plans = []
+    for replicate in range(1, config.replicates + 1):
+        for task_id in task_ids:
+            task = pack.task(task_id)
+            for arm_name, arm in config.arms.items():
+                plans.append(
+                    TrialPlan(
+                        trial_id=f"{arm_name}.{task_id}.r{replicate}",
+                        arm_name=arm_name,
+                        arm=arm,
+                        task=task,
+                        replicate=replicate,
+                        seed=derive_seed(config.seed, arm_name, task_id, replicate),
+                        inject_seed=derive_seed(config.seed, "inject", task_id, replicate),
+                    )
+                )
+    return plans

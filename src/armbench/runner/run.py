@@ -1,0 +1,154 @@
+"""A run: check everything that can be checked up front, then execute the trials and record
+each one as it completes. A run can be resumed: recorded trials are never run twice."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import socket
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from armbench import __version__
+from armbench.config import ConfigError, RunConfig, parse_config
+from armbench.judge.toolchain import verify_toolchain
+from armbench.models.factory import identity_of
+from armbench.pricing.ratecard import RateCard
+from armbench.runner.plan import TrialPlan, plan_trials
+from armbench.runner.templates import Templates
+from armbench.runner.trial import TrialContext, run_trial
+from armbench.store.records import TrialRecord
+from armbench.store.rundir import Manifest, RunDirectory, utc_now
+from armbench.tasks.files import fingerprint_tree
+from armbench.tasks.packs import Pack, load_pack
+
+OnTrial = Callable[[TrialRecord], None]
+
+
+@dataclass(frozen=True)
+class Preflight:
+    """Everything a run needs, checked before any directory is created."""
+
+    config: RunConfig
+    pack: Pack
+    plans: list[TrialPlan]
+    rate_card: RateCard
+    checkers: dict[str, str]
+    python: str
+
+
+def load_rate_card(config: RunConfig) -> RateCard:
+    if config.rate_card is None:
+        return RateCard({}, source="(no rate card: set `rate_card` in the config)")
+    return RateCard.load(config.rate_card)
+
+
+def preflight(config: RunConfig, *, python: str = sys.executable) -> Preflight:
+    """Load the pack, plan the trials, check prices and the judge's toolchain."""
+    pack = load_pack(config.pack)
+    if config.tasks is not None:
+        for task_id in config.tasks:
+            pack.task(task_id)  # raises naming the known tasks
+    plans = plan_trials(config, pack)
+    card = load_rate_card(config)
+    card.require(identity_of(k, m).price_key for k, m in config.models.items())
+    checkers = verify_toolchain(python, Path.cwd())
+    return Preflight(config, pack, plans, card, checkers, python)
+
+
+def pack_digest(pack: Pack) -> dict[str, Any]:
+    """sha256 of each task's folder and fixture, and of the whole pack."""
+    tasks = {}
+    for task in pack.tasks:
+        tree = {
+            "task": fingerprint_tree(task.folder),
+            "fixture": fingerprint_tree(task.fixture_dir),
+        }
+        tasks[task.id] = hashlib.sha256(json.dumps(tree, sort_keys=True).encode()).hexdigest()
+    whole = hashlib.sha256(json.dumps(tasks, sort_keys=True).encode()).hexdigest()
+    return {"name": pack.name, "folder": str(pack.folder), "sha256": whole, "tasks": tasks}
+
+
+def create_run(pre: Preflight, *, out_parent: Path, config_source: str) -> RunDirectory:
+    run_dir = RunDirectory.create(out_parent, pre.config.name)
+    config = pre.config
+    manifest = Manifest(
+        run_id=run_dir.run_id,
+        name=config.name,
+        armbench_version=__version__,
+        started_at=utc_now(),
+        config=config.model_dump(mode="json"),
+        config_hash=config.canonical_hash(),
+        config_source=config_source,
+        checkers=pre.checkers,
+        python=sys.version.split()[0],
+        host={
+            "hostname": socket.gethostname(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+        },
+        packs={pre.pack.name: pack_digest(pre.pack)},
+        rate_card={
+            "source": pre.rate_card.source,
+            "sha256": pre.rate_card.digest(),
+            **pre.rate_card.to_mapping(),
+        },
+        simulated=any(identity_of(k, m).simulated for k, m in config.models.items()),
+        trials_planned=len(pre.plans),
+    )
+    run_dir.write_manifest(manifest)
+    run_dir.database().close()  # creates the schema now, so an empty run is still a valid run
+    return run_dir
+
+
+def reopen_config(run_dir: RunDirectory) -> RunConfig:
+    """The config a run was started with, checked against the hash in its manifest."""
+    manifest = run_dir.read_manifest()
+    config = parse_config(
+        manifest.config, source=str(run_dir.path / "manifest.json"), base_dir=run_dir.path
+    )
+    if config.canonical_hash() != manifest.config_hash:
+        raise ConfigError(f"{run_dir.path}: the manifest's config no longer matches its hash")
+    return config
+
+
+def execute(
+    pre: Preflight, run_dir: RunDirectory, *, on_trial: OnTrial | None = None
+) -> list[TrialRecord]:
+    """Run every planned trial not yet recorded; record each as soon as it finishes."""
+    db = run_dir.database()
+    try:
+        done = db.trial_ids()
+        todo = [p for p in pre.plans if p.trial_id not in done]
+        ctx = TrialContext(
+            config=pre.config,
+            run_dir=run_dir,
+            templates=Templates(run_dir.path / "prepared", python=pre.python),
+            python=pre.python,
+        )
+        records: list[TrialRecord] = []
+        with ThreadPoolExecutor(max_workers=pre.config.concurrency) as pool:
+            futures = [pool.submit(run_trial, plan, ctx) for plan in todo]
+            try:
+                for future in as_completed(futures):
+                    record = future.result()
+                    db.record(record)
+                    records.append(record)
+                    if on_trial is not None:
+                        on_trial(record)
+            except BaseException:
+                for f in futures:
+                    f.cancel()
+                raise
+        manifest = run_dir.read_manifest()
+        if len(db.trial_ids()) >= manifest.trials_planned:
+            run_dir.write_manifest(manifest.model_copy(update={"finished_at": utc_now()}))
+        return records
+    finally:
+        db.close()

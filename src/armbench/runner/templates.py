@@ -1,0 +1,32 @@
+"""Prepared task templates, built once per (task, injection seed) and shared by every arm."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from armbench.tasks.prepare import Prepared, prepare
+from armbench.tasks.spec import Task
+
+
+class Templates:
+    """Thread-safe cache of prepared templates under `root` (outside every workspace)."""
+
+    def __init__(self, root: Path, *, python: str) -> None:
+        self.root = root
+        self.python = python
+        self._lock = threading.Lock()
+        self._locks: dict[tuple[str, int | None], threading.Lock] = {}
+        self._ready: dict[tuple[str, int | None], Prepared] = {}
+
+    def get(self, task: Task, inject_seed: int) -> Prepared:
+        inject = task.spec.prepare.inject
+        seed = None if inject is None else (inject.seed if inject.seed is not None else inject_seed)
+        key = (task.id, seed)
+        with self._lock:
+            key_lock = self._locks.setdefault(key, threading.Lock())
+        with key_lock:
+            if key not in self._ready:
+                folder = self.root / (task.id if seed is None else f"{task.id}-seed{seed}")
+                self._ready[key] = prepare(task, folder, inject_seed=seed, python=self.python)
+            return self._ready[key]

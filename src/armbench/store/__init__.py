@@ -1,0 +1,1 @@
+"""The run directory: manifest, SQLite ledger and trials, transcripts."""

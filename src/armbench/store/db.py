@@ -1,0 +1,300 @@
+"""The run database (SQLite): trials, the ledger of model calls, gate results.
+
+A trial is written in one transaction with all its ledger rows and gates, so a killed run leaves
+no half-written trial and loses nothing already committed. WAL journaling lets `show` read while
+a run writes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+from armbench.models.types import TOKEN_KINDS, Usage
+from armbench.store.records import CallRecord, GateResult, TrialRecord
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS trials (
+    trial_id     TEXT PRIMARY KEY,
+    arm          TEXT NOT NULL,
+    arm_kind     TEXT NOT NULL,
+    task         TEXT NOT NULL,
+    replicate    INTEGER NOT NULL,
+    seed         INTEGER NOT NULL,
+    status       TEXT NOT NULL CHECK (status IN ('pass', 'fail', 'limit', 'infra_error')),
+    stop_reason  TEXT NOT NULL,
+    infra_class  TEXT,
+    error        TEXT,
+    wall_s       REAL NOT NULL,
+    iterations   INTEGER NOT NULL,
+    simulated    INTEGER NOT NULL,
+    started_at   REAL NOT NULL,
+    ended_at     REAL NOT NULL,
+    transcript   TEXT NOT NULL,
+    extra        TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS calls (
+    trial_id          TEXT NOT NULL REFERENCES trials (trial_id),
+    seq               INTEGER NOT NULL,
+    role              TEXT NOT NULL,
+    provider          TEXT NOT NULL,
+    model             TEXT NOT NULL,
+    model_id          TEXT NOT NULL,
+    attempt           INTEGER NOT NULL,
+    status            TEXT NOT NULL CHECK (status IN ('ok', 'error')),
+    error_class       TEXT,
+    error             TEXT,
+    input             INTEGER NOT NULL,
+    output            INTEGER NOT NULL,
+    cache_write_5m    INTEGER NOT NULL,
+    cache_write_1h    INTEGER NOT NULL,
+    cache_read        INTEGER NOT NULL,
+    reasoning         INTEGER NOT NULL,
+    latency_s         REAL NOT NULL,
+    latency_simulated INTEGER NOT NULL,
+    request_id        TEXT,
+    started_at        REAL NOT NULL,
+    PRIMARY KEY (trial_id, seq)
+);
+CREATE TABLE IF NOT EXISTS gates (
+    trial_id    TEXT NOT NULL REFERENCES trials (trial_id),
+    seq         INTEGER NOT NULL,
+    name        TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    passed      INTEGER NOT NULL,
+    exit_code   INTEGER,
+    counts      TEXT NOT NULL,
+    duration_s  REAL NOT NULL,
+    output_tail TEXT NOT NULL,
+    details     TEXT NOT NULL,
+    PRIMARY KEY (trial_id, seq)
+);
+"""
+
+_TRIAL_COLUMNS = (
+    "trial_id",
+    "arm",
+    "arm_kind",
+    "task",
+    "replicate",
+    "seed",
+    "status",
+    "stop_reason",
+    "infra_class",
+    "error",
+    "wall_s",
+    "iterations",
+    "simulated",
+    "started_at",
+    "ended_at",
+    "transcript",
+    "extra",
+)
+_CALL_COLUMNS = (
+    "trial_id",
+    "seq",
+    "role",
+    "provider",
+    "model",
+    "model_id",
+    "attempt",
+    "status",
+    "error_class",
+    "error",
+    *TOKEN_KINDS,
+    "latency_s",
+    "latency_simulated",
+    "request_id",
+    "started_at",
+)
+_GATE_COLUMNS = (
+    "trial_id",
+    "seq",
+    "name",
+    "kind",
+    "passed",
+    "exit_code",
+    "counts",
+    "duration_s",
+    "output_tail",
+    "details",
+)
+
+
+def _insert(table: str, columns: tuple[str, ...]) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+
+class RunDatabase:
+    """One run's database. Safe to share between the threads of a run."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute("PRAGMA foreign_keys=ON")
+        with self._lock:
+            self._conn.executescript(_SCHEMA)
+            self._conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> RunDatabase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def record(self, trial: TrialRecord) -> None:
+        """Write a trial with its ledger rows and gates — all or nothing."""
+        row = (
+            trial.trial_id,
+            trial.arm,
+            trial.arm_kind,
+            trial.task,
+            trial.replicate,
+            trial.seed,
+            trial.status,
+            trial.stop_reason,
+            trial.infra_class,
+            trial.error,
+            trial.wall_s,
+            trial.iterations,
+            int(trial.simulated),
+            trial.started_at,
+            trial.ended_at,
+            trial.transcript,
+            json.dumps(trial.extra, sort_keys=True),
+        )
+        calls = [
+            (
+                trial.trial_id,
+                c.seq,
+                c.role,
+                c.provider,
+                c.model,
+                c.model_id,
+                c.attempt,
+                c.status,
+                c.error_class,
+                c.error,
+                *(getattr(c.usage, k) for k in TOKEN_KINDS),
+                c.latency_s,
+                int(c.latency_simulated),
+                c.request_id,
+                c.started_at,
+            )
+            for c in trial.calls
+        ]
+        gates = [
+            (
+                trial.trial_id,
+                seq,
+                g.name,
+                g.kind,
+                int(g.passed),
+                g.exit_code,
+                json.dumps(g.counts, sort_keys=True),
+                g.duration_s,
+                g.output_tail,
+                g.details,
+            )
+            for seq, g in enumerate(trial.gates, 1)
+        ]
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                self._conn.execute(_insert("trials", _TRIAL_COLUMNS), row)
+                self._conn.executemany(_insert("calls", _CALL_COLUMNS), calls)
+                self._conn.executemany(_insert("gates", _GATE_COLUMNS), gates)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def trial_ids(self) -> set[str]:
+        with self._lock:
+            return {r[0] for r in self._conn.execute("SELECT trial_id FROM trials")}
+
+    def _rows(self, sql: str) -> list[dict[str, Any]]:
+        with self._lock:
+            cursor = self._conn.execute(sql)
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+    def trials(self) -> list[TrialRecord]:
+        """Every recorded trial with its calls and gates, in (arm, task, replicate) order."""
+        calls: dict[str, list[CallRecord]] = {}
+        for r in self._rows("SELECT * FROM calls ORDER BY trial_id, seq"):
+            usage = Usage(**{k: r[k] for k in TOKEN_KINDS})
+            calls.setdefault(r["trial_id"], []).append(
+                CallRecord(
+                    seq=r["seq"],
+                    role=r["role"],
+                    provider=r["provider"],
+                    model=r["model"],
+                    model_id=r["model_id"],
+                    attempt=r["attempt"],
+                    status=r["status"],
+                    usage=usage,
+                    latency_s=r["latency_s"],
+                    latency_simulated=bool(r["latency_simulated"]),
+                    started_at=r["started_at"],
+                    request_id=r["request_id"],
+                    error_class=r["error_class"],
+                    error=r["error"],
+                )
+            )
+        gates: dict[str, list[GateResult]] = {}
+        for r in self._rows("SELECT * FROM gates ORDER BY trial_id, seq"):
+            gates.setdefault(r["trial_id"], []).append(
+                GateResult(
+                    name=r["name"],
+                    kind=r["kind"],
+                    passed=bool(r["passed"]),
+                    exit_code=r["exit_code"],
+                    counts=json.loads(r["counts"]),
+                    duration_s=r["duration_s"],
+                    output_tail=r["output_tail"],
+                    details=r["details"],
+                )
+            )
+        trials = []
+        for r in self._rows("SELECT * FROM trials ORDER BY arm, task, replicate, trial_id"):
+            tid = r["trial_id"]
+            trials.append(
+                TrialRecord(
+                    trial_id=tid,
+                    arm=r["arm"],
+                    arm_kind=r["arm_kind"],
+                    task=r["task"],
+                    replicate=r["replicate"],
+                    seed=r["seed"],
+                    status=r["status"],
+                    stop_reason=r["stop_reason"],
+                    wall_s=r["wall_s"],
+                    iterations=r["iterations"],
+                    simulated=bool(r["simulated"]),
+                    started_at=r["started_at"],
+                    ended_at=r["ended_at"],
+                    infra_class=r["infra_class"],
+                    error=r["error"],
+                    calls=tuple(calls.get(tid, ())),
+                    gates=tuple(gates.get(tid, ())),
+                    transcript=r["transcript"],
+                    extra=json.loads(r["extra"]),
+                )
+            )
+        return trials

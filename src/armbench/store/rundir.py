@@ -1,0 +1,120 @@
+"""The run directory: `manifest.json`, `armbench.sqlite`, `transcripts/<trial>.json`.
+
+The manifest says what was run and with what (config and its hash, armbench and checker
+versions, pack hashes, the effective rate card, host, start and end); the database holds the
+trials and the ledger; transcripts hold every message of every trial.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from armbench.store.db import RunDatabase
+
+MANIFEST = "manifest.json"
+DATABASE = "armbench.sqlite"
+TRANSCRIPTS = "transcripts"
+
+
+class Manifest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    format: int = 1
+    run_id: str
+    name: str
+    armbench_version: str
+    started_at: str
+    finished_at: str | None = None
+    config: dict[str, Any]
+    """The validated config, paths resolved."""
+    config_hash: str
+    config_source: str
+    checkers: dict[str, str]
+    python: str
+    host: dict[str, Any]
+    packs: dict[str, Any]
+    rate_card: dict[str, Any]
+    """`{source, sha256, models}`: the effective prices the run was costed with."""
+    simulated: bool
+    """True when any model of the run is simulated: its numbers do not measure a real model."""
+    trials_planned: int
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so readers never see half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def utc_now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+class RunDirectoryError(ValueError):
+    pass
+
+
+class RunDirectory:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @classmethod
+    def create(cls, parent: Path, name: str) -> RunDirectory:
+        """A new, uniquely named run directory under `parent`."""
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+        path = parent / f"{name}-{stamp}-{secrets.token_hex(2)}"
+        path.mkdir(parents=True)
+        (path / TRANSCRIPTS).mkdir()
+        return cls(path)
+
+    @classmethod
+    def open(cls, path: Path) -> RunDirectory:
+        if not (path / MANIFEST).is_file():
+            raise RunDirectoryError(f"{path}: not a run directory (no {MANIFEST})")
+        if not (path / DATABASE).is_file():
+            raise RunDirectoryError(
+                f"{path}: the run has no database ({DATABASE}); it never started"
+            )
+        return cls(path)
+
+    @property
+    def run_id(self) -> str:
+        return self.path.name
+
+    def read_manifest(self) -> Manifest:
+        try:
+            return Manifest.model_validate_json((self.path / MANIFEST).read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise RunDirectoryError(f"{self.path / MANIFEST}: unreadable manifest: {exc}") from exc
+
+    def write_manifest(self, manifest: Manifest) -> None:
+        write_atomic(self.path / MANIFEST, manifest.model_dump_json(indent=2) + "\n")
+
+    def database(self) -> RunDatabase:
+        return RunDatabase(self.path / DATABASE)
+
+    def write_transcript(self, trial_id: str, payload: dict[str, Any]) -> str:
+        """Write a trial's transcript; returns its path relative to the run directory."""
+        relative = f"{TRANSCRIPTS}/{trial_id}.json"
+        write_atomic(self.path / relative, json.dumps(payload, indent=1, sort_keys=False) + "\n")
+        return relative
+
+    def read_transcript(self, relative: str) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads((self.path / relative).read_text(encoding="utf-8"))
+        return data
