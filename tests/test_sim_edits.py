@@ -9,7 +9,9 @@ from hypothesis import strategies as st
 from armbench.agent.editor import occurrences
 from armbench.models.sim import plan_edits, unnumber
 
-LINES = st.lists(st.sampled_from(["a", "b", "c", "def f():", "    return 1", "", "x = 1"]), max_size=12)
+LINES = st.lists(
+    st.sampled_from(["a", "b", "c", "def f():", "    return 1", "", "x = 1"]), max_size=12
+)
 
 
 def apply_like_editor(text: str, edits: list[tuple[str, str]]) -> str:
@@ -39,4 +41,8 @@ def test_edits_carry_context_only_when_needed() -> None:
 
 def test_unnumber_reads_editor_view_lines() -> None:
     assert occurrences("a\na\na", "a\na") == 2
-    assert unnumber("     1\tdef f():\n     2\t    return 1\n     3\t") == ["def f():", "    return 1", ""]
+    assert unnumber("     1\tdef f():\n     2\t    return 1\n     3\t") == [
+        "def f():",
+        "    return 1",
+        "",
+    ]

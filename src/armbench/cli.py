@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Literal, NoReturn
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -29,12 +30,16 @@ app = typer.Typer(
     help="armbench: what agentic-coding configurations really cost, and how reliably they work.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode="markdown",
     pretty_exceptions_enable=False,
 )
-tasks_app = typer.Typer(help="List and validate task packs.", no_args_is_help=True)
+tasks_app = typer.Typer(
+    help="List and validate task packs.", no_args_is_help=True, rich_markup_mode="markdown"
+)
 app.add_typer(tasks_app, name="tasks")
 
-out = Console()
+# Piped output is not cut to 80 columns: tables stay whole in files and logs.
+out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 RateCardOption = Annotated[
@@ -56,7 +61,7 @@ def _open_run(path: Path, rate_card: Path | None) -> LoadedRun:
 
 
 def _money(value: float | None) -> str:
-    return "—" if value is None else f"${value:,.4f}"
+    return "—" if value is None else f"${value:,.3f}"
 
 
 def _num(value: float | None, fmt: str = "{:.1f}") -> str:
@@ -69,11 +74,24 @@ def print_summary(run: LoadedRun) -> None:
             "[bold yellow]SIMULATED[/] — the models in this run are simulated: "
             "its numbers do not measure real models."
         )
-    table = Table(title=f"{run.run_id}", title_justify="left")
-    for column in ("arm", "task", "n", "pass", "fail", "limit", "infra", "success"):
-        table.add_column(column, justify="left" if column in ("arm", "task") else "right")
-    for column in ("median cost", "median wall s", "median iters"):
-        table.add_column(f"{column}\n(passes)", justify="right")
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=(0, 1),
+        collapse_padding=True,
+        title=run.run_id,
+        title_justify="left",
+        caption="cost, wall and iterations: medians over passing trials; "
+        "rate: passes / trials without infra errors",
+        caption_justify="left",
+    )
+    # Numbers are never cut; on a narrow terminal long arm and task names wrap instead.
+    table.add_column("arm", overflow="fold")
+    table.add_column("task", overflow="fold")
+    for column, width in (("n", 1), ("pass", 4), ("fail", 4), ("limit", 5), ("infra", 5)):
+        table.add_column(column, justify="right", no_wrap=True, min_width=width)
+    for column, width in (("rate", 4), ("cost", 6), ("wall s", 6), ("iters", 5)):
+        table.add_column(column, justify="right", no_wrap=True, min_width=width)
     try:
         cells = summarize(run)
     except UnknownPriceError as exc:
@@ -94,7 +112,7 @@ def print_summary(run: LoadedRun) -> None:
             _num(c.median_iterations, "{:.0f}"),
         )
     out.print(table)
-    out.print(f"costs priced with {run.rate_card.source}", style="dim")
+    out.print(f"costs priced with {run.rate_card.source}", style="dim", highlight=False)
 
 
 def _execute(pre: Preflight, run_dir: RunDirectory, todo: int) -> None:
@@ -145,7 +163,7 @@ def run(
         ),
     ] = None,
 ) -> None:
-    """Run every arm of CONFIG on every task, replicates times, and record it all.
+    """Run every arm of CONFIG on every task, for each replicate, and record it all.
 
     The config is validated before anything runs; a bad one exits 2 naming the field. The run
     directory (printed on the last line) holds the manifest, the database and transcripts.
@@ -182,7 +200,7 @@ def demo(
         Path, typer.Option("--out", help="Folder to create the run directory in.")
     ] = Path("runs"),
 ) -> None:
-    """The demo: two simulated solo coders (strong, weak) × the demo pack's 3 tasks × 3 replicates.
+    """Run the demo: a strong and a weak simulated coder × 3 tasks × 3 replicates.
 
     Runs offline in a few minutes; everything is real (workspaces, tools, checkers, judge,
     ledger) except the models, which are simulated and labelled so.
@@ -199,8 +217,10 @@ def show(
     run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
     rate_card: RateCardOption = None,
 ) -> None:
-    """Per arm × task: trials, passes, success rate, and median cost, wall time and iterations
-    among passing trials."""
+    """Summarize a run: per arm × task, outcomes and medians among passing trials.
+
+    Costs are computed now from the recorded tokens, with the run's rate card or --rate-card.
+    """
     print_summary(_open_run(run_dir, rate_card))
 
 
@@ -257,8 +277,12 @@ def inject(
         typer.Option("--manifest", help="Write the mutations and their inverses here (JSON)."),
     ] = None,
 ) -> None:
-    """Break REPO with exactly N mypy, ruff and pytest-collection errors, verified by running
-    the checkers. On failure the repo is left untouched."""
+    """Break REPO with exactly the requested mypy, ruff and pytest-collection errors.
+
+    Mutations come from a catalogue of realistic mistakes; the checkers are run to confirm each
+    adds exactly one error of its kind. The same repo and seed give byte-identical results. On
+    failure the repo is left untouched; --manifest records every mutation and its inverse.
+    """
     from armbench.tasks.inject import InjectionError, InjectionRequest
     from armbench.tasks.inject import inject as do_inject
 
@@ -307,8 +331,10 @@ def tasks_validate(
         str, typer.Option("--python", help="Interpreter that runs the checkers.")
     ] = sys.executable,
 ) -> None:
-    """Check every task: the untouched workspace fails the judge and the reference solution
-    passes it, REPEATS times each; gates that flip are reported as flaky."""
+    """Check that every task of PACK can discriminate: untouched fails, reference passes.
+
+    Each state is judged REPEATS times; a gate whose verdict changes is reported as flaky.
+    """
     from armbench.tasks.validate import TaskValidation, validate_pack
 
     try:
@@ -328,4 +354,8 @@ def tasks_validate(
 
 
 def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
     app()

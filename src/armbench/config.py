@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -122,6 +122,17 @@ class RunConfig(_Config):
         return hashlib.sha256(payload.encode()).hexdigest()
 
 
+_UNION_TAGS = frozenset(
+    get_args(cls.model_fields[field].annotation)[0]
+    for cls, field in (
+        (SimModelConfig, "provider"),
+        (ScriptModelConfig, "provider"),
+        (SoloArm, "kind"),
+    )
+)
+"""Discriminator values, which pydantic puts in error paths and users never wrote."""
+
+
 class ConfigError(ValueError):
     """A config that cannot run; the message names the file, the field and the problem."""
 
@@ -174,7 +185,9 @@ def parse_config(raw: Any, *, source: str, base_dir: Path) -> RunConfig:
     try:
         config = RunConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(f"{source}: {format_validation_error(exc)}") from exc
+        raise ConfigError(
+            f"{source}: {format_validation_error(exc, union_tags=_UNION_TAGS)}"
+        ) from exc
     for arm_name, arm in config.arms.items():
         if arm.model not in config.models:
             known = ", ".join(sorted(config.models))

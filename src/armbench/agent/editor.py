@@ -65,7 +65,7 @@ class FileEditor:
         if view_range is not None:
             start, end = view_range
             end = len(lines) if end == -1 else end
-            if not 1 <= start <= max(end, 1) or end > len(lines):
+            if not 1 <= start <= max(end, 1) or not 1 <= end <= len(lines):
                 raise EditorError(
                     f"{path}: view_range {list(view_range)} is outside 1..{len(lines)}"
                 )

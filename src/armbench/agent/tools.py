@@ -100,6 +100,8 @@ class Toolbox:
             text, is_error = handler(call.input, time_left_s), False
         except (ToolInputError, EditorError) as exc:
             text, is_error = f"error: {exc}", True
+        except (OSError, ValueError) as exc:  # e.g. a path through a file, a NUL in a name
+            text, is_error = f"error: {type(exc).__name__}: {exc}", True
         return ToolResultBlock(tool_use_id=call.id, content=text, is_error=is_error)
 
     def _bash(self, args: Mapping[str, Any], time_left_s: float) -> str:

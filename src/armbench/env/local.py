@@ -64,44 +64,56 @@ def _checked(extra: Mapping[str, str]) -> dict[str, str]:
 
 
 class _CappedReader:
-    """Drains a pipe on a thread, keeping the first and last `cap // 2` bytes."""
+    """Drains a pipe on a thread, keeping the first and last `cap // 2` bytes.
+
+    The thread owns the pipe and closes it at end of file. `finish` never closes it: if a
+    grandchild escaped the process group and still holds the write end, the thread is left to
+    drain in the background, and the descriptor stays ours until then, so its number cannot be
+    reused by another command's pipe while a stale reader still reads it.
+    """
 
     def __init__(self, stream: IO[bytes], cap: int) -> None:
         self._stream = stream
-        self._fd = stream.fileno()
         self._half = max(cap // 2, 1)
         self._head = bytearray()
         self._tail = bytearray()
-        self.total = 0
+        self._total = 0
+        self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._drain, daemon=True)
         self._thread.start()
 
     def _drain(self) -> None:
+        fd = self._stream.fileno()
         try:
-            while chunk := os.read(self._fd, 65536):
-                self.total += len(chunk)
-                room = self._half - len(self._head)
-                if room > 0:
-                    self._head += chunk[:room]
-                    chunk = chunk[room:]
-                if chunk:
-                    self._tail += chunk
-                    if len(self._tail) > self._half:
-                        del self._tail[: len(self._tail) - self._half]
-        except (OSError, ValueError):
-            pass  # the pipe was closed under us after a kill
+            while chunk := os.read(fd, 65536):
+                with self._lock:
+                    self._keep(chunk)
+        except OSError:
+            pass
+        finally:
+            self._stream.close()
+
+    def _keep(self, chunk: bytes) -> None:
+        self._total += len(chunk)
+        room = self._half - len(self._head)
+        if room > 0:
+            self._head += chunk[:room]
+            chunk = chunk[room:]
+        if chunk:
+            self._tail += chunk
+            if len(self._tail) > self._half:
+                del self._tail[: len(self._tail) - self._half]
 
     def finish(self, grace_s: float = 2.0) -> tuple[str, bool]:
+        """The output so far (all of it, unless something still holds the pipe after `grace_s`)."""
         self._thread.join(grace_s)
-        if self._thread.is_alive():  # a grandchild escaped the group and holds the pipe open
-            self._stream.close()
-            self._thread.join(grace_s)
-        kept = len(self._head) + len(self._tail)
-        truncated = self.total > kept
-        data = bytes(self._head)
-        if truncated:
-            data += f"\n[... {self.total - kept} bytes omitted ...]\n".encode()
-        data += bytes(self._tail)
+        with self._lock:
+            kept = len(self._head) + len(self._tail)
+            truncated = self._total > kept
+            data = bytes(self._head)
+            if truncated:
+                data += f"\n[... {self._total - kept} bytes omitted ...]\n".encode()
+            data += bytes(self._tail)
         return data.decode("utf-8", errors="replace"), truncated
 
 

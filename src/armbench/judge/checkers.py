@@ -184,6 +184,8 @@ def run_ruff(
 
 def _module_path(dotted: str, root: Path) -> str:
     """Best-effort file for a JUnit classname such as `tests.test_money.TestParse`."""
+    if not dotted:
+        return ""
     parts = dotted.split(".")
     for end in range(len(parts), 0, -1):
         candidate = Path(*parts[:end]).with_suffix(".py")
@@ -193,38 +195,40 @@ def _module_path(dotted: str, root: Path) -> str:
 
 
 def parse_junit(xml_text: str, root: Path) -> tuple[dict[str, int], list[Finding]]:
-    """Counts and findings from pytest's JUnit XML; each testcase counts once.
+    """Counts and findings from pytest's JUnit XML; each test counts once.
 
-    A collection error is a testcase whose <error> says "collection failure"; a test that fails
-    and then errors in teardown counts as failed.
+    pytest writes a test that fails and then errors in teardown as two <testcase> elements with
+    the same name; they are merged, and the test counts as failed. A collection error is a
+    testcase whose <error> says "collection failure".
     """
     tree = ET.fromstring(xml_text)
+    cases: dict[tuple[str, str], list[ET.Element]] = {}
+    for case in tree.iter("testcase"):
+        cases.setdefault((case.get("classname", ""), case.get("name", "")), []).append(case)
     counts = dict.fromkeys(("passed", "failed", "errored", "skipped", "collection_errors"), 0)
     findings: list[Finding] = []
-    for case in tree.iter("testcase"):
-        classname = case.get("classname", "")
-        name = case.get("name", "")
-        failure = case.find("failure")
-        error = case.find("error")
-        if error is not None and error.get("message") == "collection failure":
+    for (classname, name), elements in cases.items():
+        failures = [f for e in elements for f in e.findall("failure")]
+        errors = [f for e in elements for f in e.findall("error")]
+        collection = [e for e in errors if e.get("message") == "collection failure"]
+        if collection:
             counts["collection_errors"] += 1
-            code, message = COLLECTION, error.text or ""
-            path = _module_path(name, root)
-        elif failure is not None:
+            code, message, path = COLLECTION, collection[0].text or "", _module_path(name, root)
+        elif failures:
             counts["failed"] += 1
-            code, message = "failed", failure.get("message", "")
+            code, message = "failed", failures[0].get("message", "")
             path = _module_path(classname, root)
-        elif error is not None:
+        elif errors:
             counts["errored"] += 1
-            code, message = "errored", error.get("message", "")
+            code, message = "errored", errors[0].get("message", "")
             path = _module_path(classname, root)
-        elif case.find("skipped") is not None:
+        elif any(e.find("skipped") is not None for e in elements):
             counts["skipped"] += 1
             continue
         else:
             counts["passed"] += 1
             continue
-        line = int(case.get("line") or 0)
+        line = int(elements[0].get("line") or 0)
         findings.append(Finding(path=path, line=line, code=code, message=f"{name}: {message}"))
     return counts, findings
 

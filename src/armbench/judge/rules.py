@@ -9,7 +9,13 @@ from pathlib import Path
 
 from armbench.tasks.files import iter_files
 
-_SUPPRESSION = re.compile(r"#\s*(type:\s*ignore|noqa)\b", re.IGNORECASE)
+# Line-level (`# type: ignore`, `# noqa`, `# pyright: ignore`) and file-level (`# ruff: noqa`,
+# `# flake8: noqa`, `# mypy: ignore-errors` and other `# mypy:` relaxations) silencers.
+_SUPPRESSION = re.compile(
+    r"#\s*(?:type:\s*ignore\b|(?:(?:ruff|flake8)\s*:\s*)?noqa\b|pyright:\s*ignore\b"
+    r"|mypy:\s*[^#]*(?:ignore|disable|allow))",
+    re.IGNORECASE,
+)
 
 
 def count_suppressions(root: Path) -> dict[str, int]:

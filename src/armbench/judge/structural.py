@@ -73,30 +73,45 @@ def _dotted(node: ast.expr) -> str | None:
     return None
 
 
+def _module_spellings(tree: ast.Module, importer: str, is_package: bool, module: str) -> set[str]:
+    """The dotted expressions that denote `module` in `tree` after its imports: `m` after
+    `import pkg.m as m` or `from pkg import m`, `pkg.m` after `import pkg` or `import pkg.x`."""
+    spellings: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname is None:
+                    top = alias.name.split(".")[0]
+                    if module == top or module.startswith(top + "."):
+                        spellings.add(module)
+                elif module == alias.name or module.startswith(alias.name + "."):
+                    spellings.add(alias.asname + module[len(alias.name) :])
+        elif isinstance(node, ast.ImportFrom):
+            source = _absolute(node.module, node.level, importer, is_package)
+            for alias in node.names:
+                imported = f"{source}.{alias.name}" if source else alias.name
+                if module == imported or module.startswith(imported + "."):
+                    spellings.add((alias.asname or alias.name) + module[len(imported) :])
+    return spellings
+
+
 def references(
     tree: ast.Module, importer: str, is_package: bool, module: str, function: str
 ) -> list[int]:
-    """Lines where `tree` reaches `module.function` (imports of it, or attribute access)."""
+    """Lines where `tree` reaches `module.function`: importing it, or an attribute access on
+    any spelling of `module`."""
     hits: list[int] = []
-    aliases: set[str] = set()  # local dotted names bound to `module`
-    parent, _, leaf = module.rpartition(".")
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
             source = _absolute(node.module, node.level, importer, is_package)
-            for alias in node.names:
-                if source == module and alias.name in (function, "*"):
-                    hits.append(node.lineno)
-                elif source == parent and alias.name == leaf:
-                    aliases.add(alias.asname or alias.name)
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name == module:
-                    aliases.add(alias.asname or alias.name)
+            if source == module and any(a.name in (function, "*") for a in node.names):
+                hits.append(node.lineno)
+    spellings = _module_spellings(tree, importer, is_package, module)
     for node in ast.walk(tree):
         if (
             isinstance(node, ast.Attribute)
             and node.attr == function
-            and _dotted(node.value) in aliases
+            and _dotted(node.value) in spellings
         ):
             hits.append(node.lineno)
     return sorted(hits)
@@ -164,6 +179,8 @@ def verify_moved_function(
                 names = [a.asname or a.name for a in node.names]
             elif isinstance(node, ast.Assign):
                 names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                names = [node.target.id]
             if function in names:
                 problems.append(
                     f"{source} still binds {function} (line {node.lineno}): no re-exports"

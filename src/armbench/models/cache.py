@@ -110,7 +110,7 @@ class PromptCache:
 
         hit = -1
         for bp in breakpoints:
-            for index in range(bp, max(bp - self.lookback, -1), -1):
+            for index in range(bp, max(bp - self.lookback - 1, -1), -1):
                 if self._expiry.get(segments[index].digest, -1.0) > now:
                     hit = max(hit, index)
                     break

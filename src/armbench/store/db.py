@@ -214,8 +214,8 @@ class RunDatabase:
             for seq, g in enumerate(trial.gates, 1)
         ]
         with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
             try:
-                self._conn.execute("BEGIN IMMEDIATE")
                 self._conn.execute(_insert("trials", _TRIAL_COLUMNS), row)
                 self._conn.executemany(_insert("calls", _CALL_COLUMNS), calls)
                 self._conn.executemany(_insert("gates", _GATE_COLUMNS), gates)

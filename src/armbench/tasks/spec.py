@@ -187,11 +187,19 @@ def load_task(folder: Path) -> Task:
     return task
 
 
-def format_validation_error(exc: ValidationError) -> str:
-    """One line per problem, each naming its field as a dotted path."""
+def format_validation_error(
+    exc: ValidationError, *, union_tags: frozenset[str] = frozenset()
+) -> str:
+    """One problem after another, each naming its field as a dotted path.
+
+    pydantic puts the tag of a discriminated union in the path (`models.weak.sim.skill`);
+    tags listed in `union_tags` are left out, so the path is the one the user wrote.
+    """
     lines = []
     for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        parts = [str(p) for p in err["loc"]]
+        parts = [p for i, p in enumerate(parts) if not (i == 2 and p in union_tags)]
+        where = ".".join(parts) or "(top level)"
         message = err["msg"].removeprefix("Value error, ")
         lines.append(f"{where}: {message}")
     return "; ".join(lines)

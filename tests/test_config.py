@@ -1,0 +1,322 @@
+"""Tests for armbench.config: loading, overrides, errors named by field, hashing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from armbench.config import (
+    DEFAULT_LIMITS,
+    ConfigError,
+    Limits,
+    RunConfig,
+    ScriptModelConfig,
+    SimModelConfig,
+    apply_overrides,
+    load_config,
+    parse_config,
+)
+
+VALID = """\
+name: demo-1
+pack: ./packs/mine
+replicates: 3
+seed: 42
+rate_card: prices.toml
+limits: {max_iterations: 10, wall_s: 600}
+models:
+  strong: {provider: sim, skill: 0.95, verbosity: 0.6}
+  replay: {provider: script, path: scripts/turns.yaml, model: recorded}
+arms:
+  strong-solo: {kind: solo, model: strong}
+  replay-solo: {kind: solo, model: replay, limits: {bash_timeout_s: 30}}
+"""
+
+
+def _raw(**changes: Any) -> dict[str, Any]:
+    raw: dict[str, Any] = {
+        "name": "r",
+        "pack": "demo",
+        "models": {"x": {"provider": "sim"}},
+        "arms": {"A": {"kind": "solo", "model": "x"}},
+    }
+    raw.update(changes)
+    return raw
+
+
+def _error(raw: Any) -> str:
+    with pytest.raises(ConfigError) as info:
+        parse_config(raw, source="run.yaml", base_dir=Path("/base"))
+    return str(info.value)
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def test_valid_config_loads_with_relative_paths_resolved(tmp_path: Path) -> None:
+    path = tmp_path / "run.yaml"
+    path.write_text(VALID)
+    config = load_config(path)
+    base = tmp_path.resolve()
+    assert config.name == "demo-1"
+    assert config.pack == str(base / "packs" / "mine")
+    assert config.rate_card == base / "prices.toml"
+    assert (config.replicates, config.seed, config.concurrency) == (3, 42, 2)
+    assert config.tasks is None
+    assert config.keep_workspaces is False
+    assert config.limits == Limits(max_iterations=10, wall_s=600)
+    strong = config.models["strong"]
+    assert isinstance(strong, SimModelConfig)
+    assert (strong.skill, strong.verbosity, strong.cache, strong.cache_ttl) == (
+        0.95,
+        0.6,
+        True,
+        "5m",
+    )
+    replay = config.models["replay"]
+    assert isinstance(replay, ScriptModelConfig)
+    assert replay.path == base / "scripts" / "turns.yaml"
+    assert config.arms["replay-solo"].limits == Limits(bash_timeout_s=30)
+    assert config.model_name("strong") == "strong"
+    assert config.model_name("replay") == "recorded"
+
+
+def test_builtin_pack_name_and_absolute_paths_are_kept(tmp_path: Path) -> None:
+    raw = _raw(rate_card="/etc/prices.toml")
+    raw["models"]["s"] = {"provider": "script", "path": "/abs/turns.yaml"}
+    config = parse_config(raw, source="x", base_dir=tmp_path)
+    assert config.pack == "demo"
+    assert config.rate_card == Path("/etc/prices.toml")
+    script = config.models["s"]
+    assert isinstance(script, ScriptModelConfig)
+    assert script.path == Path("/abs/turns.yaml")
+
+
+def test_the_example_config_loads() -> None:
+    import armbench
+
+    example = Path(armbench.__file__).parent / "examples" / "demo.yaml"
+    config = load_config(example)
+    assert config.name == "demo"
+    assert config.arms
+    assert all(arm.model in config.models for arm in config.arms.values())
+    assert config.rate_card == (example.parent / "demo-prices.toml").resolve()
+
+
+def test_unreadable_and_invalid_yaml(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML") as info:
+        load_config(bad)
+    assert str(bad) in str(info.value)
+
+
+def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
+    path = tmp_path / "list.yaml"
+    path.write_text("- a\n- b\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == f"{path}: expected a mapping at the top level"
+
+
+# --- overrides -------------------------------------------------------------------------------
+
+
+def test_apply_overrides_parses_yaml_scalars_and_nested_keys() -> None:
+    raw = yaml.safe_load(VALID)
+    out = apply_overrides(
+        raw,
+        [
+            "replicates=5",
+            "models.strong.skill=0.5",
+            "keep_workspaces=true",
+            "name=other",
+            "tasks=[refactor, feature]",
+            "limits.wall_s=90.5",
+            "models.new.provider=sim",
+            "seed=007",
+        ],
+    )
+    assert out is raw
+    assert out["replicates"] == 5
+    assert out["models"]["strong"] == {"provider": "sim", "skill": 0.5, "verbosity": 0.6}
+    assert out["keep_workspaces"] is True
+    assert out["name"] == "other"
+    assert out["tasks"] == ["refactor", "feature"]
+    assert out["limits"] == {"max_iterations": 10, "wall_s": 90.5}
+    assert out["models"]["new"] == {"provider": "sim"}
+    assert out["seed"] == 7
+
+
+def test_apply_overrides_value_may_contain_equals() -> None:
+    assert apply_overrides({}, ["name=a=b"]) == {"name": "a=b"}
+
+
+@pytest.mark.parametrize("item", ["replicates", "=5", ""])
+def test_apply_overrides_needs_key_equals_value(item: str) -> None:
+    with pytest.raises(ConfigError, match="expected key=value"):
+        apply_overrides({}, [item])
+
+
+def test_apply_overrides_refuses_to_descend_into_a_scalar() -> None:
+    with pytest.raises(ConfigError, match="'replicates' is not a mapping"):
+        apply_overrides({"replicates": 3}, ["replicates.x=1"])
+
+
+def test_load_config_with_overrides(tmp_path: Path) -> None:
+    path = tmp_path / "run.yaml"
+    path.write_text(VALID)
+    config = load_config(path, ["replicates=7", "arms.strong-solo.limits.max_iterations=3"])
+    assert config.replicates == 7
+    assert config.arms["strong-solo"].limits == Limits(max_iterations=3)
+    with pytest.raises(ConfigError, match="replicates: Input should be greater than or equal"):
+        load_config(path, ["replicates=0"])
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+def test_unknown_model_in_an_arm() -> None:
+    raw = _raw(arms={"A": {"kind": "solo", "model": "ghost"}})
+    assert _error(raw) == "run.yaml: arms.A.model: unknown model 'ghost' (known: x)"
+
+
+def test_unknown_top_level_key() -> None:
+    assert _error(_raw(bogus=1)) == "run.yaml: bogus: Extra inputs are not permitted"
+
+
+def test_field_errors_are_config_errors_naming_the_field() -> None:
+    message = _error(_raw(replicates=0, concurrency="many"))
+    assert message.startswith("run.yaml: ")
+    assert "replicates: Input should be greater than or equal to 1" in message
+    assert "concurrency: Input should be a valid integer" in message
+    assert "name: String should match pattern" in _error(_raw(name="bad name!"))
+    assert "limits.wall_s: Input should be greater than 0" in _error(_raw(limits={"wall_s": 0}))
+
+
+def test_missing_required_fields() -> None:
+    message = _error({"name": "r"})
+    for field in ("pack", "models", "arms"):
+        assert f"{field}: Field required" in message
+    assert "models: Dictionary should have at least 1 item" in _error(_raw(models={}))
+
+
+def test_config_error_is_a_value_error() -> None:
+    assert issubclass(ConfigError, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (
+            _raw(models={"x": {"provider": "sim", "skill": 2}}),
+            "run.yaml: models.x.skill: Input should be less than or equal to 1",
+        ),
+        (
+            _raw(models={"x": {"provider": "sim", "bogus": 1}}),
+            "run.yaml: models.x.bogus: Extra inputs are not permitted",
+        ),
+        (
+            _raw(arms={"A": {"kind": "solo", "model": "x", "bogus": 1}}),
+            "run.yaml: arms.A.bogus: Extra inputs are not permitted",
+        ),
+    ],
+)
+def test_nested_errors_name_the_dotted_field(raw: dict[str, Any], expected: str) -> None:
+    assert _error(raw) == expected
+
+
+def test_nested_errors_keep_a_key_that_looks_like_a_tag() -> None:
+    # Only the discriminator tag pydantic inserts is dropped, not a user key of the same name.
+    raw = _raw(models={"sim": {"provider": "sim", "verbosity": -0.1}})
+    raw["arms"] = {"solo": {"kind": "solo", "model": "sim", "limits": {"wall_s": -1}}}
+    message = _error(raw)
+    assert "models.sim.verbosity: Input should be greater than or equal to 0" in message
+    assert "arms.solo.limits.wall_s: Input should be greater than 0" in message
+    script = _error(_raw(models={"x": {"provider": "script"}}))
+    assert script == "run.yaml: models.x.path: Field required"
+
+
+def test_unknown_provider_is_named() -> None:
+    message = _error(_raw(models={"x": {"provider": "nope"}}))
+    assert message.startswith("run.yaml: models.x: ")
+    assert "'nope'" in message
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+def test_planned_providers_are_not_implemented_yet(provider: str) -> None:
+    raw = _raw(models={"x": {"provider": provider, "model": "m"}})
+    assert _error(raw) == (
+        f"run.yaml: models.x.provider: '{provider}' is not implemented yet in this version "
+        "(available: sim, script)"
+    )
+
+
+@pytest.mark.parametrize("kind", ["orchestrated", "routed", "single_shot"])
+def test_planned_arm_kinds_are_not_implemented_yet(kind: str) -> None:
+    raw = _raw(arms={"B": {"kind": kind, "model": "x"}})
+    assert _error(raw) == (
+        f"run.yaml: arms.B.kind: '{kind}' arms are not implemented yet in this version "
+        "(available: solo)"
+    )
+
+
+def test_all_not_implemented_problems_are_reported_together() -> None:
+    raw = _raw(
+        models={"o": {"provider": "openai"}, "a": {"provider": "anthropic"}},
+        arms={"R": {"kind": "routed"}},
+    )
+    message = _error(raw)
+    assert "models.o.provider: 'openai'" in message
+    assert "models.a.provider: 'anthropic'" in message
+    assert "arms.R.kind: 'routed'" in message
+
+
+# --- Limits and hashing ----------------------------------------------------------------------
+
+
+def test_limits_over_fills_unset_fields_from_fallback() -> None:
+    assert Limits(max_iterations=5).over(DEFAULT_LIMITS) == Limits(
+        max_iterations=5, wall_s=1800, bash_timeout_s=120
+    )
+    assert Limits().over(DEFAULT_LIMITS) == DEFAULT_LIMITS
+    full = Limits(max_iterations=1, wall_s=2, bash_timeout_s=3)
+    assert full.over(DEFAULT_LIMITS) == full
+    assert Limits(wall_s=9).over(Limits(bash_timeout_s=4)) == Limits(wall_s=9, bash_timeout_s=4)
+    assert Limits().over(Limits()) == Limits()
+
+
+def test_limits_validation() -> None:
+    with pytest.raises(ValueError):
+        Limits(max_iterations=0)
+    with pytest.raises(ValueError):
+        Limits(wall_s=0)
+
+
+def test_canonical_hash_is_stable_under_key_order_and_formatting(tmp_path: Path) -> None:
+    a = tmp_path / "a.yaml"
+    a.write_text(VALID)
+    raw = yaml.safe_load(VALID)
+    reordered = {k: raw[k] for k in reversed(list(raw))}
+    reordered["models"] = {k: dict(reversed(list(v.items()))) for k, v in raw["models"].items()}
+    b = tmp_path / "b.yaml"
+    b.write_text(yaml.safe_dump(reordered, default_flow_style=False, sort_keys=False))
+    assert a.read_text() != b.read_text()
+    hash_a = load_config(a).canonical_hash()
+    assert hash_a == load_config(b).canonical_hash()
+    assert len(hash_a) == 64
+    assert int(hash_a, 16) >= 0
+    # Defaults spelled out make no difference; a changed value does.
+    assert load_config(a, ["concurrency=2"]).canonical_hash() == hash_a
+    assert load_config(a, ["seed=43"]).canonical_hash() != hash_a
+
+
+def test_canonical_hash_of_equal_models_is_equal() -> None:
+    one = RunConfig.model_validate(_raw())
+    two = RunConfig.model_validate(_raw())
+    assert one.canonical_hash() == two.canonical_hash()

@@ -1,0 +1,208 @@
+"""End to end through the CLI: a reduced demo, bad configs, a killed run resumed, secrets."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from armbench.analysis.runs import load_run
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "src" / "armbench" / "examples"
+ARMBENCH = [sys.executable, "-m", "armbench.cli"]
+EXPORT_FIELDS = {
+    "run_id", "trial_id", "arm", "arm_kind", "task", "replicate", "seed", "status", "infra_class",
+    "wall_s", "iterations", "n_calls", "tokens", "tokens_by_role", "cost_usd", "cost_by_role",
+    "gates", "simulated",
+}  # fmt: skip
+
+
+def armbench(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*ARMBENCH, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=600
+    )
+
+
+def demo_config(tmp_path: Path, **changes: object) -> Path:
+    config = yaml.safe_load((EXAMPLES / "demo.yaml").read_text())
+    config["rate_card"] = str(EXAMPLES / "demo-prices.toml")
+    config.update(changes)
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.mark.slow
+def test_reduced_demo_records_every_trial_and_exports_the_contract(tmp_path: Path) -> None:
+    config = demo_config(tmp_path, tasks=["feature", "breakage"], replicates=1)
+    result = armbench("run", str(config), "--out", str(tmp_path / "runs"))
+    assert result.returncode == 0, result.stderr
+    run_dir = Path(result.stdout.strip().splitlines()[-1])
+    assert run_dir.parent == tmp_path / "runs" and run_dir.is_dir()
+
+    run = load_run(run_dir)
+    assert len(run.trials) == 4
+    assert {(t.arm, t.task) for t in run.trials} == {
+        (arm, task) for arm in ("strong", "weak") for task in ("feature", "breakage")
+    }
+    assert run.manifest.simulated and run.manifest.finished_at is not None
+    assert set(run.manifest.checkers) == {"mypy", "ruff", "pytest"}
+    assert "SIMULATED" in result.stdout
+
+    for trial in run.trials:
+        assert trial.status in ("pass", "fail", "limit")
+        assert trial.calls and all(c.role == "solo" for c in trial.calls)
+        assert [g.name for g in trial.gates][-3:] == ["mypy", "ruff", "pytest"]
+        transcript = json.loads((run_dir / trial.transcript).read_text())
+        assert transcript["simulated"] is True
+        assert len(transcript["messages"]) == 2 * len(trial.calls)
+    # Every arm saw the same broken workspace: the injection seed is shared per replicate.
+    injections = {
+        json.dumps(json.loads((run_dir / t.transcript).read_text())["injection"])
+        for t in run.trials
+        if t.task == "breakage"
+    }
+    assert len(injections) == 1
+
+    rows = [
+        json.loads(line)
+        for line in armbench("export", str(run_dir), "--format", "jsonl").stdout.splitlines()
+    ]
+    assert len(rows) == 4
+    for row in rows:
+        assert row.keys() >= EXPORT_FIELDS
+        assert row["cost_usd"] > 0 and row["tokens"]["output"] > 0
+        assert row["tokens_by_role"]["solo"] == row["tokens"]
+    calls = armbench("export", str(run_dir), "--format", "csv", "--calls").stdout.splitlines()
+    assert calls[0].startswith("run_id,trial_id,arm,task,seq,role")
+    assert len(calls) - 1 == sum(len(t.calls) for t in run.trials)
+
+    shown = armbench("show", str(run_dir))
+    assert shown.returncode == 0 and "strong" in shown.stdout and "feature" in shown.stdout
+
+
+def test_bad_config_exits_2_naming_the_field_and_writes_nothing(tmp_path: Path) -> None:
+    config = demo_config(tmp_path)
+    raw = yaml.safe_load(config.read_text())
+    raw["arms"]["strong"]["model"] = "strnog"
+    config.write_text(yaml.safe_dump(raw))
+    result = armbench("run", str(config), "--out", str(tmp_path / "runs"))
+    assert result.returncode == 2
+    assert "arms.strong.model" in result.stderr and "strnog" in result.stderr
+    assert not (tmp_path / "runs").exists()
+
+    result = armbench(
+        "run",
+        str(demo_config(tmp_path)),
+        "--set",
+        "models.weak.skill=1.5",
+        "--out",
+        str(tmp_path / "runs"),
+    )
+    assert result.returncode == 2 and "models.weak.skill" in result.stderr
+
+
+def test_missing_price_is_an_error_before_anything_runs(tmp_path: Path) -> None:
+    card = tmp_path / "card.toml"
+    card.write_text('[models."sim/strong"]\ninput = 1.0\noutput = 2.0\n')
+    result = armbench(
+        "run", str(demo_config(tmp_path, rate_card=str(card))), "--out", str(tmp_path / "runs")
+    )
+    assert result.returncode == 2
+    assert "sim/weak" in result.stderr and "card.toml" in result.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.slow
+def test_killed_run_keeps_whole_trials_and_resumes(tmp_path: Path) -> None:
+    config = demo_config(tmp_path, tasks=["feature"], replicates=3, concurrency=1)
+    proc = subprocess.Popen(
+        [*ARMBENCH, "run", str(config), "--out", str(tmp_path / "runs")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 300
+    database: Path | None = None
+    while time.monotonic() < deadline:
+        found = list((tmp_path / "runs").glob("*/armbench.sqlite"))
+        if found:
+            database = found[0]
+            with sqlite3.connect(database) as conn:
+                if conn.execute("SELECT count(*) FROM trials").fetchone()[0] >= 1:
+                    break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert database is not None
+    with sqlite3.connect(database) as conn:
+        done = conn.execute("SELECT count(*) FROM trials").fetchone()[0]
+        orphans = conn.execute(
+            "SELECT count(*) FROM calls WHERE trial_id NOT IN (SELECT trial_id FROM trials)"
+        ).fetchone()[0]
+    assert 1 <= done < 6 and orphans == 0
+
+    result = armbench("resume", str(database.parent))
+    assert result.returncode == 0, result.stderr
+    run = load_run(database.parent)
+    assert sorted(t.trial_id for t in run.trials) == sorted(
+        f"{arm}.feature.r{r}" for arm in ("strong", "weak") for r in (1, 2, 3)
+    )
+    assert run.manifest.finished_at is not None
+
+
+def test_secrets_never_reach_the_agent_or_the_run_directory(tmp_path: Path) -> None:
+    secret = "sk-test-" + os.urandom(8).hex()
+    script = tmp_path / "script.yaml"
+    script.write_text(
+        yaml.safe_dump(
+            [
+                {
+                    "text": "env",
+                    "tool_calls": [
+                        {"name": "bash", "input": {"command": "env; cat ~/.netrc 2>/dev/null"}}
+                    ],
+                },
+                {"text": "done"},
+            ]
+        )
+    )
+    card = tmp_path / "card.toml"
+    card.write_text('[models."script/replay"]\ninput = 1.0\noutput = 2.0\n')
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "name": "secrets",
+                "pack": "demo",
+                "tasks": ["feature"],
+                "rate_card": str(card),
+                "models": {"replay": {"provider": "script", "path": str(script)}},
+                "arms": {"replayed": {"kind": "solo", "model": "replay"}},
+            }
+        )
+    )
+    env = {
+        **os.environ,
+        "OPENAI_API_KEY": secret,
+        "ANTHROPIC_API_KEY": secret,
+        "GITHUB_TOKEN": secret,
+    }
+    result = armbench("run", str(config), "--out", str(tmp_path / "runs"), env=env)
+    assert result.returncode == 0, result.stderr
+    run_dir = Path(result.stdout.strip().splitlines()[-1])
+    transcript = next((run_dir / "transcripts").glob("*.json")).read_text()
+    assert "PATH=" in transcript  # the agent really ran `env`
+    for path in run_dir.rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
+    assert load_run(run_dir).trials[0].status == "fail"  # it never implemented the feature
