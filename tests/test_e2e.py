@@ -137,9 +137,12 @@ def test_killed_run_keeps_whole_trials_and_resumes(tmp_path: Path) -> None:
         found = list((tmp_path / "runs").glob("*/armbench.sqlite"))
         if found:
             database = found[0]
-            with sqlite3.connect(database) as conn:
-                if conn.execute("SELECT count(*) FROM trials").fetchone()[0] >= 1:
-                    break
+            try:
+                with sqlite3.connect(database) as conn:
+                    if conn.execute("SELECT count(*) FROM trials").fetchone()[0] >= 1:
+                        break
+            except sqlite3.OperationalError:  # the run is still creating its schema
+                pass
         time.sleep(0.2)
     proc.send_signal(signal.SIGKILL)
     proc.wait()

@@ -9,8 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 IGNORED_DIRS = frozenset(
-    {".git", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".hypothesis", ".venv"}
-)
+    {
+        ".git", ".hg", ".svn", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache",
+        ".hypothesis", ".tox", ".nox", ".venv", "venv", "node_modules",
+    }
+)  # fmt: skip
+"""Caches, environments and VCS data: never copied into a workspace, fingerprinted or judged."""
 
 
 def iter_files(root: Path) -> Iterator[str]:

@@ -1,0 +1,1 @@
+"""A tiny double-entry ledger: money, accounts, a journal and plain-text reports."""

@@ -1,0 +1,1 @@
+"""Small text utilities: slugs, a tokenizer and a word wrapper."""

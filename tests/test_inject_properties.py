@@ -1,0 +1,121 @@
+"""Properties of the injector over random seeds and counts.
+
+Planning and applying edits are pure and cheap, so they get many examples; full `inject` runs
+use the real checkers and get only a few.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from armbench.env.local import LocalEnvironment
+from armbench.judge.checkers import run_mypy, run_pytest, run_ruff
+from armbench.tasks.inject import InjectionError, InjectionRequest, inject, plan, restore
+from armbench.tasks.inject.engine import Plan, read_sources
+
+DATA = Path(__file__).parent / "data" / "inject"
+CACHES = shutil.ignore_patterns(".ruff_cache", ".mypy_cache", ".pytest_cache", "__pycache__")
+REPOS = ("ledger", "textkit")
+SOURCES = {name: read_sources(DATA / name) for name in REPOS}
+
+requests = st.builds(
+    InjectionRequest,
+    mypy=st.integers(0, 4),
+    ruff=st.integers(0, 5),
+    collect=st.integers(0, 3),
+    seed=st.integers(0, 2**32),
+)
+
+
+def try_plan(name: str, request: InjectionRequest) -> Plan:
+    try:
+        return plan(DATA / name, request)
+    except InjectionError:
+        assume(False)
+        raise
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=st.sampled_from(REPOS), request=requests)
+def test_plan_is_deterministic_and_exact(name: str, request: InjectionRequest) -> None:
+    first = try_plan(name, request)
+    second = plan(DATA / name, request)
+    assert first.sites == second.sites and first.pool == second.pool
+    for kind in ("mypy", "ruff", "collect"):
+        assert sum(s.kind == kind for s in first.sites) == request.of(kind)
+    for i, a in enumerate(first.sites):
+        assert not any(a.collides(b) for b in first.sites[i + 1 :])
+    collect_paths = [s.path for s in first.sites if s.kind == "collect"]
+    assert len(collect_paths) == len(set(collect_paths)), "one collection error per module"
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=st.sampled_from(REPOS), request=requests)
+def test_inverse_edits_restore_the_original_bytes(name: str, request: InjectionRequest) -> None:
+    chosen = try_plan(name, request)
+    manifest = chosen.manifest()
+    originals = SOURCES[name]
+    mutated = chosen.contents()
+    assert set(mutated) == set(manifest.touched_paths)
+    assert all(mutated[p] != originals[p] for p in mutated)
+    assert manifest.apply_forward(originals) == mutated
+    restored = manifest.apply_inverse(mutated)
+    assert restored == {p: originals[p] for p in manifest.touched_paths}
+
+
+@given(seeds=st.lists(st.integers(0, 2**32), min_size=4, max_size=4, unique=True))
+@settings(max_examples=10, deadline=None)
+def test_different_seeds_pick_different_sites(seeds: list[int]) -> None:
+    picks = {plan(DATA / "ledger", InjectionRequest(mypy=2, ruff=2, seed=s)).sites for s in seeds}
+    assert len(picks) > 1
+
+
+def counted(repo: Path) -> dict[str, int]:
+    env = LocalEnvironment(repo)
+    with tempfile.TemporaryDirectory(prefix="inject-prop-mypy-") as cache:
+        mypy = run_mypy(env, python=sys.executable, cache_dir=Path(cache))
+    ruff = run_ruff(env, python=sys.executable)
+    tests = run_pytest(env, python=sys.executable)
+    return {
+        "mypy": len(mypy.findings),
+        "ruff": len(ruff.findings),
+        "collect": tests.counts["collection_errors"],
+    }
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=3,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
+)
+@given(
+    name=st.sampled_from(REPOS),
+    request=st.builds(
+        InjectionRequest,
+        mypy=st.integers(0, 3),
+        ruff=st.integers(0, 3),
+        collect=st.integers(1, 2),
+        seed=st.integers(0, 2**32),
+    ),
+)
+def test_inject_reaches_exactly_the_requested_counts(name: str, request: InjectionRequest) -> None:
+    with tempfile.TemporaryDirectory(prefix="inject-prop-") as tmp:
+        repo = Path(tmp) / name
+        shutil.copytree(DATA / name, repo, ignore=CACHES)
+        manifest = inject(repo, request)
+        assert counted(repo) == {
+            "mypy": request.mypy,
+            "ruff": request.ruff,
+            "collect": request.collect,
+        }
+        restore(repo, manifest)
+        assert read_sources(repo) == SOURCES[name]
