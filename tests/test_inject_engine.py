@@ -243,3 +243,28 @@ def test_manifest_lists_edits_in_application_order() -> None:
     keys = [(m.path, m.forward.offset) for m in manifest.mutations]
     assert keys == sorted(keys)
     assert all(a != b for a, b in pairwise(keys))
+
+
+def test_a_silent_site_bans_its_operator_only_for_ruff() -> None:
+    """A ruff rule that stays silent is probably disabled in that file; a mypy site that stays
+    silent says nothing about the operator's other sites (regression: a single silent
+    attribute typo once ruled out every mypy site of a one-module repository)."""
+    from armbench.tasks.inject.engine import _Selection
+
+    request = InjectionRequest(mypy=1, ruff=1, seed=0)
+    pool = plan(DATA / "ledger", request).pool
+
+    def same_operator_pairs(kind: str) -> tuple[Site, Site]:
+        sites = [s for s in pool if s.kind == kind]
+        for a in sites:
+            for b in sites:
+                if a != b and (a.operator, a.path) == (b.operator, b.path):
+                    return a, b
+        raise AssertionError(f"the ledger repo has no two {kind} sites of one operator in a file")
+
+    for kind, still_usable in (("mypy", True), ("ruff", False)):
+        silent, sibling = same_operator_pairs(kind)
+        selection = _Selection(pool, request)
+        selection.silence(silent)
+        assert not selection.usable(silent)
+        assert selection.usable(sibling) is still_usable

@@ -17,10 +17,10 @@ errors: the `collect` mutation in that module). A mutation is good iff exactly o
 its own kind and none of another kind is attributed to it. Findings attributed to none mean
 mutations interacted; the suspects are dropped: operators marked `remote` in that file or whose
 changed name it mentions, else every `remote` one, else every mutation in that file. A mutation
-that produced nothing is dropped and its operator is not tried again in that file (the rule is
-probably disabled there), nor anywhere once it has been silent in two files. Dropped sites are
-replaced from the rest of the shuffled pool and everything is re-verified, for at most
-`MAX_ROUNDS` rounds. Test failures (not collection errors) are not counted: an
+that produced nothing is dropped; a silent ruff operator is not tried again in that file (its
+rule is probably disabled there), nor anywhere once it has been silent in two files. Dropped
+sites are replaced from the rest of the shuffled pool and everything is re-verified, for at
+most `MAX_ROUNDS` rounds. Test failures (not collection errors) are not counted: an
 `attribute_typo` may legitimately make a test fail.
 
 Everything depends only on the repository's bytes, the seed and the checkers' behaviour, so the
@@ -312,8 +312,12 @@ class _Selection:
         self.banned.add(site)
 
     def silence(self, site: Site) -> None:
-        """The site produced no finding: its rule is likely off there, so stop trying it."""
+        """The site produced no finding. A silent ruff site means its rule is likely off in
+        that file (or everywhere, once silent in two files), so the rule is not tried there
+        again; a silent mypy or collect site says nothing about its operator's other sites."""
         self.banned.add(site)
+        if site.kind != "ruff":
+            return
         self.banned_in_path.add((site.operator, site.path))
         paths = self.silent_paths.setdefault(site.operator, set())
         paths.add(site.path)
