@@ -3,6 +3,7 @@ each one as it completes. A run can be resumed: recorded trials are never run tw
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -146,6 +147,8 @@ def execute(
                 for f in futures:
                     f.cancel()
                 raise
+        with contextlib.suppress(OSError):  # trials remove their workspaces; drop the empty parent
+            (run_dir.path / "work").rmdir()
         manifest = run_dir.read_manifest()
         if len(db.trial_ids()) >= manifest.trials_planned:
             run_dir.write_manifest(manifest.model_copy(update={"finished_at": utc_now()}))
