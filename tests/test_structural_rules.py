@@ -114,7 +114,7 @@ def _verify(tmp_path: Path, **changes: str | None) -> Verdict:
 
 
 def test_correct_move_passes(tmp_path: Path) -> None:
-    assert _verify(tmp_path) == Verdict(True, "")
+    assert _verify(tmp_path) == Verdict(())
 
 
 def test_correct_move_with_other_import_styles_passes(tmp_path: Path) -> None:
@@ -124,7 +124,7 @@ def test_correct_move_with_other_import_styles_passes(tmp_path: Path) -> None:
         report="from . import parsing as p\n\n\ndef show(t):\n    return p.parse_amount(t)\n",
         test_money="import pkg.parsing as pp\n\n\ndef test_p():\n    pp.parse_amount('2')\n",
     )
-    assert verdict == Verdict(True, "")
+    assert verdict == Verdict(())
 
 
 def test_moved_function_may_sit_anywhere_in_the_target(tmp_path: Path) -> None:
@@ -137,7 +137,7 @@ def test_body_changed_fails(tmp_path: Path) -> None:
     changed = PARSING.replace('replace(",", "")', 'replace(",", "").strip()')
     verdict = _verify(tmp_path, parsing=changed)
     assert verdict == Verdict(
-        False, "pkg.parsing.parse_amount differs from the original: it must move unchanged"
+        ("pkg.parsing.parse_amount differs from the original: it must move unchanged",)
     )
 
 
@@ -163,7 +163,7 @@ def test_target_missing_or_broken_or_without_the_function(tmp_path: Path) -> Non
 
 def test_still_defined_in_source_fails(tmp_path: Path) -> None:
     verdict = _verify(tmp_path, money=MONEY_BEFORE)
-    assert verdict == Verdict(False, "pkg.money still defines parse_amount")
+    assert verdict.problems == ("pkg.money still defines parse_amount",)
 
 
 @pytest.mark.parametrize(
@@ -179,9 +179,7 @@ def test_reexport_from_source_fails(tmp_path: Path, reexport: str) -> None:
     money = MONEY_AFTER + "\n" + reexport + "\n"
     line = len(money.splitlines())
     verdict = _verify(tmp_path, money=money)
-    assert verdict == Verdict(
-        False, f"pkg.money still binds parse_amount (line {line}): no re-exports"
-    )
+    assert verdict.problems == (f"pkg.money still binds parse_amount (line {line}): no re-exports",)
 
 
 def test_annotated_reexport_from_source_fails(tmp_path: Path) -> None:
@@ -200,7 +198,7 @@ def test_from_source_import_still_used_fails(tmp_path: Path) -> None:
         tmp_path, ledger="from pkg.money import parse_amount\n\nX = parse_amount('1')\n"
     )
     assert verdict == Verdict(
-        False, "pkg/ledger.py still reaches parse_amount through pkg.money (lines [1])"
+        ("pkg/ledger.py still reaches parse_amount through pkg.money (lines [1])",)
     )
 
 
@@ -208,7 +206,7 @@ def test_from_package_import_module_attribute_fails(tmp_path: Path) -> None:
     report = "from pkg import money\n\n\ndef show(t):\n    return money.parse_amount(t)\n"
     verdict = _verify(tmp_path, report=report)
     assert verdict == Verdict(
-        False, "pkg/report.py still reaches parse_amount through pkg.money (lines [5])"
+        ("pkg/report.py still reaches parse_amount through pkg.money (lines [5])",)
     )
 
 
@@ -216,7 +214,7 @@ def test_import_dotted_module_attribute_fails(tmp_path: Path) -> None:
     test = "import pkg.money\n\n\ndef test_p():\n    pkg.money.parse_amount('2')\n"
     verdict = _verify(tmp_path, test_money=test)
     assert verdict == Verdict(
-        False, "tests/test_money.py still reaches parse_amount through pkg.money (lines [5])"
+        ("tests/test_money.py still reaches parse_amount through pkg.money (lines [5])",)
     )
 
 
@@ -224,7 +222,7 @@ def test_relative_import_from_source_fails(tmp_path: Path) -> None:
     ledger = "from .money import parse_amount\n\nX = parse_amount('1')\n"
     verdict = _verify(tmp_path, ledger=ledger)
     assert verdict == Verdict(
-        False, "pkg/ledger.py still reaches parse_amount through pkg.money (lines [1])"
+        ("pkg/ledger.py still reaches parse_amount through pkg.money (lines [1])",)
     )
 
 
@@ -241,14 +239,14 @@ def test_relative_import_from_source_fails(tmp_path: Path) -> None:
 def test_other_stale_import_styles_fail(tmp_path: Path, ledger: str, lines: list[int]) -> None:
     verdict = _verify(tmp_path, ledger=ledger)
     assert verdict == Verdict(
-        False, f"pkg/ledger.py still reaches parse_amount through pkg.money (lines {lines})"
+        (f"pkg/ledger.py still reaches parse_amount through pkg.money (lines {lines})",)
     )
 
 
 def test_relative_import_in_a_package_init_fails(tmp_path: Path) -> None:
     verdict = _verify(tmp_path, init="from .money import parse_amount\n")
     assert verdict == Verdict(
-        False, "pkg/__init__.py still reaches parse_amount through pkg.money (lines [1])"
+        ("pkg/__init__.py still reaches parse_amount through pkg.money (lines [1])",)
     )
 
 
@@ -256,7 +254,7 @@ def test_attribute_chain_through_the_package_fails(tmp_path: Path) -> None:
     extra = "import pkg\n\nY = pkg.money.parse_amount('3')\n"
     verdict = _verify(tmp_path, init="from . import money as money\n", extra=extra)
     assert verdict == Verdict(
-        False, "pkg/extra.py still reaches parse_amount through pkg.money (lines [3])"
+        ("pkg/extra.py still reaches parse_amount through pkg.money (lines [3])",)
     )
 
 
@@ -264,14 +262,13 @@ def test_user_that_deleted_its_use_fails(tmp_path: Path) -> None:
     report = "def show(t):\n    return t\n"
     verdict = _verify(tmp_path, report=report)
     assert verdict == Verdict(
-        False, "pkg/report.py used pkg.money.parse_amount but does not use pkg.parsing.parse_amount"
+        ("pkg/report.py used pkg.money.parse_amount but does not use pkg.parsing.parse_amount",)
     )
 
 
 def test_deleted_test_module_fails(tmp_path: Path) -> None:
     verdict = _verify(tmp_path, test_money=None)
-    assert verdict == Verdict(
-        False,
+    assert verdict.problems == (
         "tests/test_money.py used pkg.money.parse_amount but does not use pkg.parsing.parse_amount",
     )
 
@@ -295,16 +292,14 @@ def test_function_missing_from_the_original_is_a_task_error(tmp_path: Path) -> N
     original = _tree(tmp_path / "original", ORIGINAL)
     workspace = _tree(tmp_path / "workspace", MOVED)
     verdict = verify_moved_function(workspace, original, "nope", "pkg.money", "pkg.parsing")
-    assert verdict == Verdict(
-        False, "task error: pkg.money.nope does not exist in the original tree"
-    )
+    assert verdict.problems == ("task error: pkg.money.nope does not exist in the original tree",)
 
 
 def test_src_layout(tmp_path: Path) -> None:
     original = _tree(tmp_path / "o", {f"src/{k}": v for k, v in ORIGINAL.items()})
     workspace = _tree(tmp_path / "w", {f"src/{k}": v for k, v in MOVED.items()})
     good = verify_moved_function(workspace, original, "parse_amount", "pkg.money", "pkg.parsing")
-    assert good == Verdict(True, "")
+    assert good == Verdict(())
     (workspace / "src/pkg/ledger.py").write_text("from pkg.money import parse_amount\n")
     bad = verify_moved_function(workspace, original, "parse_amount", "pkg.money", "pkg.parsing")
     assert (

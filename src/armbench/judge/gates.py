@@ -7,6 +7,7 @@ suite executes the agent's code, which could otherwise cover its tracks.
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -151,8 +152,6 @@ def judge(workspace: Path, prepared: Prepared, *, python: str) -> tuple[GateResu
 def _moved_function(
     name: str, gate: MovedFunctionGate, workspace: Path, prepared: Prepared
 ) -> GateResult:
-    import time
-
     started = time.monotonic()
     verdict = verify_moved_function(
         workspace, prepared.template, gate.function, gate.source, gate.target
@@ -162,7 +161,7 @@ def _moved_function(
         kind="structural",
         passed=verdict.passed,
         exit_code=None,
-        counts={"problems": 0 if verdict.passed else verdict.details.count("; ") + 1},
+        counts={"problems": len(verdict.problems)},
         duration_s=time.monotonic() - started,
         details=verdict.details,
     )

@@ -128,8 +128,15 @@ def _python_modules(root: Path) -> Iterator[tuple[Path, str, ast.Module]]:
 
 @dataclass(frozen=True)
 class Verdict:
-    passed: bool
-    details: str
+    problems: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+    @property
+    def details(self) -> str:
+        return "; ".join(self.problems)
 
 
 def _users(root: Path, module: str, function: str) -> dict[str, list[int]]:
@@ -150,9 +157,7 @@ def verify_moved_function(
     original_tree = _parse(original_file) if original_file else None
     original_def = top_level_function(original_tree, function) if original_tree else None
     if original_def is None:
-        return Verdict(
-            False, f"task error: {source}.{function} does not exist in the original tree"
-        )
+        return Verdict((f"task error: {source}.{function} does not exist in the original tree",))
 
     target_file = module_file(workspace, target)
     target_tree = _parse(target_file) if target_file else None
@@ -194,4 +199,4 @@ def verify_moved_function(
     for path in sorted(before - after - set(stale)):
         problems.append(f"{path} used {source}.{function} but does not use {target}.{function}")
 
-    return Verdict(not problems, "; ".join(problems))
+    return Verdict(tuple(problems))

@@ -7,10 +7,16 @@ from armbench.models.script import ScriptModel, load_script
 from armbench.models.sim import SimModel
 from armbench.models.types import Model, ModelIdentity, TaskBrief
 
+SIMULATED_PROVIDERS = frozenset({"sim", "script"})
+
 
 def identity_of(key: str, config: ModelConfig) -> ModelIdentity:
     """Provider and pricing name of a configured model, without building it."""
-    return ModelIdentity(provider=config.provider, model=config.model or key, simulated=True)
+    return ModelIdentity(
+        provider=config.provider,
+        model=config.model or key,
+        simulated=config.provider in SIMULATED_PROVIDERS,
+    )
 
 
 def build_model(key: str, config: ModelConfig, *, brief: TaskBrief, seed: int) -> Model:

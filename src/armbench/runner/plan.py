@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 from armbench.config import ArmConfig, RunConfig
+from armbench.seeds import derive_seed
 from armbench.tasks.packs import Pack
 from armbench.tasks.spec import Task
-
-
-def derive_seed(*parts: object) -> int:
-    """A stable 31-bit seed from its parts (same parts, same seed, on every machine)."""
-    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
-    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
 @dataclass(frozen=True)

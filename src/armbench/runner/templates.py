@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 from pathlib import Path
 
@@ -18,6 +19,7 @@ class Templates:
         self._lock = threading.Lock()
         self._locks: dict[tuple[str, int | None], threading.Lock] = {}
         self._ready: dict[tuple[str, int | None], Prepared] = {}
+        self._failed: dict[tuple[str, int | None], Exception] = {}
 
     def get(self, task: Task, inject_seed: int) -> Prepared:
         inject = task.spec.prepare.inject
@@ -26,7 +28,14 @@ class Templates:
         with self._lock:
             key_lock = self._locks.setdefault(key, threading.Lock())
         with key_lock:
+            if key in self._failed:  # every trial of it would fail the same way: say so once
+                raise self._failed[key]
             if key not in self._ready:
                 folder = self.root / (task.id if seed is None else f"{task.id}-seed{seed}")
-                self._ready[key] = prepare(task, folder, inject_seed=seed, python=self.python)
+                try:
+                    self._ready[key] = prepare(task, folder, inject_seed=seed, python=self.python)
+                except Exception as exc:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    self._failed[key] = exc
+                    raise
             return self._ready[key]

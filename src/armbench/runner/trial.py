@@ -7,6 +7,7 @@ never silently a `fail`.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import shutil
 import time
@@ -169,7 +170,7 @@ def _attempt(plan: TrialPlan, ctx: TrialContext, work: Path, base: dict[str, Any
             "system": SYSTEM_PROMPT,
             "tools": [t.model_dump() for t in toolbox.specs],
             "messages": [m.model_dump() for m in agent.messages],
-            "gates": [g.__dict__ for g in gates],
+            "gates": [dataclasses.asdict(g) for g in gates],
             "diff": workspace_diff(workspace, prepared),
             "injection": prepared.injection.model_dump(mode="json") if prepared.injection else None,
         },

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from armbench.judge.gates import judge
-from armbench.runner.plan import derive_seed
+from armbench.seeds import derive_seed
 from armbench.store.records import GateResult
 from armbench.tasks.packs import Pack
 from armbench.tasks.prepare import Prepared, apply_solution, prepare

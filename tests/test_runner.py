@@ -1,0 +1,107 @@
+"""Planning trials, resolving limits, preparing templates, and turning failures into records."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from armbench.config import Limits, RunConfig, parse_config
+from armbench.runner.plan import plan_trials
+from armbench.runner.templates import Templates
+from armbench.runner.trial import TrialContext, effective_limits, run_trial
+from armbench.store.rundir import RunDirectory
+from armbench.tasks.inject import InjectionError
+from armbench.tasks.packs import BUILTIN_PACKS, load_pack
+
+
+def config(**changes: object) -> RunConfig:
+    raw: dict[str, object] = {
+        "name": "t",
+        "pack": "demo",
+        "replicates": 2,
+        "models": {"a": {"provider": "sim"}, "b": {"provider": "sim", "skill": 0.5}},
+        "arms": {
+            "A": {"kind": "solo", "model": "a"},
+            "B": {"kind": "solo", "model": "b", "limits": {"max_iterations": 7}},
+        },
+    }
+    raw.update(changes)
+    return parse_config(raw, source="test", base_dir=Path.cwd())
+
+
+def test_every_arm_task_replicate_once_with_shared_injection_seeds() -> None:
+    cfg = config(tasks=["breakage", "feature"])
+    plans = plan_trials(cfg, load_pack("demo"))
+    assert [p.trial_id for p in plans] == [
+        f"{arm}.{task}.r{r}"
+        for r in (1, 2)
+        for task in ("breakage", "feature")
+        for arm in ("A", "B")
+    ]
+    by_id = {p.trial_id: p for p in plans}
+    # Arms of one replicate see the same breakage; replicates see different breakage.
+    assert by_id["A.breakage.r1"].inject_seed == by_id["B.breakage.r1"].inject_seed
+    assert by_id["A.breakage.r1"].inject_seed != by_id["A.breakage.r2"].inject_seed
+    # Models get their own seeds per arm and replicate.
+    assert len({p.seed for p in plans}) == len(plans)
+    assert plan_trials(cfg, load_pack("demo"))[0].seed == plans[0].seed
+
+
+def test_limits_resolve_arm_then_config_then_task_then_defaults() -> None:
+    cfg = config(limits={"wall_s": 60})
+    plans = {p.trial_id: p for p in plan_trials(cfg, load_pack("demo"))}
+    a = effective_limits(plans["A.feature.r1"], cfg)
+    b = effective_limits(plans["B.feature.r1"], cfg)
+    assert a == Limits(max_iterations=40, wall_s=60, bash_timeout_s=120)  # 40 and 120: the task's
+    assert b.max_iterations == 7 and b.wall_s == 60
+
+
+@pytest.fixture
+def impossible_pack(tmp_path: Path) -> Path:
+    """The demo's breakage task asking for more collection errors than it has test modules."""
+    pack = tmp_path / "pack"
+    shutil.copytree(BUILTIN_PACKS / "demo" / "fixture", pack / "fixture")
+    task = yaml.safe_load((BUILTIN_PACKS / "demo" / "tasks" / "breakage" / "task.yaml").read_text())
+    task["prepare"]["inject"]["collect"] = 40
+    (pack / "tasks" / "breakage").mkdir(parents=True)
+    (pack / "tasks" / "breakage" / "task.yaml").write_text(yaml.safe_dump(task))
+    return pack
+
+
+def test_a_failed_preparation_is_remembered_and_cleaned_up(
+    impossible_pack: Path, tmp_path: Path
+) -> None:
+    task = load_pack(str(impossible_pack)).task("breakage")
+    templates = Templates(tmp_path / "prepared", python=sys.executable)
+    with pytest.raises(InjectionError, match="collect: asked for 40"):
+        templates.get(task, inject_seed=1)
+    assert not any((tmp_path / "prepared").iterdir())
+    started = time.monotonic()
+    with pytest.raises(InjectionError, match="collect: asked for 40"):
+        templates.get(task, inject_seed=1)
+    assert time.monotonic() - started < 0.5  # not prepared again: the same answer, at once
+
+
+def test_a_harness_failure_becomes_an_infra_error_record(
+    impossible_pack: Path, tmp_path: Path
+) -> None:
+    cfg = config(pack=str(impossible_pack), replicates=1)
+    plan = plan_trials(cfg, load_pack(cfg.pack))[0]
+    run_dir = RunDirectory.create(tmp_path / "runs", "t")
+    ctx = TrialContext(
+        config=cfg,
+        run_dir=run_dir,
+        templates=Templates(run_dir.path / "prepared", python=sys.executable),
+        python=sys.executable,
+    )
+    record = run_trial(plan, ctx)
+    assert record.status == "infra_error"
+    assert record.infra_class == "harness" and record.stop_reason == "harness_error"
+    assert record.error is not None and "InjectionError" in record.error
+    assert record.calls == () and record.gates == ()
+    assert not (run_dir.path / "work" / plan.trial_id).exists()
