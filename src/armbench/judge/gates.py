@@ -26,7 +26,7 @@ _MAX_LISTED = 10
 
 
 def _matcher(patterns: tuple[str, ...]) -> pathspec.PathSpec[Any]:
-    return pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+    return pathspec.PathSpec.from_lines("gitignore", patterns)
 
 
 def _listed(items: list[str]) -> str:
