@@ -61,6 +61,8 @@ class SimModelConfig(_Config):
     """Simulated prefill speed for uncached input (cache reads are ten times faster)."""
     first_token_s: float = Field(0.5, ge=0)
     """Simulated fixed latency per call."""
+    reasoning_tokens_per_call: int = Field(0, ge=0)
+    """Hidden reasoning tokens each answer costs (counted in output and reported as reasoning)."""
 
 
 class ScriptModelConfig(_Config):

@@ -189,3 +189,6 @@ class TaskBrief:
     """The reference solution: final content of each file it changes (None: deleted)."""
     check_commands: tuple[str, ...] = ()
     """The commands the task's prompt says to run."""
+    restorable: Mapping[str, str] = field(default_factory=dict)
+    """Pristine contents the sim restores a file to once check output names it (for breakage
+    it was not told about, e.g. when it plays behind an HTTP server)."""

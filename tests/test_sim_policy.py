@@ -1,0 +1,87 @@
+"""The sim policy: a replay reproduces the conversation; check output reveals restorable files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from armbench.agent.loop import TrialClock, run_agent
+from armbench.agent.tools import Toolbox
+from armbench.config import SimModelConfig
+from armbench.env.local import LocalEnvironment
+from armbench.models.sim import SimAccounting, SimModel, observations, replay
+from armbench.models.types import Message, ModelRequest, TaskBrief, TextBlock, ToolUseBlock
+
+SETTINGS = SimModelConfig(provider="sim", skill=0.6, min_cacheable_tokens=100)
+CHECK = ("python -c 'import a, b; assert a.A == 1 and b.B == 2'",)
+
+
+def workspace(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "a.py").write_text("A = 0\n")
+    (root / "b.py").write_text("B = 0\n")
+    return root
+
+
+def test_replaying_a_conversation_gives_the_same_actions(tmp_path: Path) -> None:
+    brief = TaskBrief(solution={"a.py": "A = 1\n", "b.py": "B = 2\n"}, check_commands=CHECK)
+    root = workspace(tmp_path)
+    run = run_agent(
+        SimModel("m", SETTINGS, brief, seed=5),
+        Toolbox(LocalEnvironment(root), bash_timeout_s=30),
+        prompt="p",
+        role="solo",
+        max_iterations=40,
+        wall_s=600,
+        clock=TrialClock(),
+    )
+    assistant_turns = [i for i, m in enumerate(run.messages) if m.role == "assistant"]
+    assert len(assistant_turns) > 4
+    for index in assistant_turns:
+        request = ModelRequest(system="s", messages=tuple(run.messages[:index]))
+        action = replay(SETTINGS, brief, 5, observations(request))
+        live = run.messages[index]
+        assert action.text == live.text
+        calls = live.tool_uses
+        assert (action.tool, action.input) == (
+            (calls[0].name, calls[0].input) if calls else (None, None)
+        )
+
+
+def test_restorable_files_are_repaired_once_check_output_names_them(tmp_path: Path) -> None:
+    root = workspace(tmp_path)
+    (root / "c.py").write_text("C = 3\n")
+    checks = ("python -c 'import a' && python -c 'import b' && echo fine",)
+    (root / "a.py").write_text("A = \n")  # a syntax error the traceback names
+    (root / "b.py").write_text("B = \n")
+    pristine = {"a.py": "A = 1\n", "b.py": "B = 2\n", "c.py": "C = 3\n"}
+    brief = TaskBrief(check_commands=checks, restorable=pristine)
+    strong = SETTINGS.model_copy(update={"skill": 1.0})
+    run = run_agent(
+        SimModel("m", strong, brief, seed=1),
+        Toolbox(LocalEnvironment(root), bash_timeout_s=30),
+        prompt="p",
+        role="solo",
+        max_iterations=40,
+        wall_s=600,
+        clock=TrialClock(),
+    )
+    assert (root / "a.py").read_text() == "A = 1\n" and (root / "b.py").read_text() == "B = 2\n"
+    viewed = [
+        c.input["path"]
+        for m in run.messages
+        for c in m.tool_uses
+        if c.input.get("command") == "view"
+    ]
+    assert "c.py" not in viewed  # never named by a check, never touched
+    assert viewed.index("a.py") < viewed.index("b.py")  # b was only named after a was fixed
+
+
+def test_accounting_reports_reasoning_inside_output() -> None:
+    settings = SETTINGS.model_copy(update={"reasoning_tokens_per_call": 40, "cache": False})
+    request = ModelRequest(system="s", messages=(Message.user_text("hello"),))
+    content = (TextBlock(text="hi"), ToolUseBlock(id="t", name="bash", input={"command": "ls"}))
+    usage, latency = SimAccounting(settings).account(request, content, now=0.0)
+    assert usage.reasoning == 40 and usage.output > 40
+    assert usage.cache_read == usage.cache_write_5m == 0 and usage.input > 0
+    assert latency > settings.first_token_s
