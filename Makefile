@@ -30,9 +30,10 @@ unit: $(STAMP)
 
 test: lint typecheck unit
 
-# Regenerate the lock after editing dependencies in pyproject.toml (needs uv: pip install uv).
-lock:
-	uv pip compile pyproject.toml requirements-build.in --extra dev --universal \
+# Regenerate the lock after editing dependencies in pyproject.toml.
+lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+	$(BIN)/uv pip compile pyproject.toml requirements-build.in --extra dev --universal \
 		--python-version 3.11 --generate-hashes --quiet -o requirements.lock
 
 clean:

@@ -99,8 +99,22 @@ class PromptCache:
         self.lookback = lookback
         self._expiry: dict[bytes, float] = {}
 
-    def account(self, segments: Sequence[Segment], breakpoints: Sequence[int], now: float) -> Usage:
-        """Usage of one request at `now` (seconds), updating the cache as the provider would."""
+    def account(
+        self,
+        segments: Sequence[Segment],
+        breakpoints: Sequence[int],
+        now: float,
+        *,
+        ttl: str | None = None,
+    ) -> Usage:
+        """Usage of one request at `now` (seconds), updating the cache as the provider would.
+
+        `ttl` overrides the cache's default for this request's writes (a request's
+        `cache_control` may ask for "1h").
+        """
+        ttl = ttl or self.ttl
+        if ttl not in TTL_SECONDS:
+            raise ValueError(f"cache ttl must be one of {sorted(TTL_SECONDS)}, not {ttl!r}")
         cumulative: list[int] = []
         running = 0
         for seg in segments:
@@ -114,7 +128,7 @@ class PromptCache:
                 if self._expiry.get(segments[index].digest, -1.0) > now:
                     hit = max(hit, index)
                     break
-        ttl_s = TTL_SECONDS[self.ttl]
+        ttl_s = TTL_SECONDS[ttl]
         if hit >= 0:
             self._expiry[segments[hit].digest] = now + ttl_s
         read = cumulative[hit] if hit >= 0 else 0
@@ -127,7 +141,7 @@ class PromptCache:
         written = cumulative[last_write] - read if last_write > hit else 0
 
         usage = Usage(input=total - read - written, cache_read=read)
-        if self.ttl == "1h":
+        if ttl == "1h":
             return usage.model_copy(update={"cache_write_1h": written})
         return usage.model_copy(update={"cache_write_5m": written})
 
