@@ -9,11 +9,17 @@ import yaml
 
 from armbench.agent.loop import TrialClock, default_breakpoints, run_agent
 from armbench.agent.tools import Toolbox
-from armbench.config import SimModelConfig
+from armbench.config import RetryPolicy, SimModelConfig
 from armbench.env.local import LocalEnvironment
+from armbench.models.retry import RetryingCaller
 from armbench.models.script import ScriptModel, load_script
 from armbench.models.sim import SimModel
 from armbench.models.types import Message, TaskBrief, ToolResultBlock
+
+
+def no_wait() -> RetryingCaller:
+    """A fresh per-trial caller that retries without sleeping."""
+    return RetryingCaller(RetryPolicy(max_attempts=3), sleep=lambda _s: None)
 
 
 def toolbox(root: Path) -> Toolbox:
@@ -69,6 +75,7 @@ def test_script_turns_drive_real_tools_and_finish(tmp_path: Path, repo: Path) ->
         max_iterations=10,
         wall_s=60,
         clock=TrialClock(),
+        caller=no_wait(),
     )
     assert run.stop == "finished"
     assert run.iterations == 3
@@ -90,6 +97,7 @@ def test_iteration_cap_stops_as_max_iterations(tmp_path: Path, repo: Path) -> No
         max_iterations=3,
         wall_s=60,
         clock=TrialClock(),
+        caller=no_wait(),
     )
     assert run.stop == "max_iterations"
     assert run.iterations == 3
@@ -106,32 +114,52 @@ def test_wall_clock_cap_counts_simulated_latency(tmp_path: Path, repo: Path) -> 
         max_iterations=10,
         wall_s=100,
         clock=TrialClock(),
+        caller=no_wait(),
     )
     assert run.stop == "wall_clock"
     assert run.iterations == 3  # 0 s, 40 s, 80 s: the fourth call would start past 100 s
 
 
-def test_model_error_is_recorded_as_a_failed_attempt(tmp_path: Path, repo: Path) -> None:
-    model = script(
-        tmp_path,
-        [
-            {"text": "x", "tool_calls": [{"name": "bash", "input": {"command": "true"}}]},
-            {"error": "overloaded"},
-        ],
-    )
+def test_a_retried_failure_is_a_ledger_row_and_the_call_goes_on(tmp_path: Path, repo: Path) -> None:
+    bash = {"name": "bash", "input": {"command": "true"}}
+    turns = [{"text": "x", "tool_calls": [bash]}, {"error": "overloaded"}, {"text": "done"}]
     run = run_agent(
-        model,
+        script(tmp_path, turns),
         toolbox(repo),
         prompt="p",
         role="solo",
         max_iterations=10,
         wall_s=60,
         clock=TrialClock(),
+        caller=no_wait(),
+    )
+    assert run.stop == "finished" and run.iterations == 2
+    assert [(c.status, c.attempt, c.error_class) for c in run.calls] == [
+        ("ok", 1, None),
+        ("error", 1, "overloaded"),
+        ("ok", 2, None),
+    ]
+
+
+def test_a_failure_that_cannot_pass_stops_the_agent_as_model_error(
+    tmp_path: Path, repo: Path
+) -> None:
+    bash = {"name": "bash", "input": {"command": "true"}}
+    run = run_agent(
+        script(
+            tmp_path, [{"text": "x", "tool_calls": [bash]}, {"error": "auth"}, {"text": "never"}]
+        ),
+        toolbox(repo),
+        prompt="p",
+        role="solo",
+        max_iterations=10,
+        wall_s=60,
+        clock=TrialClock(),
+        caller=no_wait(),
     )
     assert run.stop == "model_error"
-    assert run.error is not None and run.error.infra_class == "overloaded"
+    assert run.error is not None and run.error.infra_class == "auth" and run.error.fatal
     assert [c.status for c in run.calls] == ["ok", "error"]
-    assert run.calls[-1].error_class == "overloaded"
     assert run.iterations == 1
 
 
@@ -161,6 +189,7 @@ def test_sim_reaches_the_reference_solution_through_the_tools(repo: Path) -> Non
         max_iterations=30,
         wall_s=600,
         clock=TrialClock(),
+        caller=no_wait(),
     )
     assert run.stop == "finished"
     assert (repo / "greet.py").read_text() == target
@@ -180,6 +209,7 @@ def test_sim_usage_grows_with_the_transcript_and_hits_the_cache(repo: Path) -> N
         max_iterations=30,
         wall_s=600,
         clock=TrialClock(),
+        caller=no_wait(),
     )
     prompts = [c.usage.prompt_tokens for c in run.calls]
     assert prompts == sorted(prompts) and prompts[0] < prompts[-1]
@@ -202,6 +232,7 @@ def test_low_skill_sim_makes_wrong_edits_it_repairs_from_check_output(repo: Path
             max_iterations=40,
             wall_s=600,
             clock=TrialClock(),
+            caller=no_wait(),
         )
         edits = [
             b.input["new_str"]
@@ -233,6 +264,7 @@ def test_sim_is_deterministic_for_a_seed(tmp_path: Path) -> None:
             max_iterations=30,
             wall_s=600,
             clock=TrialClock(),
+            caller=no_wait(),
         )
         return [m.model_dump() for m in run.messages] + [c.usage for c in run.calls]
 

@@ -249,12 +249,30 @@ def test_unknown_provider_is_named() -> None:
 
 
 @pytest.mark.parametrize("provider", ["anthropic", "openai"])
-def test_planned_providers_are_not_implemented_yet(provider: str) -> None:
-    raw = _raw(models={"x": {"provider": provider, "model": "m"}})
-    assert _error(raw) == (
-        f"run.yaml: models.x.provider: '{provider}' is not implemented yet in this version "
-        "(available: sim, script)"
+def test_api_providers_need_a_model_id_and_forbid_keys_in_the_file(provider: str) -> None:
+    assert "models.x.model: Field required" in _error(_raw(models={"x": {"provider": provider}}))
+    leaked = _raw(models={"x": {"provider": provider, "model": "m", "api_key": "sk-oops"}})
+    assert "models.x.api_key: Extra inputs are not permitted" in _error(leaked)
+
+
+def test_api_provider_settings_load_with_their_defaults(tmp_path: Path) -> None:
+    raw = _raw(
+        models={
+            "opus": {"provider": "anthropic", "model": "claude-opus-4-7", "cache_ttl": "1h"},
+            "qwen": {
+                "provider": "openai",
+                "model": "qwen3.5:9b",
+                "base_url": "http://localhost:11434/v1",
+            },
+        },
+        arms={"A": {"kind": "solo", "model": "opus"}},
     )
+    config = parse_config(raw, source="run.yaml", base_dir=tmp_path)
+    opus, qwen = config.models["opus"], config.models["qwen"]
+    assert opus.provider == "anthropic" and opus.api_key_env == "ANTHROPIC_API_KEY"
+    assert opus.cache_breakpoints == ("tools", "system", "last_user")
+    assert qwen.provider == "openai" and qwen.base_url == "http://localhost:11434/v1"
+    assert config.retry.retry_after_cap_s == 60
 
 
 @pytest.mark.parametrize("kind", ["orchestrated", "routed", "single_shot"])
@@ -267,14 +285,10 @@ def test_planned_arm_kinds_are_not_implemented_yet(kind: str) -> None:
 
 
 def test_all_not_implemented_problems_are_reported_together() -> None:
-    raw = _raw(
-        models={"o": {"provider": "openai"}, "a": {"provider": "anthropic"}},
-        arms={"R": {"kind": "routed"}},
-    )
+    raw = _raw(arms={"R": {"kind": "routed"}, "S": {"kind": "single_shot"}})
     message = _error(raw)
-    assert "models.o.provider: 'openai'" in message
-    assert "models.a.provider: 'anthropic'" in message
     assert "arms.R.kind: 'routed'" in message
+    assert "arms.S.kind: 'single_shot'" in message
 
 
 # --- Limits and hashing ----------------------------------------------------------------------

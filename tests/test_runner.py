@@ -11,9 +11,11 @@ import pytest
 import yaml
 
 from armbench.config import Limits, RunConfig, parse_config
+from armbench.models.factory import ModelFactory
 from armbench.runner.plan import plan_trials
 from armbench.runner.templates import Templates
 from armbench.runner.trial import TrialContext, effective_limits, run_trial
+from armbench.secrets import Redactor
 from armbench.store.rundir import RunDirectory
 from armbench.tasks.inject import InjectionError
 from armbench.tasks.packs import BUILTIN_PACKS, load_pack
@@ -98,6 +100,8 @@ def test_a_harness_failure_becomes_an_infra_error_record(
         run_dir=run_dir,
         templates=Templates(run_dir.path / "prepared", python=sys.executable),
         python=sys.executable,
+        models=ModelFactory(cfg.models),
+        redact=Redactor(),
     )
     record = run_trial(plan, ctx)
     assert record.status == "infra_error"

@@ -6,13 +6,19 @@ from pathlib import Path
 
 from armbench.agent.loop import TrialClock, run_agent
 from armbench.agent.tools import Toolbox
-from armbench.config import SimModelConfig
+from armbench.config import RetryPolicy, SimModelConfig
 from armbench.env.local import LocalEnvironment
+from armbench.models.retry import RetryingCaller
 from armbench.models.sim import SimAccounting, SimModel, observations, replay
 from armbench.models.types import Message, ModelRequest, TaskBrief, TextBlock, ToolUseBlock
 
 SETTINGS = SimModelConfig(provider="sim", skill=0.6, min_cacheable_tokens=100)
 CHECK = ("python -c 'import a, b; assert a.A == 1 and b.B == 2'",)
+
+
+def no_wait() -> RetryingCaller:
+    """A fresh per-trial caller that retries without sleeping."""
+    return RetryingCaller(RetryPolicy(max_attempts=3), sleep=lambda _s: None)
 
 
 def workspace(tmp_path: Path) -> Path:
@@ -34,6 +40,7 @@ def test_replaying_a_conversation_gives_the_same_actions(tmp_path: Path) -> None
         max_iterations=40,
         wall_s=600,
         clock=TrialClock(),
+        caller=no_wait(),
     )
     assistant_turns = [i for i, m in enumerate(run.messages) if m.role == "assistant"]
     assert len(assistant_turns) > 4
@@ -65,6 +72,7 @@ def test_restorable_files_are_repaired_once_check_output_names_them(tmp_path: Pa
         max_iterations=40,
         wall_s=600,
         clock=TrialClock(),
+        caller=no_wait(),
     )
     assert (root / "a.py").read_text() == "A = 1\n" and (root / "b.py").read_text() == "B = 2\n"
     viewed = [

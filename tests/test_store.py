@@ -356,7 +356,7 @@ def test_unreadable_manifest_is_a_run_directory_error(tmp_path: Path) -> None:
 def test_transcript_round_trip(tmp_path: Path) -> None:
     run = RunDirectory.create(tmp_path, "demo")
     payload = {"messages": [{"role": "user", "content": "héllo"}], "diff": "+x\n"}
-    relative = run.write_transcript("t-001", payload)
+    relative = run.write_transcript("t-001", json.dumps(payload))
     assert relative == f"{TRANSCRIPTS}/t-001.json"
     assert run.read_transcript(relative) == payload
     assert os.listdir(run.path / TRANSCRIPTS) == ["t-001.json"]

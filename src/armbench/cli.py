@@ -19,7 +19,14 @@ from armbench.analysis.summary import summarize
 from armbench.config import ConfigError, RunConfig, load_config
 from armbench.judge.toolchain import ToolchainError
 from armbench.pricing.ratecard import UnknownPriceError
-from armbench.runner.run import Preflight, create_run, execute, preflight, reopen_config
+from armbench.runner.run import (
+    Preflight,
+    RunOutcome,
+    create_run,
+    execute,
+    preflight,
+    reopen_config,
+)
 from armbench.store.records import TrialRecord
 from armbench.store.rundir import RunDirectory, RunDirectoryError
 from armbench.tasks.packs import builtin_pack_names, load_pack
@@ -117,7 +124,7 @@ def print_summary(run: LoadedRun) -> None:
     out.print(f"costs priced with {run.rate_card.source}", style="dim", highlight=False)
 
 
-def _execute(pre: Preflight, run_dir: RunDirectory, todo: int) -> None:
+def _execute(pre: Preflight, run_dir: RunDirectory, todo: int) -> RunOutcome:
     columns = (
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -131,7 +138,37 @@ def _execute(pre: Preflight, run_dir: RunDirectory, todo: int) -> None:
         def on_trial(record: TrialRecord) -> None:
             progress.update(bar, advance=1, last=f"{record.trial_id}: {record.status}")
 
-        execute(pre, run_dir, on_trial=on_trial)
+        return execute(pre, run_dir, on_trial=on_trial)
+
+
+MaxInfraOption = Annotated[
+    int,
+    typer.Option(
+        "--max-infra-errors",
+        min=0,
+        help="Exit 3 when more trials than this end as infra_error (default: any).",
+    ),
+]
+
+
+def _finish(run_dir: RunDirectory, outcome: RunOutcome, max_infra_errors: int) -> None:
+    """Summary, the run directory on the last line, then the exit status the outcome deserves:
+    3 when a fatal provider error stopped the run or infra errors exceed the threshold."""
+    print_summary(load_run(run_dir.path))
+    infra = outcome.infra_errors()
+    problems = []
+    if outcome.stopped_early:
+        problems.append(f"the run stopped early: {outcome.stopped_early}")
+    if sum(infra.values()) > max_infra_errors:
+        by_class = ", ".join(f"{n} {name}" for name, n in sorted(infra.items()))
+        problems.append(
+            f"{sum(infra.values())} infra errors ({by_class}); at most {max_infra_errors} allowed"
+        )
+    for problem in problems:
+        err.print(f"[bold red]error:[/] {escape(problem)}", highlight=False, soft_wrap=True)
+    out.print(str(run_dir.path), highlight=False, soft_wrap=True)
+    if problems:
+        raise typer.Exit(3)
 
 
 def _preflight(config: RunConfig) -> Preflight:
@@ -141,13 +178,11 @@ def _preflight(config: RunConfig) -> Preflight:
         fail(str(exc).strip("'\""), code=2)
 
 
-def _run(config: RunConfig, out_dir: Path, source: str) -> None:
+def _run(config: RunConfig, out_dir: Path, source: str, max_infra_errors: int = 0) -> None:
     pre = _preflight(config)
     run_dir = create_run(pre, out_parent=out_dir, config_source=source)
     err.print(f"run {run_dir.run_id}: {len(pre.plans)} trials → {run_dir.path}")
-    _execute(pre, run_dir, len(pre.plans))
-    print_summary(load_run(run_dir.path))
-    out.print(str(run_dir.path), highlight=False, soft_wrap=True)
+    _finish(run_dir, _execute(pre, run_dir, len(pre.plans)), max_infra_errors)
 
 
 @app.command()
@@ -164,22 +199,26 @@ def run(
             "--set", help="Override a config value, e.g. --set replicates=5 (repeatable)."
         ),
     ] = None,
+    max_infra_errors: MaxInfraOption = 0,
 ) -> None:
     """Run every arm of CONFIG on every task, for each replicate, and record it all.
 
     The config is validated before anything runs; a bad one exits 2 naming the field. The run
-    directory (printed on the last line) holds the manifest, the database and transcripts.
+    directory (printed on the last line) holds the manifest, the database and transcripts. Exit
+    status: 0 done; 2 bad config, price or key; 3 infra errors over the threshold or a run
+    stopped by an auth or quota error.
     """
     try:
         cfg = load_config(config, overrides or [])
     except ConfigError as exc:
         fail(str(exc), code=2)
-    _run(cfg, out_dir, str(config.resolve()))
+    _run(cfg, out_dir, str(config.resolve()), max_infra_errors)
 
 
 @app.command()
 def resume(
     run_dir: Annotated[Path, typer.Argument(help="A run directory from `armbench run`.")],
+    max_infra_errors: MaxInfraOption = 0,
 ) -> None:
     """Finish an interrupted run: trials already recorded are kept and not run again."""
     try:
@@ -191,9 +230,7 @@ def resume(
     with directory.database() as db:
         todo = len([p for p in pre.plans if p.trial_id not in db.trial_ids()])
     err.print(f"run {directory.run_id}: {todo} of {len(pre.plans)} trials left")
-    _execute(pre, directory, todo)
-    print_summary(load_run(directory.path))
-    out.print(str(directory.path), highlight=False, soft_wrap=True)
+    _finish(directory, _execute(pre, directory, todo), max_infra_errors)
 
 
 @app.command()

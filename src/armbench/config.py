@@ -76,7 +76,70 @@ class ScriptModelConfig(_Config):
     """Name used for pricing (`script/<model>`); defaults to the config key."""
 
 
-ModelConfig = Annotated[SimModelConfig | ScriptModelConfig, Field(discriminator="provider")]
+class _ApiModelConfig(_Config):
+    """Settings shared by the models armbench reaches over HTTP through an official SDK."""
+
+    model: str
+    """The provider's model id, e.g. `claude-opus-4-7` or `qwen3.5:9b`; also the pricing name."""
+    base_url: str | None = None
+    """API endpoint; None means the provider's official one (environment variables such as
+    ANTHROPIC_BASE_URL are deliberately ignored, so a config means the same on every machine)."""
+    max_tokens: int = Field(8192, ge=1)
+    temperature: float | None = Field(None, ge=0, le=2)
+    timeout_s: float = Field(600, gt=0)
+    """Seconds one HTTP attempt may take before it counts as a `timeout` infra error."""
+
+
+class AnthropicModelConfig(_ApiModelConfig):
+    """A model behind Anthropic's Messages API (official `anthropic` SDK), with prompt caching."""
+
+    provider: Literal["anthropic"]
+    api_key_env: str = "ANTHROPIC_API_KEY"
+    """Environment variable holding the key; keys are never read from files."""
+    cache: bool = True
+    """Mark cache breakpoints (`cache_control`) on requests."""
+    cache_ttl: Literal["5m", "1h"] = "5m"
+    cache_breakpoints: tuple[Literal["tools", "system", "last_user"], ...] = (
+        "tools",
+        "system",
+        "last_user",
+    )
+    """Where breakpoints go; the default mirrors the published experiment: the last tool
+    definition, the system block, and the last block of the latest user message."""
+
+
+class OpenAIModelConfig(_ApiModelConfig):
+    """A model behind any OpenAI-compatible Chat Completions API (OpenAI, OpenRouter, Ollama,
+    vLLM, LM Studio), through the official `openai` SDK."""
+
+    provider: Literal["openai"]
+    api_key_env: str | None = "OPENAI_API_KEY"
+    """Environment variable holding the key. Local servers need none: a missing key is fine
+    when `local` is set or `base_url` is a loopback address."""
+    local: bool = False
+    """A model you run yourself: priced at $0 unless a rate card prices its time."""
+    max_tokens_param: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
+    """OpenAI's reasoning models need `max_completion_tokens`; most servers take `max_tokens`."""
+
+
+ModelConfig = Annotated[
+    SimModelConfig | ScriptModelConfig | AnthropicModelConfig | OpenAIModelConfig,
+    Field(discriminator="provider"),
+]
+
+
+class RetryPolicy(_Config):
+    """How failed model calls are retried. Every attempt, failed or not, is a ledger row."""
+
+    max_attempts: int = Field(6, ge=1)
+    """Attempts per model call (rate limits, overload, 5xx, timeouts, dropped connections)."""
+    base_delay_s: float = Field(1.0, ge=0)
+    """First backoff; it doubles per attempt, with full jitter."""
+    max_delay_s: float = Field(30.0, ge=0)
+    retry_after_cap_s: float = Field(60.0, ge=0)
+    """A server's `retry-after` is honoured up to this many seconds, never an hour."""
+    max_identical_failures: int = Field(10, ge=1)
+    """Consecutive failures of one class within a trial before it is given up as infra_error."""
 
 
 class SoloArm(_Config):
@@ -109,6 +172,7 @@ class RunConfig(_Config):
     limits: Limits = Limits()
     concurrency: int = Field(2, ge=1)
     """Trials run at once."""
+    retry: RetryPolicy = RetryPolicy()
     keep_workspaces: bool = False
     """Keep each trial's workspace after judging (the transcript always keeps the final diff)."""
     models: dict[str, ModelConfig] = Field(min_length=1)
@@ -129,6 +193,8 @@ _UNION_TAGS = frozenset(
     for cls, field in (
         (SimModelConfig, "provider"),
         (ScriptModelConfig, "provider"),
+        (AnthropicModelConfig, "provider"),
+        (OpenAIModelConfig, "provider"),
         (SoloArm, "kind"),
     )
 )
@@ -140,7 +206,6 @@ class ConfigError(ValueError):
 
 
 _PLANNED_ARM_KINDS = {"orchestrated", "routed", "single_shot"}
-_PLANNED_PROVIDERS = {"anthropic", "openai"}
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
@@ -163,12 +228,6 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
 def _not_yet(raw: dict[str, Any]) -> list[str]:
     """Clear 'not implemented yet' messages for parts of the config contract still to come."""
     problems = []
-    for key, model in (raw.get("models") or {}).items():
-        if isinstance(model, dict) and model.get("provider") in _PLANNED_PROVIDERS:
-            problems.append(
-                f"models.{key}.provider: {model['provider']!r} is not implemented yet in this "
-                "version (available: sim, script)"
-            )
     for key, arm in (raw.get("arms") or {}).items():
         if isinstance(arm, dict) and arm.get("kind") in _PLANNED_ARM_KINDS:
             problems.append(

@@ -1,8 +1,9 @@
 """The agent loop: ask the model, run the tools it calls, repeat — readable in one sitting.
 
 It stops when the model answers without calling a tool (finished), when the iteration cap or
-the wall-clock cap is reached (the trial becomes `limit`), or when a model call fails (the trial
-becomes `infra_error`: a provider's failure is never the agent's failure).
+the wall-clock cap is reached (the trial becomes `limit`), or when a model call fails for good
+after the retry policy (the trial becomes `infra_error`: a provider's failure is never the
+agent's failure). Every attempt of every call becomes a ledger row.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ import time
 from dataclasses import dataclass, field
 
 from armbench.agent.tools import Toolbox
+from armbench.models.retry import Attempt, RetryingCaller
 from armbench.models.types import (
     CacheBreakpoint,
     Message,
     Model,
     ModelError,
+    ModelIdentity,
     ModelRequest,
     Role,
 )
@@ -67,6 +70,43 @@ def default_breakpoints(messages: list[Message]) -> tuple[CacheBreakpoint, ...]:
     return tuple(points)
 
 
+def ledger_row(attempt: Attempt, *, seq: int, role: Role, identity: ModelIdentity) -> CallRecord:
+    """The ledger row of one attempt, failed or not."""
+    response, error = attempt.response, attempt.error
+    if response is not None:
+        return CallRecord(
+            seq=seq,
+            role=role,
+            provider=identity.provider,
+            model=identity.model,
+            model_id=response.model_id,
+            attempt=attempt.number,
+            status="ok",
+            usage=response.usage,
+            latency_s=response.latency_s,
+            latency_simulated=response.latency_simulated,
+            started_at=attempt.started_at,
+            request_id=response.request_id,
+        )
+    assert error is not None
+    return CallRecord(
+        seq=seq,
+        role=role,
+        provider=identity.provider,
+        model=identity.model,
+        model_id="",
+        attempt=attempt.number,
+        status="error",
+        usage=error.usage,
+        latency_s=attempt.elapsed_s,
+        latency_simulated=False,
+        started_at=attempt.started_at,
+        request_id=error.request_id,
+        error_class=error.infra_class,
+        error=str(error),
+    )
+
+
 def run_agent(
     model: Model,
     toolbox: Toolbox,
@@ -76,10 +116,18 @@ def run_agent(
     max_iterations: int,
     wall_s: float,
     clock: TrialClock,
+    caller: RetryingCaller,
     system: str = SYSTEM_PROMPT,
 ) -> AgentRun:
     run = AgentRun(stop="finished", messages=[Message.user_text(prompt)])
     identity = model.identity
+
+    def record(attempt: Attempt) -> None:
+        row = ledger_row(attempt, seq=len(run.calls) + 1, role=role, identity=identity)
+        if row.latency_simulated:
+            clock.add_simulated(row.latency_s)
+        run.calls.append(row)
+
     while True:
         if run.iterations >= max_iterations:
             run.stop = "max_iterations"
@@ -93,47 +141,11 @@ def run_agent(
             tools=toolbox.specs,
             cache_breakpoints=default_breakpoints(run.messages),
         )
-        started = time.time()
         try:
-            response = model.complete(request)
+            response = caller.call(model, request, record)
         except ModelError as exc:
-            run.calls.append(
-                CallRecord(
-                    seq=len(run.calls) + 1,
-                    role=role,
-                    provider=identity.provider,
-                    model=identity.model,
-                    model_id="",
-                    attempt=1,
-                    status="error",
-                    usage=exc.usage,
-                    latency_s=time.time() - started,
-                    latency_simulated=False,
-                    started_at=started,
-                    error_class=exc.infra_class,
-                    error=str(exc),
-                )
-            )
             run.stop, run.error = "model_error", exc
             return run
-        if response.latency_simulated:
-            clock.add_simulated(response.latency_s)
-        run.calls.append(
-            CallRecord(
-                seq=len(run.calls) + 1,
-                role=role,
-                provider=identity.provider,
-                model=identity.model,
-                model_id=response.model_id,
-                attempt=1,
-                status="ok",
-                usage=response.usage,
-                latency_s=response.latency_s,
-                latency_simulated=response.latency_simulated,
-                started_at=started,
-                request_id=response.request_id,
-            )
-        )
         run.messages.append(Message(role="assistant", content=response.content))
         if not response.tool_uses:
             return run

@@ -8,7 +8,7 @@ from typing import Any
 
 from armbench.agent.editor import EditorError, FileEditor
 from armbench.env.base import Environment
-from armbench.models.types import ToolResultBlock, ToolSpec, ToolUseBlock
+from armbench.models.types import UNPARSED_ARGUMENTS, ToolResultBlock, ToolSpec, ToolUseBlock
 
 BASH = "bash"
 EDITOR = "editor"
@@ -93,6 +93,10 @@ class Toolbox:
     def execute(self, call: ToolUseBlock, *, time_left_s: float) -> ToolResultBlock:
         handler = self._handlers.get(call.name)
         try:
+            if UNPARSED_ARGUMENTS in call.input:
+                raise ToolInputError(
+                    f"the arguments are not a JSON object: {call.input[UNPARSED_ARGUMENTS]!r}"
+                )
             if handler is None:
                 raise ToolInputError(
                     f"unknown tool {call.name!r}; the tools are {sorted(self._handlers)}"

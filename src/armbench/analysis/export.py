@@ -13,7 +13,13 @@ import json
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from armbench.analysis.runs import LoadedRun, cost_by_role, tokens_by_role, trial_tokens
+from armbench.analysis.runs import (
+    LoadedRun,
+    call_cost,
+    cost_by_role,
+    tokens_by_role,
+    trial_tokens,
+)
 
 Format = Literal["jsonl", "csv"]
 
@@ -61,7 +67,7 @@ def call_rows(run: LoadedRun) -> Iterator[dict[str, Any]]:
                 "status": c.status,
                 "error_class": c.error_class,
                 **c.usage.as_dict(),
-                "cost_usd": round(run.rate_card.cost(f"{c.provider}/{c.model}", c.usage), 8),
+                "cost_usd": round(call_cost(c, run.rate_card), 8),
                 "latency_s": round(c.latency_s, 4),
                 "latency_simulated": c.latency_simulated,
                 "request_id": c.request_id,

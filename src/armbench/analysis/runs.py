@@ -7,7 +7,7 @@ from pathlib import Path
 
 from armbench.models.types import Usage
 from armbench.pricing.ratecard import RateCard
-from armbench.store.records import TrialRecord
+from armbench.store.records import CallRecord, TrialRecord
 from armbench.store.rundir import Manifest, RunDirectory
 
 
@@ -24,7 +24,9 @@ class LoadedRun:
 
 
 def load_run(path: Path, *, rate_card: Path | None = None) -> LoadedRun:
-    """A run's manifest and trials; costs use `rate_card` if given, else the run's own card."""
+    """A run's manifest and trials; costs use `rate_card` if given, else the run's own card
+    (the manifest's `rate_card` record; its `source`/`sha256`/`provenance` keys are ignored by
+    `RateCard.from_mapping`, which reads only the prices)."""
     directory = RunDirectory.open(path)
     manifest = directory.read_manifest()
     with directory.database() as db:
@@ -52,13 +54,17 @@ def tokens_by_role(trial: TrialRecord) -> dict[str, Usage]:
     return roles
 
 
+def call_cost(call: CallRecord, card: RateCard) -> float:
+    """Dollars for one ledger row: its tokens, plus its latency where the card prices a
+    model's time (local models priced per hour or by power draw)."""
+    return card.cost(f"{call.provider}/{call.model}", call.usage, seconds=call.latency_s)
+
+
 def cost_by_role(trial: TrialRecord, card: RateCard) -> dict[str, float]:
     """Dollars per role, every attempt included (failed attempts were billed too)."""
     roles: dict[str, float] = {}
     for call in trial.calls:
-        roles[call.role] = roles.get(call.role, 0.0) + card.cost(
-            f"{call.provider}/{call.model}", call.usage
-        )
+        roles[call.role] = roles.get(call.role, 0.0) + call_cost(call, card)
     return roles
 
 

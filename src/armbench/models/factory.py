@@ -1,13 +1,29 @@
-"""Building a model for one trial from its config entry."""
+"""Building each trial's models from the config: offline ones fresh per trial, API ones on SDK
+clients shared by the whole run (they pool connections and are thread-safe)."""
 
 from __future__ import annotations
 
-from armbench.config import ModelConfig, ScriptModelConfig, SimModelConfig
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from armbench.config import (
+    AnthropicModelConfig,
+    ModelConfig,
+    OpenAIModelConfig,
+    ScriptModelConfig,
+    SimModelConfig,
+)
+from armbench.models import anthropic_messages, openai_chat
 from armbench.models.script import ScriptModel, load_script
 from armbench.models.sim import SimModel
 from armbench.models.types import Model, ModelIdentity, TaskBrief
 
 SIMULATED_PROVIDERS = frozenset({"sim", "script"})
+
+
+class MissingKeyError(ValueError):
+    """A model's API key is not in the environment."""
 
 
 def identity_of(key: str, config: ModelConfig) -> ModelIdentity:
@@ -19,11 +35,61 @@ def identity_of(key: str, config: ModelConfig) -> ModelIdentity:
     )
 
 
-def build_model(key: str, config: ModelConfig, *, brief: TaskBrief, seed: int) -> Model:
-    """A fresh model instance for one trial; per-trial state (a prompt cache) starts empty."""
-    name = config.model or key
-    if isinstance(config, SimModelConfig):
-        return SimModel(name, config, brief, seed)
-    if isinstance(config, ScriptModelConfig):
-        return ScriptModel(name, load_script(config.path))
-    raise TypeError(f"no provider for {config!r}")  # unreachable: the config union is closed
+def _api_key(key: str, config: ModelConfig, environ: Mapping[str, str]) -> str | None:
+    if isinstance(config, AnthropicModelConfig):
+        variable: str | None = config.api_key_env
+        required = True
+    elif isinstance(config, OpenAIModelConfig):
+        variable, required = config.api_key_env, openai_chat.needs_key(config)
+    else:
+        return None
+    value = environ.get(variable) if variable else None
+    if required and not value:
+        raise MissingKeyError(
+            f"models.{key}: the environment variable {variable} is not set; armbench reads API "
+            f"keys only from the environment (export {variable}=...)"
+        )
+    return value or None
+
+
+class ModelFactory:
+    """Checks every API key up front; builds a model per trial; closes clients at the end."""
+
+    def __init__(
+        self, models: Mapping[str, ModelConfig], environ: Mapping[str, str] | None = None
+    ) -> None:
+        env = os.environ if environ is None else environ
+        self._configs = dict(models)
+        self._keys = {k: _api_key(k, c, env) for k, c in self._configs.items()}
+        self._clients: dict[str, Any] = {}
+
+    @property
+    def secrets(self) -> list[str]:
+        """The key values in use, for redaction."""
+        return [v for v in self._keys.values() if v]
+
+    def _client(self, key: str) -> Any:
+        if key not in self._clients:
+            config = self._configs[key]
+            if isinstance(config, AnthropicModelConfig):
+                self._clients[key] = anthropic_messages.make_client(config, self._keys[key] or "")
+            elif isinstance(config, OpenAIModelConfig):
+                self._clients[key] = openai_chat.make_client(config, self._keys[key])
+        return self._clients[key]
+
+    def build(self, key: str, *, brief: TaskBrief, seed: int) -> Model:
+        """A model for one trial; per-trial state (a sim's prompt cache) starts empty."""
+        config = self._configs[key]
+        name = config.model or key
+        if isinstance(config, SimModelConfig):
+            return SimModel(name, config, brief, seed)
+        if isinstance(config, ScriptModelConfig):
+            return ScriptModel(name, load_script(config.path))
+        if isinstance(config, AnthropicModelConfig):
+            return anthropic_messages.AnthropicMessagesModel(config, self._client(key))
+        return openai_chat.OpenAIChatModel(config, self._client(key))
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()

@@ -265,9 +265,15 @@ class SimAccounting:
         self._lock = threading.Lock()
 
     def account(
-        self, request: ModelRequest, content: tuple[Block, ...], now: float
+        self,
+        request: ModelRequest,
+        content: tuple[Block, ...],
+        now: float,
+        *,
+        ttl: str | None = None,
     ) -> tuple[Usage, float]:
-        """Usage of answering `request` with `content` at time `now` (s), and its latency."""
+        """Usage of answering `request` with `content` at time `now` (s), and its latency;
+        `ttl` overrides the cache's default TTL for this request's writes."""
         s = self.settings
         output = s.reasoning_tokens_per_call
         for block in content:
@@ -279,7 +285,7 @@ class SimAccounting:
         segments, breakpoints = linearize(request)
         with self._lock:
             prompt = (
-                self._cache.account(segments, breakpoints, now)
+                self._cache.account(segments, breakpoints, now, ttl=ttl)
                 if self._cache is not None
                 else uncached_usage(segments)
             )

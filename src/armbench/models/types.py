@@ -94,6 +94,10 @@ class Message(_Frozen):
         return "\n".join(b.text for b in self.content if isinstance(b, TextBlock))
 
 
+UNPARSED_ARGUMENTS = "__unparsed_arguments__"
+"""The input key of a tool call whose arguments the model did not write as a JSON object."""
+
+
 class ToolSpec(_Frozen):
     """A tool as offered to the model: a name, what it does, a JSON schema of its input."""
 
@@ -148,14 +152,41 @@ InfraClass = Literal[
 ]
 
 
+RETRYABLE: frozenset[InfraClass] = frozenset(
+    {"rate_limit", "overloaded", "server_error", "timeout", "connection", "malformed_response"}
+)
+"""Failures that may pass if the same request is sent again."""
+FATAL: frozenset[InfraClass] = frozenset({"auth", "quota"})
+"""Failures that every further call would meet too: they stop the whole run."""
+
+
 class ModelError(Exception):
     """A call that produced no usable response; never the model's fault on the task."""
 
-    def __init__(self, message: str, infra_class: InfraClass, usage: Usage | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        infra_class: InfraClass,
+        usage: Usage | None = None,
+        *,
+        retry_after_s: float | None = None,
+        request_id: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.infra_class: InfraClass = infra_class
         self.usage = usage or Usage()
         """Tokens the failed attempt was billed for, when the provider said."""
+        self.retry_after_s = retry_after_s
+        """How long the server asked us to wait, if it did."""
+        self.request_id = request_id
+
+    @property
+    def retryable(self) -> bool:
+        return self.infra_class in RETRYABLE
+
+    @property
+    def fatal(self) -> bool:
+        return self.infra_class in FATAL
 
 
 class ModelIdentity(_Frozen):

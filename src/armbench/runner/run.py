@@ -10,6 +10,7 @@ import os
 import platform
 import socket
 import sys
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -19,11 +20,13 @@ from typing import Any
 from armbench import __version__
 from armbench.config import ConfigError, RunConfig, parse_config
 from armbench.judge.toolchain import verify_toolchain
-from armbench.models.factory import identity_of
+from armbench.models.factory import ModelFactory, identity_of
+from armbench.models.types import FATAL
 from armbench.pricing.ratecard import RateCard
 from armbench.runner.plan import TrialPlan, plan_trials
 from armbench.runner.templates import Templates
 from armbench.runner.trial import TrialContext, run_trial
+from armbench.secrets import Redactor
 from armbench.store.records import TrialRecord
 from armbench.store.rundir import Manifest, RunDirectory, utc_now
 from armbench.tasks.files import fingerprint_tree
@@ -42,6 +45,7 @@ class Preflight:
     rate_card: RateCard
     checkers: dict[str, str]
     python: str
+    models: ModelFactory
 
 
 def load_rate_card(config: RunConfig) -> RateCard:
@@ -60,7 +64,8 @@ def preflight(config: RunConfig, *, python: str = sys.executable) -> Preflight:
     card = load_rate_card(config)
     card.require(identity_of(k, m).price_key for k, m in config.models.items())
     checkers = verify_toolchain(python, Path.cwd())
-    return Preflight(config, pack, plans, card, checkers, python)
+    models = ModelFactory(config.models)  # raises MissingKeyError before anything runs
+    return Preflight(config, pack, plans, card, checkers, python, models)
 
 
 def pack_digest(pack: Pack) -> dict[str, Any]:
@@ -119,10 +124,28 @@ def reopen_config(run_dir: RunDirectory) -> RunConfig:
     return config
 
 
+@dataclass(frozen=True)
+class RunOutcome:
+    """What one `execute` did: its records, and why it stopped early if it did."""
+
+    records: list[TrialRecord]
+    stopped_early: str | None
+    """The fatal provider error (auth, quota) that ended the run, if one did."""
+
+    def infra_errors(self) -> Counter[str]:
+        return Counter(
+            r.infra_class or "unknown" for r in self.records if r.status == "infra_error"
+        )
+
+
 def execute(
     pre: Preflight, run_dir: RunDirectory, *, on_trial: OnTrial | None = None
-) -> list[TrialRecord]:
-    """Run every planned trial not yet recorded; record each as soon as it finishes."""
+) -> RunOutcome:
+    """Run every planned trial not yet recorded; record each as soon as it finishes.
+
+    A trial that fails with an auth or quota error stops the run: trials not yet started are
+    not started (every one would fail the same way); those under way finish and are recorded.
+    """
     db = run_dir.database()
     try:
         done = db.trial_ids()
@@ -132,26 +155,36 @@ def execute(
             run_dir=run_dir,
             templates=Templates(run_dir.path / "prepared", python=pre.python),
             python=pre.python,
+            models=pre.models,
+            redact=Redactor(pre.models.secrets),
         )
         records: list[TrialRecord] = []
+        stopped: str | None = None
         with ThreadPoolExecutor(max_workers=pre.config.concurrency) as pool:
             futures = [pool.submit(run_trial, plan, ctx) for plan in todo]
             try:
                 for future in as_completed(futures):
+                    if future.cancelled():
+                        continue
                     record = future.result()
                     db.record(record)
                     records.append(record)
                     if on_trial is not None:
                         on_trial(record)
+                    if record.infra_class in FATAL and stopped is None:
+                        stopped = f"{record.infra_class} error in {record.trial_id}: {record.error}"
+                        for f in futures:
+                            f.cancel()
             except BaseException:
                 for f in futures:
                     f.cancel()
                 raise
-        with contextlib.suppress(OSError):  # trials remove their workspaces; drop the empty parent
+        with contextlib.suppress(OSError):  # trials remove their workspaces; drop the parent
             (run_dir.path / "work").rmdir()
         manifest = run_dir.read_manifest()
         if len(db.trial_ids()) >= manifest.trials_planned:
             run_dir.write_manifest(manifest.model_copy(update={"finished_at": utc_now()}))
-        return records
+        return RunOutcome(records, stopped)
     finally:
         db.close()
+        pre.models.close()

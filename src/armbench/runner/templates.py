@@ -32,6 +32,8 @@ class Templates:
                 raise self._failed[key]
             if key not in self._ready:
                 folder = self.root / (task.id if seed is None else f"{task.id}-seed{seed}")
+                # A killed run may have left this folder half-built; preparing is deterministic.
+                shutil.rmtree(folder, ignore_errors=True)
                 try:
                     self._ready[key] = prepare(task, folder, inject_seed=seed, python=self.python)
                 except Exception as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
 import shutil
 import time
 import traceback
@@ -21,10 +22,12 @@ from armbench.agent.tools import Toolbox
 from armbench.config import DEFAULT_LIMITS, Limits, RunConfig
 from armbench.env.local import LocalEnvironment
 from armbench.judge.gates import changed_paths, judge
-from armbench.models.factory import build_model
+from armbench.models.factory import ModelFactory
+from armbench.models.retry import RetryingCaller
 from armbench.models.types import TaskBrief
 from armbench.runner.plan import TrialPlan
 from armbench.runner.templates import Templates
+from armbench.secrets import Redactor
 from armbench.store.records import GateResult, TrialRecord, TrialStatus
 from armbench.store.rundir import RunDirectory
 from armbench.tasks.prepare import Prepared
@@ -39,6 +42,8 @@ class TrialContext:
     templates: Templates
     python: str
     """Interpreter with the pinned checkers; the agent's `python` and the judge's."""
+    models: ModelFactory
+    redact: Redactor
 
 
 def effective_limits(plan: TrialPlan, config: RunConfig) -> Limits:
@@ -112,11 +117,28 @@ def run_trial(plan: TrialPlan, ctx: TrialContext) -> TrialRecord:
     finally:
         if not ctx.config.keep_workspaces:
             shutil.rmtree(work, ignore_errors=True)
-    return record
+    return redacted(record, ctx.redact)
+
+
+def redacted(record: TrialRecord, redact: Redactor) -> TrialRecord:
+    """The record with every free text passed through the redactor."""
+    return dataclasses.replace(
+        record,
+        error=redact(record.error) if record.error else record.error,
+        extra=json.loads(redact(json.dumps(record.extra))),
+        calls=tuple(
+            dataclasses.replace(c, error=redact(c.error)) if c.error else c for c in record.calls
+        ),
+        gates=tuple(
+            dataclasses.replace(g, output_tail=redact(g.output_tail), details=redact(g.details))
+            for g in record.gates
+        ),
+    )
 
 
 def _attempt(plan: TrialPlan, ctx: TrialContext, work: Path, base: dict[str, Any]) -> TrialRecord:
     prepared = ctx.templates.get(plan.task, plan.inject_seed)
+    shutil.rmtree(work, ignore_errors=True)  # left behind if a killed run was resumed
     workspace, home = work / "repo", work / "home"
     prepared.materialize(workspace)
     home.mkdir(parents=True)
@@ -134,8 +156,7 @@ def _attempt(plan: TrialPlan, ctx: TrialContext, work: Path, base: dict[str, Any
     )
     toolbox = Toolbox(env, bash_timeout_s=limits.bash_timeout_s)
     brief = TaskBrief(solution=prepared.solution, check_commands=plan.task.spec.check_commands)
-    model_key = plan.arm.model
-    model = build_model(model_key, ctx.config.models[model_key], brief=brief, seed=plan.seed)
+    model = ctx.models.build(plan.arm.model, brief=brief, seed=plan.seed)
     clock = TrialClock()
     agent = run_agent(
         model,
@@ -145,6 +166,7 @@ def _attempt(plan: TrialPlan, ctx: TrialContext, work: Path, base: dict[str, Any
         max_iterations=limits.max_iterations,
         wall_s=limits.wall_s,
         clock=clock,
+        caller=RetryingCaller(ctx.config.retry),
     )
     wall_s = clock.elapsed()
 
@@ -155,25 +177,25 @@ def _attempt(plan: TrialPlan, ctx: TrialContext, work: Path, base: dict[str, Any
         gates = judge(workspace, prepared, python=ctx.python)
         judge_s = time.monotonic() - judge_started
     status = _status(agent, gates)
+    payload = {
+        "trial_id": plan.trial_id,
+        "simulated": model.identity.simulated,
+        "arm": plan.arm_name,
+        "task": plan.task.id,
+        "replicate": plan.replicate,
+        "seed": plan.seed,
+        "inject_seed": prepared.inject_seed,
+        "status": status,
+        "stop_reason": agent.stop,
+        "system": SYSTEM_PROMPT,
+        "tools": [t.model_dump() for t in toolbox.specs],
+        "messages": [m.model_dump() for m in agent.messages],
+        "gates": [dataclasses.asdict(g) for g in gates],
+        "diff": workspace_diff(workspace, prepared),
+        "injection": prepared.injection.model_dump(mode="json") if prepared.injection else None,
+    }
     transcript = ctx.run_dir.write_transcript(
-        plan.trial_id,
-        {
-            "trial_id": plan.trial_id,
-            "simulated": model.identity.simulated,
-            "arm": plan.arm_name,
-            "task": plan.task.id,
-            "replicate": plan.replicate,
-            "seed": plan.seed,
-            "inject_seed": prepared.inject_seed,
-            "status": status,
-            "stop_reason": agent.stop,
-            "system": SYSTEM_PROMPT,
-            "tools": [t.model_dump() for t in toolbox.specs],
-            "messages": [m.model_dump() for m in agent.messages],
-            "gates": [dataclasses.asdict(g) for g in gates],
-            "diff": workspace_diff(workspace, prepared),
-            "injection": prepared.injection.model_dump(mode="json") if prepared.injection else None,
-        },
+        plan.trial_id, ctx.redact(json.dumps(payload, indent=1))
     )
     return TrialRecord(
         **{**base, "simulated": model.identity.simulated},

@@ -109,10 +109,10 @@ class RunDirectory:
     def database(self) -> RunDatabase:
         return RunDatabase(self.path / DATABASE)
 
-    def write_transcript(self, trial_id: str, payload: dict[str, Any]) -> str:
-        """Write a trial's transcript; returns its path relative to the run directory."""
+    def write_transcript(self, trial_id: str, text: str) -> str:
+        """Write a transcript (JSON text); returns its path relative to the run directory."""
         relative = f"{TRANSCRIPTS}/{trial_id}.json"
-        write_atomic(self.path / relative, json.dumps(payload, indent=1, sort_keys=False) + "\n")
+        write_atomic(self.path / relative, text + "\n")
         return relative
 
     def read_transcript(self, relative: str) -> dict[str, Any]:

@@ -1,0 +1,379 @@
+"""`SimServer`: a loopback HTTP server speaking one provider's wire format, backed by the sim.
+
+It lets armbench's real providers — the official SDKs, their retries, their error classes — be
+exercised offline over real HTTP, and lets users point an external agent at a simulated model.
+The standard library's threading server is enough: requests are small, the brain is stateless,
+and nothing here should need a dependency.
+
+Control endpoints, answered to loopback clients only: `GET /_armbench/stats` and
+`POST /_armbench/faults` (a JSON list of rules or `parse_fault` strings; replaces the plan).
+Request headers are never read beyond Content-Length, and never logged or echoed, so an API
+key sent by a client cannot leak through the server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+import logging
+import math
+import socket
+import sys
+import threading
+from collections import Counter
+from collections.abc import Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Literal, Protocol
+
+from armbench.models.types import TOKEN_KINDS
+from armbench.serve.anthropic_api import AnthropicWire
+from armbench.serve.brain import Answer, Brain, BrainCall, InvalidRequest
+from armbench.serve.faults import FaultPlan, FaultRule, rules_from_json
+from armbench.serve.openai_api import OpenAIWire
+from armbench.tasks.packs import Pack
+
+log = logging.getLogger("armbench.serve")
+
+MAX_BODY_BYTES = 32 * 1024 * 1024
+STATS_PATH = "/_armbench/stats"
+FAULTS_PATH = "/_armbench/faults"
+
+
+class WireApi(Protocol):
+    """One provider's HTTP shape: where requests go, how they parse, how answers look."""
+
+    name: str
+    path: str
+    sdk_path: str
+    request_id_header: str
+
+    def new_request_id(self) -> str: ...
+    def new_call_id(self) -> str: ...
+    def parse(self, body: Any) -> BrainCall: ...
+    def response_body(self, call: BrainCall, answer: Answer, request_id: str) -> dict[str, Any]: ...
+    def error_body(
+        self,
+        status: int,
+        message: str | None,
+        error_type: str | None,
+        request_id: str,
+        param: str | None = None,
+    ) -> dict[str, Any]: ...
+
+
+WIRES: dict[str, WireApi] = {"anthropic": AnthropicWire(), "openai": OpenAIWire()}
+
+
+class _Stats:
+    """Counters for `GET /_armbench/stats`; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.counts: Counter[str] = Counter()
+        self.faults: Counter[str] = Counter()
+        self.models: dict[str, Counter[str]] = {}
+
+    def count(self, what: str) -> None:
+        with self._lock:
+            self.counts[what] += 1
+
+    def fault(self, rule: FaultRule) -> None:
+        with self._lock:
+            self.faults[rule.kind] += 1
+
+    def answered(self, call: BrainCall, answer: Answer) -> None:
+        with self._lock:
+            self.counts["answered"] += 1
+            model = self.models.setdefault(call.model, Counter())
+            model["answered"] += 1
+            model.update(answer.usage.as_dict())
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                **{k: self.counts[k] for k in ("requests", "answered", "invalid", "errors")},
+                "faults_applied": dict(self.faults),
+                "models": {
+                    name: {k: c[k] for k in ("answered", *TOKEN_KINDS)}
+                    for name, c in sorted(self.models.items())
+                },
+            }
+
+
+class _HttpServer(ThreadingHTTPServer):
+    """The threading server, remembering open connections so that stopping it also ends the
+    clients' idle keep-alive connections (otherwise their handler threads would go on serving)."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], owner: SimServer) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self.owner = owner
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._open_lock:
+            for connection in self._open:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError):
+            log.debug("connection from %s ended: %s", client_address, error)
+        else:
+            log.exception("unhandled error serving %s", client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _HttpServer
+    protocol_version = "HTTP/1.1"  # keep-alive, as the SDKs' connection pools expect
+    timeout = 120  # an idle keep-alive connection is closed after this many seconds
+
+    def log_message(self, format: str, *args: Any) -> None:  # the request line, never headers
+        log.debug("%s %s", self.address_string(), format % args)
+
+    def do_GET(self) -> None:
+        self._route("GET")
+
+    def do_POST(self) -> None:
+        self._route("POST")
+
+    def _route(self, method: Literal["GET", "POST"]) -> None:
+        owner = self.server.owner
+        body = self._read_body()
+        path = self.path.split("?", 1)[0]
+        if path in (STATS_PATH, FAULTS_PATH):
+            self._control(method, path, body)
+        elif method == "POST" and path == owner.wire.path:
+            owner.answer(self, body)
+        else:
+            self.send_error_json(404, f"no such endpoint: {method} {path}", None, None)
+
+    def _read_body(self) -> bytes | None:
+        try:
+            length = int(self.headers.get("content-length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_BODY_BYTES:
+            self.close_connection = True
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def _control(self, method: str, path: str, body: bytes | None) -> None:
+        owner = self.server.owner
+        if not ipaddress.ip_address(self.client_address[0].split("%")[0]).is_loopback:
+            self.send_json(403, {"error": "the control endpoints answer loopback clients only"})
+        elif method == "GET" and path == STATS_PATH:
+            self.send_json(200, owner.stats())
+        elif method == "POST" and path == FAULTS_PATH:
+            try:
+                owner.set_faults(rules_from_json(json.loads(body or b"null")))
+            except ValueError as exc:  # includes JSONDecodeError
+                self.send_json(400, {"error": str(exc)})
+                return
+            self.send_json(200, {"faults": owner.stats()["faults"]})
+        else:
+            self.send_json(405, {"error": f"{method} {path} is not supported"})
+
+    def send_json(
+        self,
+        status: int,
+        payload: Any,
+        headers: Mapping[str, str] | None = None,
+        *,
+        cut: bool = False,
+    ) -> None:
+        """Send `payload` as JSON; `cut` sends only the first half of it (a malformed body)."""
+        data = json.dumps(payload).encode()
+        if cut:
+            data = data[: len(data) // 2]
+        try:
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+        except (ConnectionError, TimeoutError) as exc:  # the client gave up (e.g. timed out)
+            log.debug("could not answer %s: %s", self.client_address, exc)
+            self.close_connection = True
+
+    def send_error_json(
+        self,
+        status: int,
+        message: str | None,
+        error_type: str | None,
+        param: str | None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        """An error in the wire API's own shape, with its request id header."""
+        wire = self.server.owner.wire
+        request_id = wire.new_request_id()
+        body = wire.error_body(status, message, error_type, request_id, param)
+        self.send_json(status, body, {wire.request_id_header: request_id, **(headers or {})})
+
+
+class SimServer:
+    """A sim-backed Anthropic or OpenAI endpoint on a background thread (or the foreground).
+
+    `port=0` picks a free port; `base_url` is the server's root, `sdk_base_url` what to hand
+    the official SDK as its `base_url`.
+    """
+
+    def __init__(
+        self,
+        api: Literal["anthropic", "openai"],
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        pack: Pack | None = None,
+        default_skill: float = 0.9,
+        model_skills: Mapping[str, float] | None = None,
+        seed: int = 0,
+        faults: list[FaultRule] | None = None,
+        reasoning_tokens: int = 0,
+    ) -> None:
+        if api not in WIRES:
+            raise ValueError(f"api must be one of {sorted(WIRES)}, not {api!r}")
+        self.wire = WIRES[api]
+        self.brain = Brain(
+            pack=pack,
+            default_skill=default_skill,
+            model_skills=model_skills,
+            seed=seed,
+            reasoning_tokens=reasoning_tokens,
+        )
+        self._plan = FaultPlan(faults)
+        self._stats = _Stats()
+        self._stopping = threading.Event()
+        self._httpd = _HttpServer((host, port), self)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        assert isinstance(host, str)
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+    @property
+    def sdk_base_url(self) -> str:
+        return self.base_url + self.wire.sdk_path
+
+    def start(self) -> SimServer:
+        """Serve on a background thread; returns at once."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever,
+                args=(0.05,),  # poll often, so stop() returns promptly
+                name=f"sim-{self.wire.name}",
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve on this thread until interrupted (the CLI's mode)."""
+        try:
+            self._httpd.serve_forever()
+        finally:
+            self._stopping.set()
+            self._httpd.close_connections()
+            self._httpd.server_close()
+
+    def stop(self) -> None:
+        """Stop accepting, wake slow faults, end open connections, release the port."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._httpd.close_connections()
+        self._httpd.server_close()
+
+    def __enter__(self) -> SimServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def set_faults(self, rules: list[FaultRule]) -> None:
+        """Replace the fault plan; its counters start again from zero."""
+        self._plan.set_rules(rules)
+
+    def stats(self) -> dict[str, Any]:
+        return {"api": self.wire.name, **self._stats.snapshot(), "faults": self._plan.stats()}
+
+    def answer(self, handler: _Handler, body: bytes | None) -> None:
+        """One model request: faults first (as a provider's front door would), then the sim."""
+        self._stats.count("requests")
+        fault = self._plan.next_fault()
+        if fault is not None:
+            self._stats.fault(fault)
+            if fault.kind == "drop":
+                handler.close_connection = True
+                return
+            if fault.kind == "status":
+                assert fault.status is not None
+                self._stats.count("errors")
+                handler.send_error_json(
+                    fault.status, None, fault.error_type, None, _retry_headers(fault.retry_after)
+                )
+                return
+            if fault.kind == "slow" and self._stopping.wait(fault.delay_s):
+                handler.close_connection = True
+                return
+        if body is None:
+            self._stats.count("invalid")
+            handler.send_error_json(413, None, None, None)
+            return
+        try:
+            call = self.wire.parse(json.loads(body) if body else None)
+        except (InvalidRequest, ValueError) as exc:
+            self._stats.count("invalid")
+            param = exc.param if isinstance(exc, InvalidRequest) else None
+            message = str(exc) if isinstance(exc, InvalidRequest) else f"invalid JSON: {exc}"
+            handler.send_error_json(400, message, None, param)
+            return
+        try:
+            answer = self.brain.answer(call, call_id=self.wire.new_call_id())
+        except Exception:
+            log.exception("the sim failed to answer a %s request", self.wire.name)
+            self._stats.count("errors")
+            handler.send_error_json(500, None, None, None)
+            return
+        self._stats.answered(call, answer)
+        request_id = self.wire.new_request_id()
+        payload = self.wire.response_body(call, answer, request_id)
+        if fault is not None and fault.kind == "no_usage":
+            payload.pop("usage", None)
+        handler.send_json(
+            200,
+            payload,
+            {self.wire.request_id_header: request_id},
+            cut=fault is not None and fault.kind == "malformed",
+        )
+
+
+def _retry_headers(retry_after: float | None) -> dict[str, str]:
+    if retry_after is None:
+        return {}
+    return {
+        "retry-after": str(math.ceil(retry_after)),
+        "retry-after-ms": str(round(retry_after * 1000)),
+    }
