@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated, Literal, NoReturn
@@ -338,6 +339,118 @@ def inject(
     if manifest is not None:
         manifest.write_text(result.model_dump_json(indent=2) + "\n", encoding="utf-8")
         err.print(f"manifest: {manifest}")
+
+
+@app.command()
+def reprice(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
+    rate_card: Annotated[
+        Path | None,
+        typer.Option("--rate-card", help="New prices for the models this TOML card names."),
+    ] = None,
+    price_date: Annotated[
+        str | None,
+        typer.Option("--price-date", help="genai-prices as of YYYY-MM-DD for the cloud models."),
+    ] = None,
+) -> None:
+    """Recompute every cost of a run from its stored tokens, without running anything.
+
+    Give exactly one of --rate-card or --price-date. The repricing is written beside the
+    original (`repricings/<stamp>-.../card.toml` and `costs.json`); the run's own records stay
+    as they were.
+    """
+    from datetime import date
+
+    from armbench.pricing.reprice import reprice as do_reprice
+
+    if (rate_card is None) == (price_date is None):
+        fail("give exactly one of --rate-card FILE or --price-date YYYY-MM-DD", code=2)
+    try:
+        when = date.fromisoformat(price_date) if price_date is not None else None
+    except ValueError:
+        fail(f"--price-date {price_date!r}: expected YYYY-MM-DD", code=2)
+    try:
+        folder = do_reprice(run_dir, rate_card=rate_card, price_date=when)
+    except (RunDirectoryError, UnknownPriceError, ValueError) as exc:
+        fail(str(exc))
+    report = json.loads((folder / "costs.json").read_text(encoding="utf-8"))
+    table = Table("arm", "trials", "original", "repriced", box=box.SIMPLE_HEAD)
+    for arm, row in report["arms"].items():
+        table.add_row(
+            arm, str(row["trials"]), _money(row["original_cost_usd"]), _money(row["cost_usd"])
+        )
+    total = report["total"]
+    table.add_row(
+        "total", str(total["trials"]), _money(total["original_cost_usd"]), _money(total["cost_usd"])
+    )
+    out.print(table)
+    out.print(str(folder), highlight=False, soft_wrap=True)
+
+
+@app.command("serve-sim")
+def serve_sim(
+    api: Annotated[
+        Literal["anthropic", "openai"], typer.Option("--api", help="Wire format to speak.")
+    ],
+    host: Annotated[str, typer.Option("--host", help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, help="Port; 0 picks a free one.")] = 8765,
+    pack: Annotated[
+        str, typer.Option("--pack", help="Pack whose tasks the sim recognises by prompt.")
+    ] = "demo",
+    skill: Annotated[float, typer.Option("--skill", min=0, max=1, help="Default sim skill.")] = 0.9,
+    model_skill: Annotated[
+        list[str] | None,
+        typer.Option("--model-skill", help="NAME=SKILL for a model name (repeatable)."),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seeds every conversation's sim.")] = 0,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fault",
+            help="Inject a fault, e.g. status=429,retry_after=2,times=3 | slow=5 | drop | "
+            "malformed | no_usage, with after=K, times=N (0: always), every=N (repeatable).",
+        ),
+    ] = None,
+) -> None:
+    """Serve the sim coder over HTTP, speaking the real Anthropic or OpenAI wire format.
+
+    Point an SDK (or an external agent) at it: Anthropic `base_url=http://HOST:PORT`, OpenAI
+    `base_url=http://HOST:PORT/v1`; any key is accepted. Tasks of PACK are recognised by their
+    prompt and solved like the in-process sim does. Faults are injected as configured and can
+    be changed at runtime (`POST /_armbench/faults`; statistics at `GET /_armbench/stats`).
+    """
+    from armbench.serve import SimServer, parse_fault
+
+    skills: dict[str, float] = {}
+    for item in model_skill or []:
+        name, sep, value = item.partition("=")
+        try:
+            skills[name] = float(value)
+        except ValueError:
+            fail(f"--model-skill {item!r}: expected NAME=SKILL, e.g. weak=0.5", code=2)
+        if not sep or not name or not 0 <= skills[name] <= 1:
+            fail(f"--model-skill {item!r}: expected NAME=SKILL with SKILL in 0..1", code=2)
+    try:
+        rules = [parse_fault(spec) for spec in fault or []]
+        loaded = load_pack(pack)
+    except (ValueError, TaskFileError) as exc:
+        fail(str(exc), code=2)
+    server = SimServer(
+        api,
+        host=host,
+        port=port,
+        pack=loaded,
+        default_skill=skill,
+        model_skills=skills,
+        seed=seed,
+        faults=rules,
+    )
+    base = server.sdk_base_url
+    err.print(f"serve-sim ({api} API, SIMULATED) on {base} — Ctrl-C to stop", highlight=False)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        server.stop()
 
 
 @tasks_app.command("list")

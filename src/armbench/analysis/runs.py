@@ -24,18 +24,21 @@ class LoadedRun:
 
 
 def load_run(path: Path, *, rate_card: Path | None = None) -> LoadedRun:
-    """A run's manifest and trials; costs use `rate_card` if given, else the run's own card
-    (the manifest's `rate_card` record; its `source`/`sha256`/`provenance` keys are ignored by
-    `RateCard.from_mapping`, which reads only the prices)."""
+    """A run's manifest and trials, costed with the run's own card (the prices it recorded in
+    its manifest) — or with `rate_card` for the models that card names, the run's own prices
+    for the rest, as `armbench reprice` does."""
     directory = RunDirectory.open(path)
     manifest = directory.read_manifest()
     with directory.database() as db:
         trials = db.trials()
+    card = RateCard.from_mapping(
+        manifest.rate_card, source=f"{path}/manifest.json (the run's rate card)"
+    )
     if rate_card is not None:
-        card = RateCard.load(rate_card)
-    else:
-        card = RateCard.from_mapping(
-            manifest.rate_card, source=f"{path}/manifest.json (the run's rate card)"
+        user = RateCard.load(rate_card)
+        card = RateCard(
+            {**card.rates, **user.rates},
+            source=f"{rate_card} (the run's own prices for models it does not name)",
         )
     return LoadedRun(directory, manifest, trials, card)
 

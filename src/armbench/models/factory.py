@@ -17,9 +17,7 @@ from armbench.config import (
 from armbench.models import anthropic_messages, openai_chat
 from armbench.models.script import ScriptModel, load_script
 from armbench.models.sim import SimModel
-from armbench.models.types import Model, ModelIdentity, TaskBrief
-
-SIMULATED_PROVIDERS = frozenset({"sim", "script"})
+from armbench.models.types import SIMULATED_PROVIDERS, Model, ModelIdentity, TaskBrief
 
 
 class MissingKeyError(ValueError):

@@ -189,6 +189,11 @@ class ModelError(Exception):
         return self.infra_class in FATAL
 
 
+SIMULATED_PROVIDERS = frozenset({"sim", "script"})
+"""Providers whose models are simulated: their results are labelled so, and only a rate card
+can say what their tokens should cost."""
+
+
 class ModelIdentity(_Frozen):
     """Who a model is for pricing and provenance."""
 

@@ -19,11 +19,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from armbench.models.types import SIMULATED_PROVIDERS
 from armbench.pricing.genai import GENAI_PRICES_VERSION, NoGenaiPrice, genai_match
 from armbench.pricing.ratecard import PRICED_KINDS, ModelRates, RateCard, UnknownPriceError
-
-SIMULATED_PROVIDERS = frozenset({"sim", "script"})
-"""Providers whose models are never priced from genai-prices (mirrors the model factory's)."""
 
 LOCAL_SOURCE = "local model: $0 unless priced by time in a rate card"
 

@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from armbench.analysis.runs import trial_cost
+from armbench.models.types import SIMULATED_PROVIDERS
 from armbench.pricing.effective import (
     LOCAL_SOURCE,
-    SIMULATED_PROVIDERS,
     describe_layers,
     effective_card,
     genai_source,

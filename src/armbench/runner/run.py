@@ -10,10 +10,13 @@ import os
 import platform
 import socket
 import sys
+import threading
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,7 @@ from armbench.config import ConfigError, RunConfig, parse_config
 from armbench.judge.toolchain import verify_toolchain
 from armbench.models.factory import ModelFactory, identity_of
 from armbench.models.types import FATAL
+from armbench.pricing.effective import card_record, effective_card, priced_models
 from armbench.pricing.ratecard import RateCard
 from armbench.runner.plan import TrialPlan, plan_trials
 from armbench.runner.templates import Templates
@@ -43,15 +47,12 @@ class Preflight:
     pack: Pack
     plans: list[TrialPlan]
     rate_card: RateCard
+    """The effective prices: the config's card over genai-prices (see pricing.effective)."""
+    provenance: dict[str, str]
+    """Where each model's prices came from."""
     checkers: dict[str, str]
     python: str
     models: ModelFactory
-
-
-def load_rate_card(config: RunConfig) -> RateCard:
-    if config.rate_card is None:
-        return RateCard({}, source="(no rate card: set `rate_card` in the config)")
-    return RateCard.load(config.rate_card)
 
 
 def preflight(config: RunConfig, *, python: str = sys.executable) -> Preflight:
@@ -61,11 +62,17 @@ def preflight(config: RunConfig, *, python: str = sys.executable) -> Preflight:
         for task_id in config.tasks:
             pack.task(task_id)  # raises naming the known tasks
     plans = plan_trials(config, pack)
-    card = load_rate_card(config)
-    card.require(identity_of(k, m).price_key for k, m in config.models.items())
+    override = RateCard.load(config.rate_card) if config.rate_card is not None else None
+    configured = priced_models(config.model_dump(mode="json")["models"])
+    card, provenance = effective_card(configured, override, at=datetime.now(UTC))
     checkers = verify_toolchain(python, Path.cwd())
     models = ModelFactory(config.models)  # raises MissingKeyError before anything runs
-    return Preflight(config, pack, plans, card, checkers, python, models)
+    return Preflight(config, pack, plans, card, provenance, checkers, python, models)
+
+
+def sdk_versions() -> dict[str, str]:
+    """Versions of the libraries that talk to providers and price their tokens."""
+    return {name: version(name) for name in ("anthropic", "openai", "genai-prices")}
 
 
 def pack_digest(pack: Pack) -> dict[str, Any]:
@@ -100,11 +107,8 @@ def create_run(pre: Preflight, *, out_parent: Path, config_source: str) -> RunDi
             "cpus": os.cpu_count(),
         },
         packs={pre.pack.name: pack_digest(pre.pack)},
-        rate_card={
-            "source": pre.rate_card.source,
-            "sha256": pre.rate_card.digest(),
-            **pre.rate_card.to_mapping(),
-        },
+        rate_card=card_record(pre.rate_card, pre.provenance),
+        sdks=sdk_versions(),
         simulated=any(identity_of(k, m).simulated for k, m in config.models.items()),
         trials_planned=len(pre.plans),
     )
@@ -160,13 +164,24 @@ def execute(
         )
         records: list[TrialRecord] = []
         stopped: str | None = None
+        fatal = threading.Event()
+
+        def guarded(plan: TrialPlan) -> TrialRecord | None:
+            """Run a trial unless a fatal error has stopped the run (checked in the worker,
+            so a trial queued behind the fatal one is never started)."""
+            if fatal.is_set():
+                return None
+            record = run_trial(plan, ctx)
+            if record.infra_class in FATAL:
+                fatal.set()
+            return record
+
         with ThreadPoolExecutor(max_workers=pre.config.concurrency) as pool:
-            futures = [pool.submit(run_trial, plan, ctx) for plan in todo]
+            futures = [pool.submit(guarded, plan) for plan in todo]
             try:
                 for future in as_completed(futures):
-                    if future.cancelled():
+                    if future.cancelled() or (record := future.result()) is None:
                         continue
-                    record = future.result()
                     db.record(record)
                     records.append(record)
                     if on_trial is not None:

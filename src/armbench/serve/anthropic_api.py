@@ -24,6 +24,7 @@ from armbench.models.types import (
     ToolResultBlock,
     ToolSpec,
     ToolUseBlock,
+    Usage,
 )
 from armbench.serve.brain import Answer, BrainCall, CacheTtl, InvalidRequest, end_of_prompt
 
@@ -229,6 +230,11 @@ class AnthropicWire:
     @staticmethod
     def parse(body: Any) -> BrainCall:
         return parse_request(body)
+
+    @staticmethod
+    def reported(usage: Usage) -> Usage:
+        """The Messages API reports all six kinds as they are."""
+        return usage
 
     @staticmethod
     def response_body(call: BrainCall, answer: Answer, request_id: str) -> dict[str, Any]:

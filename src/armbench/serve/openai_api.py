@@ -30,6 +30,7 @@ from armbench.models.types import (
     ToolResultBlock,
     ToolSpec,
     ToolUseBlock,
+    Usage,
 )
 from armbench.serve.brain import Answer, BrainCall, InvalidRequest, end_of_prompt
 
@@ -203,6 +204,16 @@ class OpenAIWire:
     @staticmethod
     def parse(body: Any) -> BrainCall:
         return parse_request(body)
+
+    @staticmethod
+    def reported(usage: Usage) -> Usage:
+        """Chat Completions has no cache writes: they are reported (and billed) as input."""
+        return Usage(
+            input=usage.prompt_tokens - usage.cache_read,
+            output=usage.output,
+            cache_read=usage.cache_read,
+            reasoning=usage.reasoning,
+        )
 
     @staticmethod
     def response_body(call: BrainCall, answer: Answer, request_id: str) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal, Protocol
 
-from armbench.models.types import TOKEN_KINDS
+from armbench.models.types import TOKEN_KINDS, Usage
 from armbench.serve.anthropic_api import AnthropicWire
 from armbench.serve.brain import Answer, Brain, BrainCall, InvalidRequest
 from armbench.serve.faults import FaultPlan, FaultRule, rules_from_json
@@ -52,6 +52,10 @@ class WireApi(Protocol):
     def new_call_id(self) -> str: ...
     def parse(self, body: Any) -> BrainCall: ...
     def response_body(self, call: BrainCall, answer: Answer, request_id: str) -> dict[str, Any]: ...
+    def reported(self, usage: Usage) -> Usage:
+        """`usage` in the six kinds as this wire format reports it to a client."""
+        ...
+
     def error_body(
         self,
         status: int,
@@ -82,12 +86,14 @@ class _Stats:
         with self._lock:
             self.faults[rule.kind] += 1
 
-    def answered(self, call: BrainCall, answer: Answer) -> None:
+    def answered(self, call: BrainCall, reported: Usage | None) -> None:
+        """Count an answer and the usage it reported (None: a fault withheld it)."""
         with self._lock:
             self.counts["answered"] += 1
             model = self.models.setdefault(call.model, Counter())
             model["answered"] += 1
-            model.update(answer.usage.as_dict())
+            if reported is not None:
+                model.update(reported.as_dict())
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -357,11 +363,13 @@ class SimServer:
             self._stats.count("errors")
             handler.send_error_json(500, None, None, None)
             return
-        self._stats.answered(call, answer)
         request_id = self.wire.new_request_id()
         payload = self.wire.response_body(call, answer, request_id)
         if fault is not None and fault.kind == "no_usage":
             payload.pop("usage", None)
+        # Only usage a client can read counts as reported: not a withheld one, not a cut body.
+        unreadable = fault is not None and fault.kind in ("no_usage", "malformed")
+        self._stats.answered(call, None if unreadable else self.wire.reported(answer.usage))
         handler.send_json(
             200,
             payload,

@@ -38,6 +38,8 @@ class Manifest(BaseModel):
     config_hash: str
     config_source: str
     checkers: dict[str, str]
+    sdks: dict[str, str] = {}
+    """Versions of the provider SDKs and the price source."""
     python: str
     host: dict[str, Any]
     packs: dict[str, Any]
