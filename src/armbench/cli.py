@@ -79,7 +79,7 @@ def _num(value: float | None, fmt: str = "{:.1f}") -> str:
 
 
 def print_summary(run: LoadedRun) -> None:
-    if run.manifest.simulated:
+    if run.manifest.simulated or any(t.simulated for t in run.trials):
         out.print(
             "[bold yellow]SIMULATED[/] — the models in this run are simulated: "
             "its numbers do not measure real models."

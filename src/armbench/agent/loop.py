@@ -52,6 +52,8 @@ class AgentRun:
     messages: list[Message]
     calls: list[CallRecord] = field(default_factory=list)
     error: ModelError | None = None
+    simulated: bool = False
+    """Some answer came from a simulated model (even through a real provider's SDK)."""
 
     @property
     def iterations(self) -> int:
@@ -146,6 +148,7 @@ def run_agent(
         except ModelError as exc:
             run.stop, run.error = "model_error", exc
             return run
+        run.simulated = run.simulated or response.simulated
         run.messages.append(Message(role="assistant", content=response.content))
         if not response.tool_uses:
             return run

@@ -17,6 +17,7 @@ import anthropic
 from armbench.config import AnthropicModelConfig
 from armbench.models.http_errors import classify_status, retry_after_seconds
 from armbench.models.types import (
+    SIMULATED_HEADER,
     Block,
     CacheBreakpoint,
     ModelError,
@@ -142,7 +143,9 @@ def normalize_usage(usage: Any, requested_ttl: str) -> Usage:
     )
 
 
-def parse_response(message: Any, latency_s: float, requested_ttl: str) -> ModelResponse:
+def parse_response(
+    message: Any, latency_s: float, requested_ttl: str, *, simulated: bool = False
+) -> ModelResponse:
     content: list[Block] = []
     for block in getattr(message, "content", None) or ():
         if block.type == "text":
@@ -162,6 +165,7 @@ def parse_response(message: Any, latency_s: float, requested_ttl: str) -> ModelR
         latency_simulated=False,
         model_id=str(message.model),
         request_id=getattr(message, "_request_id", None),
+        simulated=simulated,
     )
 
 
@@ -198,9 +202,15 @@ class AnthropicMessagesModel:
         kwargs = build_request(request, self._settings)
         started = time.perf_counter()
         try:
-            message = self._client.messages.create(**kwargs)
+            raw = self._client.messages.with_raw_response.create(**kwargs)
+            message = raw.parse()
         except anthropic.AnthropicError as exc:
             raise translate_error(exc) from exc
         except ValueError as exc:  # an undecodable body surfaces as a JSON error
             raise ModelError(f"malformed response: {exc}", "malformed_response") from exc
-        return parse_response(message, time.perf_counter() - started, self._settings.cache_ttl)
+        return parse_response(
+            message,
+            time.perf_counter() - started,
+            self._settings.cache_ttl,
+            simulated=SIMULATED_HEADER in raw.headers,
+        )

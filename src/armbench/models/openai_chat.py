@@ -19,6 +19,7 @@ import openai
 from armbench.config import OpenAIModelConfig
 from armbench.models.http_errors import classify_status, retry_after_seconds
 from armbench.models.types import (
+    SIMULATED_HEADER,
     UNPARSED_ARGUMENTS,
     Block,
     ModelError,
@@ -136,7 +137,7 @@ def _arguments(raw: str | None) -> dict[str, Any]:
     return value if isinstance(value, dict) else {UNPARSED_ARGUMENTS: raw}
 
 
-def parse_response(completion: Any, latency_s: float) -> ModelResponse:
+def parse_response(completion: Any, latency_s: float, *, simulated: bool = False) -> ModelResponse:
     choices = getattr(completion, "choices", None)
     if not choices:
         raise ModelError("the response carries no choices", "malformed_response")
@@ -164,6 +165,7 @@ def parse_response(completion: Any, latency_s: float) -> ModelResponse:
         latency_simulated=False,
         model_id=str(completion.model),
         request_id=getattr(completion, "_request_id", None),
+        simulated=simulated,
     )
 
 
@@ -212,9 +214,11 @@ class OpenAIChatModel:
         kwargs = build_request(request, self._settings)
         started = time.perf_counter()
         try:
-            completion = self._client.chat.completions.create(**kwargs)
+            raw = self._client.chat.completions.with_raw_response.create(**kwargs)
+            completion = raw.parse()
         except openai.OpenAIError as exc:
             raise translate_error(exc) from exc
         except ValueError as exc:  # an undecodable body surfaces as a JSON error
             raise ModelError(f"malformed response: {exc}", "malformed_response") from exc
-        return parse_response(completion, time.perf_counter() - started)
+        simulated = SIMULATED_HEADER in raw.headers
+        return parse_response(completion, time.perf_counter() - started, simulated=simulated)

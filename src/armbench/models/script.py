@@ -100,4 +100,5 @@ class ScriptModel:
             latency_simulated=True,
             model_id=f"script-{self._identity.model}",
             request_id=f"script-{self._calls}",
+            simulated=True,
         )

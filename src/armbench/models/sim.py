@@ -337,6 +337,7 @@ class SimModel:
             latency_simulated=True,
             model_id=f"sim-{self._identity.model}",
             request_id=f"sim-{self._calls}",
+            simulated=True,
         )
 
     def _observation(self, request: ModelRequest, call_id: str) -> Observation:

@@ -123,6 +123,10 @@ class ModelRequest(_Frozen):
     max_tokens: int = 8192
 
 
+SIMULATED_HEADER = "x-armbench-simulated"
+"""Response header by which armbench's serve-sim says its answers come from the sim."""
+
+
 class ModelResponse(_Frozen):
     content: tuple[Block, ...]
     stop_reason: Literal["end_turn", "tool_use", "max_tokens"]
@@ -132,6 +136,8 @@ class ModelResponse(_Frozen):
     model_id: str
     """The model id the provider says answered (may differ from the one asked for)."""
     request_id: str | None = None
+    simulated: bool = False
+    """The answer came from a simulated model — in process, or behind serve-sim."""
 
     @property
     def tool_uses(self) -> tuple[ToolUseBlock, ...]:

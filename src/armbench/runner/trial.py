@@ -179,7 +179,7 @@ def _attempt(plan: TrialPlan, ctx: TrialContext, work: Path, base: dict[str, Any
     status = _status(agent, gates)
     payload = {
         "trial_id": plan.trial_id,
-        "simulated": model.identity.simulated,
+        "simulated": model.identity.simulated or agent.simulated,
         "arm": plan.arm_name,
         "task": plan.task.id,
         "replicate": plan.replicate,
@@ -198,7 +198,7 @@ def _attempt(plan: TrialPlan, ctx: TrialContext, work: Path, base: dict[str, Any
         plan.trial_id, ctx.redact(json.dumps(payload, indent=1))
     )
     return TrialRecord(
-        **{**base, "simulated": model.identity.simulated},
+        **{**base, "simulated": model.identity.simulated or agent.simulated},
         status=status,
         stop_reason=agent.stop,
         wall_s=wall_s,

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal, Protocol
 
-from armbench.models.types import TOKEN_KINDS, Usage
+from armbench.models.types import SIMULATED_HEADER, TOKEN_KINDS, Usage
 from armbench.serve.anthropic_api import AnthropicWire
 from armbench.serve.brain import Answer, Brain, BrainCall, InvalidRequest
 from armbench.serve.faults import FaultPlan, FaultRule, rules_from_json
@@ -212,6 +212,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(status)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(data)))
+            # Whoever reaches the sim through a real provider learns its answers are simulated.
+            self.send_header(SIMULATED_HEADER, "armbench-sim")
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
             self.end_headers()
