@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from armbench.tasks.spec import format_validation_error
+from armbench.validation import format_validation_error
 
 
 class _Config(BaseModel):

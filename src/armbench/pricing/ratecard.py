@@ -42,6 +42,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from armbench.models.types import Usage
+from armbench.validation import format_validation_error
 
 PricedKind = Literal["input", "output", "cache_write_5m", "cache_write_1h", "cache_read"]
 PRICED_KINDS: tuple[PricedKind, ...] = (
@@ -159,15 +160,6 @@ class ModelRates(_Prices):
         return mapping
 
 
-def _format_errors(exc: ValidationError) -> str:
-    problems = []
-    for error in exc.errors():
-        where = ".".join(map(str, error["loc"]))
-        message = error["msg"].removeprefix("Value error, ")
-        problems.append(f"{where}: {message}" if where else message)
-    return "; ".join(problems)
-
-
 def _toml_string(text: str) -> str:
     """A TOML basic string (tomllib only reads, so armbench writes its few strings itself)."""
     out = []
@@ -220,7 +212,9 @@ class RateCard:
             try:
                 rates[key] = ModelRates.model_validate(value)
             except ValidationError as exc:
-                raise ValueError(f'{source}: models."{key}": {_format_errors(exc)}') from exc
+                raise ValueError(
+                    f'{source}: models."{key}": {format_validation_error(exc)}'
+                ) from exc
         return cls(rates, source)
 
     def to_mapping(self) -> dict[str, Any]:

@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from armbench.validation import format_validation_error
+
 TASK_FILE = "task.yaml"
 
 
@@ -185,21 +187,3 @@ def load_task(folder: Path) -> Task:
         if relative is not None and not task.resolve(relative).is_dir():
             raise TaskFileError(f"{path}: {field_name}: folder {relative!r} does not exist")
     return task
-
-
-def format_validation_error(
-    exc: ValidationError, *, union_tags: frozenset[str] = frozenset()
-) -> str:
-    """One problem after another, each naming its field as a dotted path.
-
-    pydantic puts the tag of a discriminated union in the path (`models.weak.sim.skill`);
-    tags listed in `union_tags` are left out, so the path is the one the user wrote.
-    """
-    lines = []
-    for err in exc.errors():
-        parts = [str(p) for p in err["loc"]]
-        parts = [p for i, p in enumerate(parts) if not (i == 2 and p in union_tags)]
-        where = ".".join(parts) or "(top level)"
-        message = err["msg"].removeprefix("Value error, ")
-        lines.append(f"{where}: {message}")
-    return "; ".join(lines)
