@@ -52,16 +52,25 @@ def _cache_control(settings: AnthropicModelConfig) -> dict[str, str]:
     return control
 
 
+MAX_MARKERS = 4
+"""The Messages API refuses a request with more `cache_control` markers than this."""
+
+
 def _wanted(
-    settings: AnthropicModelConfig, points: tuple[CacheBreakpoint, ...]
+    settings: AnthropicModelConfig, points: tuple[CacheBreakpoint, ...], count: int
 ) -> set[tuple[str, int, int]]:
+    """The breakpoints to mark, as (where, message index ≥ 0, block index): the configured
+    kinds, at most MAX_MARKERS — tools and system first, then the latest messages."""
     if not settings.cache:
         return set()
-    return {
-        (p.where, p.message_index, p.block_index)
-        for p in points
-        if _BREAKPOINT_KINDS[p.where] in settings.cache_breakpoints
-    }
+    marks = []
+    for p in points:
+        if _BREAKPOINT_KINDS[p.where] in settings.cache_breakpoints:
+            index = p.message_index % count if p.where == "message" and count else 0
+            marks.append((p.where, index, p.block_index if p.where == "message" else 0))
+    fixed = [m for m in marks if m[0] != "message"]
+    latest = sorted((m for m in marks if m[0] == "message"), key=lambda m: m[1], reverse=True)
+    return set((fixed + latest)[:MAX_MARKERS])
 
 
 def _block(block: Block) -> dict[str, Any]:
@@ -79,19 +88,15 @@ def _block(block: Block) -> dict[str, Any]:
 
 def build_request(request: ModelRequest, settings: AnthropicModelConfig) -> dict[str, Any]:
     """The `messages.create` arguments for `request`."""
-    marks = _wanted(settings, request.cache_breakpoints)
-    control = _cache_control(settings)
     count = len(request.messages)
+    marks = _wanted(settings, request.cache_breakpoints, count)
+    control = _cache_control(settings)
     messages = []
     for m_index, message in enumerate(request.messages):
         blocks = []
         for b_index, block in enumerate(message.content):
             wire = _block(block)
-            if ("message", m_index, b_index) in marks or (
-                "message",
-                m_index - count,
-                b_index,
-            ) in marks:
+            if ("message", m_index, b_index) in marks:
                 wire["cache_control"] = control
             blocks.append(wire)
         messages.append({"role": message.role, "content": blocks})
@@ -121,8 +126,11 @@ def build_request(request: ModelRequest, settings: AnthropicModelConfig) -> dict
 def normalize_usage(usage: Any, requested_ttl: str) -> Usage:
     """Anthropic usage in the six kinds. Writes without a TTL breakdown (older deployments)
     are attributed to the TTL that was requested."""
-    if usage is None or getattr(usage, "input_tokens", None) is None:
+    if usage is None:
         raise ModelError("the response carries no usage", "malformed_response")
+    for field_name in ("input_tokens", "output_tokens"):
+        if not isinstance(getattr(usage, field_name, None), int):
+            raise ModelError(f"the response's usage has no {field_name}", "malformed_response")
     written = usage.cache_creation_input_tokens or 0
     breakdown = getattr(usage, "cache_creation", None)
     if breakdown is not None:
@@ -203,14 +211,13 @@ class AnthropicMessagesModel:
         started = time.perf_counter()
         try:
             raw = self._client.messages.with_raw_response.create(**kwargs)
-            message = raw.parse()
+            return parse_response(
+                raw.parse(),
+                time.perf_counter() - started,
+                self._settings.cache_ttl,
+                simulated=SIMULATED_HEADER in raw.headers,
+            )
         except anthropic.AnthropicError as exc:
             raise translate_error(exc) from exc
-        except ValueError as exc:  # an undecodable body surfaces as a JSON error
+        except (ValueError, TypeError, AttributeError) as exc:  # undecodable or ill-shaped body
             raise ModelError(f"malformed response: {exc}", "malformed_response") from exc
-        return parse_response(
-            message,
-            time.perf_counter() - started,
-            self._settings.cache_ttl,
-            simulated=SIMULATED_HEADER in raw.headers,
-        )

@@ -111,8 +111,11 @@ def build_request(request: ModelRequest, settings: OpenAIModelConfig) -> dict[st
 
 def normalize_usage(usage: Any) -> Usage:
     """OpenAI usage in the six kinds (prompt tokens include the cached ones)."""
-    if usage is None or getattr(usage, "prompt_tokens", None) is None:
+    if usage is None:
         raise ModelError("the response carries no usage", "malformed_response")
+    for field_name in ("prompt_tokens", "completion_tokens"):
+        if not isinstance(getattr(usage, field_name, None), int):
+            raise ModelError(f"the response's usage has no {field_name}", "malformed_response")
     prompt_details = getattr(usage, "prompt_tokens_details", None)
     cached = getattr(prompt_details, "cached_tokens", 0) or 0
     completion_details = getattr(usage, "completion_tokens_details", None)
@@ -123,7 +126,7 @@ def normalize_usage(usage: Any) -> Usage:
         )
     return Usage(
         input=usage.prompt_tokens - cached,
-        output=usage.completion_tokens or 0,
+        output=usage.completion_tokens,
         cache_read=cached,
         reasoning=getattr(completion_details, "reasoning_tokens", 0) or 0,
     )
@@ -215,10 +218,9 @@ class OpenAIChatModel:
         started = time.perf_counter()
         try:
             raw = self._client.chat.completions.with_raw_response.create(**kwargs)
-            completion = raw.parse()
+            simulated = SIMULATED_HEADER in raw.headers
+            return parse_response(raw.parse(), time.perf_counter() - started, simulated=simulated)
         except openai.OpenAIError as exc:
             raise translate_error(exc) from exc
-        except ValueError as exc:  # an undecodable body surfaces as a JSON error
+        except (ValueError, TypeError, AttributeError) as exc:  # undecodable or ill-shaped body
             raise ModelError(f"malformed response: {exc}", "malformed_response") from exc
-        simulated = SIMULATED_HEADER in raw.headers
-        return parse_response(completion, time.perf_counter() - started, simulated=simulated)

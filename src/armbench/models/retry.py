@@ -53,7 +53,8 @@ class RetryingCaller:
     def backoff_s(self, attempt: int, error: ModelError) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based)."""
         p = self.policy
-        jittered = self._rng.uniform(0, min(p.max_delay_s, p.base_delay_s * 2 ** (attempt - 1)))
+        ceiling = min(p.max_delay_s, p.base_delay_s * 2.0 ** min(attempt - 1, 64))
+        jittered = self._rng.uniform(0, ceiling)
         if error.retry_after_s is not None:
             return max(jittered, min(error.retry_after_s, p.retry_after_cap_s))
         return jittered
