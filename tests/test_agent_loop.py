@@ -6,20 +6,15 @@ from pathlib import Path
 
 import pytest
 import yaml
+from agent_helpers import no_wait, run_agent
 
-from armbench.agent.loop import TrialClock, default_breakpoints, run_agent
+from armbench.agent.loop import TrialClock, default_breakpoints
 from armbench.agent.tools import Toolbox
-from armbench.config import RetryPolicy, SimModelConfig
+from armbench.config import SimModelConfig
 from armbench.env.local import LocalEnvironment
-from armbench.models.retry import RetryingCaller
 from armbench.models.script import ScriptModel, load_script
 from armbench.models.sim import SimModel
 from armbench.models.types import Message, TaskBrief, ToolResultBlock
-
-
-def no_wait() -> RetryingCaller:
-    """A fresh per-trial caller that retries without sleeping."""
-    return RetryingCaller(RetryPolicy(max_attempts=3), sleep=lambda _s: None)
 
 
 def toolbox(root: Path) -> Toolbox:

@@ -102,7 +102,15 @@ def test_the_example_config_loads() -> None:
     config = load_config(example)
     assert config.name == "demo"
     assert config.arms
-    assert all(arm.model in config.models for arm in config.arms.values())
+    assert all(
+        key in config.models for arm in config.arms.values() for key in arm.model_keys().values()
+    )
+    assert {arm.kind for arm in config.arms.values()} == {
+        "solo",
+        "orchestrated",
+        "routed",
+        "single_shot",
+    }
     assert config.rate_card == (example.parent / "demo-prices.toml").resolve()
 
 
@@ -275,20 +283,39 @@ def test_api_provider_settings_load_with_their_defaults(tmp_path: Path) -> None:
     assert config.retry.retry_after_cap_s == 60
 
 
-@pytest.mark.parametrize("kind", ["orchestrated", "routed", "single_shot"])
-def test_planned_arm_kinds_are_not_implemented_yet(kind: str) -> None:
-    raw = _raw(arms={"B": {"kind": kind, "model": "x"}})
-    assert _error(raw) == (
-        f"run.yaml: arms.B.kind: '{kind}' arms are not implemented yet in this version "
-        "(available: solo)"
+def test_every_arm_kind_names_its_models_by_role() -> None:
+    raw = _raw(
+        models={"x": {"provider": "sim"}, "y": {"provider": "sim"}},
+        arms={
+            "A": {"kind": "solo", "model": "x"},
+            "B": {"kind": "orchestrated", "orchestrator": "x", "executor": "nope"},
+            "R": {"kind": "routed", "local": "y", "cloud": "x", "strategy": {"name": "classifier"}},
+            "S": {"kind": "single_shot", "model": "gone", "contract": True},
+            "bad/name": {"kind": "solo", "model": "x"},
+        },
     )
-
-
-def test_all_not_implemented_problems_are_reported_together() -> None:
-    raw = _raw(arms={"R": {"kind": "routed"}, "S": {"kind": "single_shot"}})
     message = _error(raw)
-    assert "arms.R.kind: 'routed'" in message
-    assert "arms.S.kind: 'single_shot'" in message
+    assert "arms.B.executor: unknown model 'nope'" in message
+    assert "arms.R.strategy.classifier: the classifier needs a model" in message
+    assert "arms.S.model: unknown model 'gone'" in message
+    assert "arms.bad/name: arm names are letters, digits and . _ + -" in message
+
+
+def test_arm_kinds_load_with_their_defaults(tmp_path: Path) -> None:
+    raw = _raw(
+        models={"x": {"provider": "sim"}, "y": {"provider": "sim"}},
+        arms={
+            "B": {"kind": "orchestrated", "orchestrator": "x", "executor": "y"},
+            "R": {"kind": "routed", "local": "y", "cloud": "x", "strategy": {"name": "cascade"}},
+            "S": {"kind": "single_shot", "model": "x"},
+        },
+    )
+    arms = parse_config(raw, source="run.yaml", base_dir=tmp_path).arms
+    assert arms["B"].model_keys() == {"orchestrator": "x", "executor": "y"}
+    assert arms["B"].returns.policy == "free" and arms["B"].orchestrator_may_edit
+    assert arms["B"].executor_limits.max_iterations == 20
+    assert arms["R"].model_keys() == {"local": "y", "cloud": "x"}
+    assert arms["S"].model_keys() == {"single_shot": "x"} and not arms["S"].contract
 
 
 # --- Limits and hashing ----------------------------------------------------------------------

@@ -33,9 +33,17 @@ def armbench(
     )
 
 
+SOLO_PAIR = {
+    "strong": {"kind": "solo", "model": "strong"},
+    "weak": {"kind": "solo", "model": "cheap"},
+}
+
+
 def demo_config(tmp_path: Path, **changes: object) -> Path:
+    """The demo's config with its models and prices, two solo arms on the demo pack unless
+    `changes` say otherwise."""
     config = yaml.safe_load((EXAMPLES / "demo.yaml").read_text())
-    config["rate_card"] = str(EXAMPLES / "demo-prices.toml")
+    config.update(rate_card=str(EXAMPLES / "demo-prices.toml"), pack="demo", arms=SOLO_PAIR)
     config.update(changes)
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -105,11 +113,11 @@ def test_bad_config_exits_2_naming_the_field_and_writes_nothing(tmp_path: Path) 
         "run",
         str(demo_config(tmp_path)),
         "--set",
-        "models.weak.skill=1.5",
+        "models.cheap.skill=1.5",
         "--out",
         str(tmp_path / "runs"),
     )
-    assert result.returncode == 2 and "models.weak.skill" in result.stderr
+    assert result.returncode == 2 and "models.cheap.skill" in result.stderr
 
 
 def test_missing_price_is_an_error_before_anything_runs(tmp_path: Path) -> None:
@@ -119,7 +127,7 @@ def test_missing_price_is_an_error_before_anything_runs(tmp_path: Path) -> None:
         "run", str(demo_config(tmp_path, rate_card=str(card))), "--out", str(tmp_path / "runs")
     )
     assert result.returncode == 2
-    assert "sim/weak" in result.stderr and "card.toml" in result.stderr
+    assert "sim/cheap" in result.stderr and "card.toml" in result.stderr
     assert not (tmp_path / "runs").exists()
 
 

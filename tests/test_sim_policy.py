@@ -4,21 +4,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from armbench.agent.loop import TrialClock, run_agent
+from agent_helpers import no_wait, run_agent
+
+from armbench.agent.loop import TrialClock
 from armbench.agent.tools import Toolbox
-from armbench.config import RetryPolicy, SimModelConfig
+from armbench.config import SimModelConfig
 from armbench.env.local import LocalEnvironment
-from armbench.models.retry import RetryingCaller
 from armbench.models.sim import SimAccounting, SimModel, observations, replay
-from armbench.models.types import Message, ModelRequest, TaskBrief, TextBlock, ToolUseBlock
+from armbench.models.types import (
+    Message,
+    ModelRequest,
+    TaskBrief,
+    TextBlock,
+    ToolUseBlock,
+)
 
 SETTINGS = SimModelConfig(provider="sim", skill=0.6, min_cacheable_tokens=100)
 CHECK = ("python -c 'import a, b; assert a.A == 1 and b.B == 2'",)
-
-
-def no_wait() -> RetryingCaller:
-    """A fresh per-trial caller that retries without sleeping."""
-    return RetryingCaller(RetryPolicy(max_attempts=3), sleep=lambda _s: None)
 
 
 def workspace(tmp_path: Path) -> Path:

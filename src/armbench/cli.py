@@ -16,7 +16,8 @@ from rich.table import Table
 
 from armbench.analysis.export import call_rows, render, trial_rows
 from armbench.analysis.runs import LoadedRun, load_run
-from armbench.analysis.summary import summarize
+from armbench.analysis.summary import contract_table, summarize
+from armbench.analysis.summary import spend_by_arm as summarize_spend
 from armbench.config import ConfigError, RunConfig, load_config
 from armbench.judge.toolchain import ToolchainError
 from armbench.pricing.ratecard import UnknownPriceError
@@ -122,7 +123,82 @@ def print_summary(run: LoadedRun) -> None:
             _num(c.median_iterations, "{:.0f}"),
         )
     out.print(table)
+    print_spend(run)
+    print_contract(run)
     out.print(f"costs priced with {run.rate_card.source}", style="dim", highlight=False)
+
+
+ROLE_ORDER = ("solo", "orchestrator", "executor", "router", "single_shot")
+
+
+def _rate(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+def print_contract(run: LoadedRun) -> None:
+    """Single-shot models: format and execution rates without and with the contract."""
+    rows = contract_table(run)
+    if not rows:
+        return
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+        title="single-shot: format (strict FILE blocks) and execution (lenient extraction)",
+        title_justify="left",
+    )
+    table.add_column("model", overflow="fold")
+    for column in ("n", "format", "exec", "n+c", "format+c", "exec+c", "contract effect"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for r in rows:
+        table.add_row(
+            r.model,
+            str(r.n_without),
+            _rate(r.format_without),
+            _rate(r.execution_without),
+            str(r.n_with),
+            _rate(r.format_with),
+            _rate(r.execution_with),
+            r.effect or "—",
+        )
+    out.print(table)
+
+
+def print_spend(run: LoadedRun) -> None:
+    """Mean cost per trial by role, delegation tax and cloud fraction — when any arm is more
+    than one model working alone."""
+    spends = summarize_spend(run)
+    if all(s.kind == "solo" for s in spends):
+        return
+    roles = [r for r in ROLE_ORDER if any(r in s.cost_by_role for s in spends)]
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+        title="mean cost per trial by role (all trials)",
+        title_justify="left",
+        caption="tax: delegation tax, the orchestrator re-reading executor returns "
+        "(~: estimated); cloud: share of calls / of tokens served by the cloud model",
+        caption_justify="left",
+    )
+    table.add_column("arm", overflow="fold")
+    table.add_column("kind", no_wrap=True)
+    for role in roles:
+        table.add_column(role, justify="right", no_wrap=True)
+    table.add_column("tax", justify="right", no_wrap=True)
+    table.add_column("cloud", justify="right", no_wrap=True)
+    for s in spends:
+        tax = "—" if s.kind != "orchestrated" else _money(s.delegation_tax_usd)
+        if s.delegation_tax_estimated:
+            tax = "~" + tax
+        cloud = (
+            "—"
+            if s.cloud_calls is None or s.cloud_tokens is None
+            else f"{s.cloud_calls:.0%} / {s.cloud_tokens:.0%}"
+        )
+        cells = [_money(s.cost_by_role[r]) if r in s.cost_by_role else "" for r in roles]
+        table.add_row(s.arm, s.kind, *cells, tax, cloud)
+    out.print(table)
 
 
 def _execute(pre: Preflight, run_dir: RunDirectory, todo: int) -> RunOutcome:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
@@ -151,8 +152,94 @@ class SoloArm(_Config):
     limits: Limits = Limits()
     """Overrides the run's limits for this arm."""
 
+    def model_keys(self) -> dict[str, str]:
+        """Role → model key, for validation and pricing."""
+        return {"solo": self.model}
 
-ArmConfig = Annotated[SoloArm, Field(discriminator="kind")]
+
+class ReturnPolicy(_Config):
+    """What the orchestrator gets back from a delegation — and then re-reads on every later call."""
+
+    policy: Literal["free", "tail", "structured"] = "free"
+    """`free`: the executor's final text, its first `max_chars` kept (as published);
+    `tail`: the first and last `max_chars / 2` characters of that text;
+    `structured`: a status line plus the unified diff of what the executor changed, capped."""
+    max_chars: int = Field(1500, ge=100)
+
+
+class OrchestratedArm(_Config):
+    """A strong model plans and verifies; it hands work to an executor model through a
+    `delegate_to_executor(instruction)` tool. The executor runs its own tool loop in the same
+    workspace and answers according to `returns`."""
+
+    kind: Literal["orchestrated"]
+    orchestrator: str
+    executor: str
+    returns: ReturnPolicy = ReturnPolicy()
+    orchestrator_may_edit: bool = True
+    """False reproduces the published setup: the orchestrator may view files and run commands,
+    but every change must go through the executor."""
+    limits: Limits = Limits()
+    """The orchestrator's limits (its iterations; the trial's wall clock)."""
+    executor_limits: Limits = Limits(max_iterations=20)
+    """Each delegation's limits (its iterations and bash timeout)."""
+
+    def model_keys(self) -> dict[str, str]:
+        return {"orchestrator": self.orchestrator, "executor": self.executor}
+
+
+class RoutingStrategy(_Config):
+    """How each call of a routed arm picks the local or the cloud model (see
+    armbench.agent.routing for the features and signals, documented there)."""
+
+    name: Literal["always-cloud", "always-local", "heuristic", "cascade", "classifier"]
+    threshold: float = Field(0.5, ge=0)
+    """heuristic: the score at or above which a call goes to the cloud; cascade: failing check
+    runs in a row (rounded) that escalate to the cloud."""
+    deescalate: bool = False
+    """cascade: go back to the local model once a check run passes on the cloud."""
+    no_progress_calls: int = Field(6, ge=1)
+    """cascade: calls without a successful edit that count as no progress and escalate."""
+    classifier: str | None = None
+    """classifier: key into `models` of the cheap model asked where each call should go (its
+    calls are charged to role `router`)."""
+
+
+class RoutedArm(_Config):
+    """Each model call goes to a `local` or a `cloud` model, as a strategy decides; both see
+    the same conversation and the same tools."""
+
+    kind: Literal["routed"]
+    local: str
+    cloud: str
+    strategy: RoutingStrategy
+    limits: Limits = Limits()
+
+    def model_keys(self) -> dict[str, str]:
+        keys = {"local": self.local, "cloud": self.cloud}
+        if self.strategy.classifier is not None:
+            keys["router"] = self.strategy.classifier
+        return keys
+
+
+class SingleShotArm(_Config):
+    """One completion per task, no tools: files are extracted from the answer and executed.
+    Scored by format (strict FILE blocks) and by execution (lenient extraction)."""
+
+    kind: Literal["single_shot"]
+    model: str
+    contract: bool = False
+    """Wrap the prompt in the execution contract: answer with FILE blocks and a RUN line."""
+    limits: Limits = Limits()
+    """Only `wall_s` applies: the one completion's time."""
+
+    def model_keys(self) -> dict[str, str]:
+        return {"single_shot": self.model}
+
+
+ArmConfig = Annotated[
+    SoloArm | OrchestratedArm | RoutedArm | SingleShotArm, Field(discriminator="kind")
+]
 
 
 class RunConfig(_Config):
@@ -160,8 +247,10 @@ class RunConfig(_Config):
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     """Names the run directory."""
-    pack: str
-    """A built-in pack name or a path to a pack folder (relative to the config file)."""
+    pack: str | tuple[str, ...]
+    """A built-in pack name or a path to a pack folder (relative to the config file), or a
+    list of them. Each arm runs on the tasks of its kind: single-shot arms on single-shot
+    tasks, the others on agentic ones."""
     tasks: tuple[str, ...] | None = None
     """Subset of the pack's task ids; all tasks when absent."""
     replicates: int = Field(1, ge=1)
@@ -177,6 +266,10 @@ class RunConfig(_Config):
     """Keep each trial's workspace after judging (the transcript always keeps the final diff)."""
     models: dict[str, ModelConfig] = Field(min_length=1)
     arms: dict[str, ArmConfig] = Field(min_length=1)
+
+    @property
+    def packs(self) -> tuple[str, ...]:
+        return (self.pack,) if isinstance(self.pack, str) else self.pack
 
     def model_name(self, key: str) -> str:
         """The pricing name of model `key`: its `model` field, else the key itself."""
@@ -196,16 +289,21 @@ _UNION_TAGS = frozenset(
         (AnthropicModelConfig, "provider"),
         (OpenAIModelConfig, "provider"),
         (SoloArm, "kind"),
+        (OrchestratedArm, "kind"),
+        (RoutedArm, "kind"),
+        (SingleShotArm, "kind"),
     )
 )
 """Discriminator values, which pydantic puts in error paths and users never wrote."""
 
 
+_ARM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
+_ROLE_FIELDS = {"solo": "model", "single_shot": "model", "router": "strategy.classifier"}
+"""The config field that names the model of each role."""
+
+
 class ConfigError(ValueError):
     """A config that cannot run; the message names the file, the field and the problem."""
-
-
-_PLANNED_ARM_KINDS = {"orchestrated", "routed", "single_shot"}
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
@@ -225,36 +323,32 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     return raw
 
 
-def _not_yet(raw: dict[str, Any]) -> list[str]:
-    """Clear 'not implemented yet' messages for parts of the config contract still to come."""
-    problems = []
-    for key, arm in (raw.get("arms") or {}).items():
-        if isinstance(arm, dict) and arm.get("kind") in _PLANNED_ARM_KINDS:
-            problems.append(
-                f"arms.{key}.kind: {arm['kind']!r} arms are not implemented yet in this version "
-                "(available: solo)"
-            )
-    return problems
-
-
 def parse_config(raw: Any, *, source: str, base_dir: Path) -> RunConfig:
     """Validate a raw mapping; relative paths in it resolve against `base_dir`."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level")
-    if problems := _not_yet(raw):
-        raise ConfigError(f"{source}: " + "; ".join(problems))
     try:
         config = RunConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(
             f"{source}: {format_validation_error(exc, union_tags=_UNION_TAGS)}"
         ) from exc
+    problems = [
+        f"arms.{name}: arm names are letters, digits and . _ + - (they name files)"
+        for name in config.arms
+        if not _ARM_NAME.fullmatch(name)
+    ]
+    known = ", ".join(sorted(config.models))
     for arm_name, arm in config.arms.items():
-        if arm.model not in config.models:
-            known = ", ".join(sorted(config.models))
-            raise ConfigError(
-                f"{source}: arms.{arm_name}.model: unknown model {arm.model!r} (known: {known})"
-            )
+        for role, key in arm.model_keys().items():
+            if key not in config.models:
+                field = _ROLE_FIELDS.get(role, role)
+                problems.append(f"arms.{arm_name}.{field}: unknown model {key!r} (known: {known})")
+        strategy = arm.strategy if isinstance(arm, RoutedArm) else None
+        if strategy is not None and strategy.name == "classifier" and not strategy.classifier:
+            problems.append(f"arms.{arm_name}.strategy.classifier: the classifier needs a model")
+    if problems:
+        raise ConfigError(f"{source}: " + "; ".join(problems))
     return _resolve_paths(config, base_dir)
 
 
@@ -268,9 +362,15 @@ def _resolve_paths(config: RunConfig, base_dir: Path) -> RunConfig:
         else m
         for key, m in config.models.items()
     }
-    pack = config.pack
-    if "/" in pack or pack.startswith("."):
-        pack = str(absolute(Path(pack)))
+
+    def pack_path(pack: str) -> str:
+        return str(absolute(Path(pack))) if "/" in pack or pack.startswith(".") else pack
+
+    pack: str | tuple[str, ...] = (
+        pack_path(config.pack)
+        if isinstance(config.pack, str)
+        else tuple(pack_path(p) for p in config.pack)
+    )
     card = absolute(config.rate_card) if config.rate_card is not None else None
     return config.model_copy(update={"models": models, "pack": pack, "rate_card": card})
 

@@ -1,18 +1,21 @@
-"""The agent loop: ask the model, run the tools it calls, repeat — readable in one sitting.
+"""The agent loop: ask a model, run the tools it calls, repeat — readable in one sitting.
 
 It stops when the model answers without calling a tool (finished), when the iteration cap or
 the wall-clock cap is reached (the trial becomes `limit`), or when a model call fails for good
 after the retry policy (the trial becomes `infra_error`: a provider's failure is never the
-agent's failure). Every attempt of every call becomes a ledger row.
+agent's failure). Before each call a `Chooser` picks the model (always the same one, except in
+a routed arm); every attempt of every call becomes a row of the trial's ledger.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from armbench.agent.tools import Toolbox
-from armbench.models.retry import Attempt, RetryingCaller
+from armbench.models.retry import Attempt, OnAttempt, RetryingCaller
 from armbench.models.types import (
     CacheBreakpoint,
     Message,
@@ -20,9 +23,13 @@ from armbench.models.types import (
     ModelError,
     ModelIdentity,
     ModelRequest,
+    ModelResponse,
     Role,
+    ToolSpec,
 )
 from armbench.store.records import CallRecord, StopReason
+
+Route = Literal["local", "cloud"]
 
 SYSTEM_PROMPT = """\
 You are a software engineer working in a Python repository; the current directory is its root.
@@ -46,33 +53,9 @@ class TrialClock:
         return time.monotonic() - self._start + self._simulated
 
 
-@dataclass
-class AgentRun:
-    stop: StopReason
-    messages: list[Message]
-    calls: list[CallRecord] = field(default_factory=list)
-    error: ModelError | None = None
-    simulated: bool = False
-    """Some answer came from a simulated model (even through a real provider's SDK)."""
-
-    @property
-    def iterations(self) -> int:
-        return sum(1 for c in self.calls if c.status == "ok")
-
-
-def default_breakpoints(messages: list[Message]) -> tuple[CacheBreakpoint, ...]:
-    """The published experiment's placement: the tool definitions, the system prompt, and the
-    last block of the latest user message."""
-    points = [CacheBreakpoint(where="tools"), CacheBreakpoint(where="system")]
-    for index in range(len(messages) - 1, -1, -1):
-        if messages[index].role == "user":
-            last = len(messages[index].content) - 1
-            points.append(CacheBreakpoint(where="message", message_index=index, block_index=last))
-            break
-    return tuple(points)
-
-
-def ledger_row(attempt: Attempt, *, seq: int, role: Role, identity: ModelIdentity) -> CallRecord:
+def ledger_row(
+    attempt: Attempt, *, seq: int, role: Role, identity: ModelIdentity, route: Route | None = None
+) -> CallRecord:
     """The ledger row of one attempt, failed or not."""
     response, error = attempt.response, attempt.error
     if response is not None:
@@ -89,6 +72,7 @@ def ledger_row(attempt: Attempt, *, seq: int, role: Role, identity: ModelIdentit
             latency_simulated=response.latency_simulated,
             started_at=attempt.started_at,
             request_id=response.request_id,
+            route=route,
         )
     assert error is not None
     return CallRecord(
@@ -106,30 +90,113 @@ def ledger_row(attempt: Attempt, *, seq: int, role: Role, identity: ModelIdentit
         request_id=error.request_id,
         error_class=error.infra_class,
         error=str(error),
+        route=route,
     )
 
 
+class Ledger:
+    """The ledger rows of one trial, from every agent in it (orchestrator, executors, router),
+    in the order the attempts happened."""
+
+    def __init__(self, clock: TrialClock) -> None:
+        self.rows: list[CallRecord] = []
+        self.clock = clock
+        self.simulated = False
+        """Some answer came from a simulated model (even through a real provider's SDK)."""
+
+    def recorder(self, model: Model, role: Role, route: Route | None = None) -> OnAttempt:
+        identity = model.identity
+
+        def record(attempt: Attempt) -> None:
+            row = ledger_row(
+                attempt, seq=len(self.rows) + 1, role=role, identity=identity, route=route
+            )
+            if row.latency_simulated:
+                self.clock.add_simulated(row.latency_s)
+            if attempt.response is not None and attempt.response.simulated:
+                self.simulated = True
+            self.rows.append(row)
+
+        return record
+
+
+class AgentAbort(Exception):
+    """Raised by a tool to end the agent's loop because a model call failed for good inside it
+    (an executor's provider failure ends the orchestrator's trial as infra_error too)."""
+
+    def __init__(self, error: ModelError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+@dataclass(frozen=True)
+class Pick:
+    """Which model answers the next call, and how its rows are labelled."""
+
+    model: Model
+    role: Role
+    route: Route | None = None
+    reason: str = ""
+    """Why this model, for routed arms: recorded with the decision."""
+
+
+Chooser = Callable[[Sequence[Message]], Pick]
+Observer = Callable[[ModelRequest, ModelResponse, Pick], None]
+
+
+def always(model: Model, role: Role) -> Chooser:
+    """The chooser of every arm but the routed one."""
+    pick = Pick(model, role)
+    return lambda _messages: pick
+
+
+@dataclass
+class AgentRun:
+    stop: StopReason
+    messages: list[Message]
+    system: str = ""
+    tools: tuple[ToolSpec, ...] = ()
+    iterations: int = 0
+    """Model calls that were answered (retried attempts count once)."""
+    error: ModelError | None = None
+    decisions: list[dict[str, object]] = field(default_factory=list)
+    """Routed arms: for each call, where it went and why."""
+
+    @property
+    def final_text(self) -> str:
+        """The text of the last assistant turn (an executor's report, a model's summary)."""
+        for message in reversed(self.messages):
+            if message.role == "assistant":
+                return message.text
+        return ""
+
+
+def default_breakpoints(messages: Sequence[Message]) -> tuple[CacheBreakpoint, ...]:
+    """The published experiment's placement: the tool definitions, the system prompt, and the
+    last block of the latest user message."""
+    points = [CacheBreakpoint(where="tools"), CacheBreakpoint(where="system")]
+    for index in range(len(messages) - 1, -1, -1):
+        if messages[index].role == "user":
+            last = len(messages[index].content) - 1
+            points.append(CacheBreakpoint(where="message", message_index=index, block_index=last))
+            break
+    return tuple(points)
+
+
 def run_agent(
-    model: Model,
+    choose: Chooser,
     toolbox: Toolbox,
     *,
     prompt: str,
-    role: Role,
     max_iterations: int,
     wall_s: float,
-    clock: TrialClock,
+    ledger: Ledger,
     caller: RetryingCaller,
     system: str = SYSTEM_PROMPT,
+    observe: Observer | None = None,
 ) -> AgentRun:
-    run = AgentRun(stop="finished", messages=[Message.user_text(prompt)])
-    identity = model.identity
-
-    def record(attempt: Attempt) -> None:
-        row = ledger_row(attempt, seq=len(run.calls) + 1, role=role, identity=identity)
-        if row.latency_simulated:
-            clock.add_simulated(row.latency_s)
-        run.calls.append(row)
-
+    run = AgentRun("finished", [Message.user_text(prompt)], system=system, tools=toolbox.specs)
+    clock = ledger.clock
     while True:
         if run.iterations >= max_iterations:
             run.stop = "max_iterations"
@@ -144,16 +211,31 @@ def run_agent(
             cache_breakpoints=default_breakpoints(run.messages),
         )
         try:
-            response = caller.call(model, request, record)
+            pick = choose(run.messages)  # a classifier router may call a model, and fail
+            if pick.route is not None:
+                run.decisions.append(
+                    {"call": run.iterations + 1, "route": pick.route, "reason": pick.reason}
+                )
+            response = caller.call(pick.model, request, ledger.recorder(*_labels(pick)))
         except ModelError as exc:
             run.stop, run.error = "model_error", exc
             return run
-        run.simulated = run.simulated or response.simulated
+        run.iterations += 1
+        if observe is not None:
+            observe(request, response, pick)
         run.messages.append(Message(role="assistant", content=response.content))
         if not response.tool_uses:
             return run
-        results = tuple(
-            toolbox.execute(call, time_left_s=wall_s - clock.elapsed())
-            for call in response.tool_uses
-        )
+        try:
+            results = tuple(
+                toolbox.execute(call, time_left_s=wall_s - clock.elapsed())
+                for call in response.tool_uses
+            )
+        except AgentAbort as abort:
+            run.stop, run.error = "model_error", abort.error
+            return run
         run.messages.append(Message(role="user", content=results))
+
+
+def _labels(pick: Pick) -> tuple[Model, Role, Route | None]:
+    return pick.model, pick.role, pick.route

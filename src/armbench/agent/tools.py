@@ -12,6 +12,8 @@ from armbench.models.types import UNPARSED_ARGUMENTS, ToolResultBlock, ToolSpec,
 
 BASH = "bash"
 EDITOR = "editor"
+DELEGATE = "delegate_to_executor"
+"""The orchestrated arm's third tool (see armbench.agent.arms.orchestrated)."""
 
 BASH_SPEC = ToolSpec(
     name=BASH,
@@ -54,6 +56,36 @@ EDITOR_SPEC = ToolSpec(
 )
 
 
+EDITOR_VIEW_SPEC = ToolSpec(
+    name=EDITOR,
+    description=(
+        "View files in the repository: `view` shows a file with line numbers (or lists a "
+        "directory). Changes are not yours to make here: delegate them."
+    ),
+    input_schema={
+        "type": "object",
+        "properties": {
+            "command": {"type": "string", "enum": ["view"]},
+            "path": {"type": "string"},
+            "view_range": EDITOR_SPEC.input_schema["properties"]["view_range"],
+        },
+        "required": ["command", "path"],
+    },
+)
+"""The editor of an orchestrator that may not edit (the published setup)."""
+
+Handler = Callable[[Mapping[str, Any], float], str]
+"""A tool's implementation: its arguments and the seconds left in the trial → the result text."""
+
+
+@dataclass(frozen=True)
+class ExtraTool:
+    """A tool an arm adds to the editor and bash (e.g. `delegate_to_executor`)."""
+
+    spec: ToolSpec
+    run: Handler
+
+
 @dataclass(frozen=True)
 class ToolOutcome:
     text: str
@@ -75,20 +107,28 @@ class Toolbox:
     """Executes tool calls against one workspace: editor directly, bash through the Environment."""
 
     def __init__(
-        self, env: Environment, *, bash_timeout_s: float, output_cap: int = 30_000
+        self,
+        env: Environment,
+        *,
+        bash_timeout_s: float,
+        output_cap: int = 30_000,
+        read_only: bool = False,
+        extra: tuple[ExtraTool, ...] = (),
     ) -> None:
         self.env = env
         self.editor = FileEditor(env.workdir)
         self.bash_timeout_s = bash_timeout_s
         self.output_cap = output_cap
-        self._handlers: dict[str, Callable[[Mapping[str, Any], float], str]] = {
-            BASH: self._bash,
-            EDITOR: self._edit,
-        }
+        self.read_only = read_only
+        """The editor only views; changes must come from elsewhere (an executor)."""
+        editor = EDITOR_VIEW_SPEC if read_only else EDITOR_SPEC
+        self._specs: tuple[ToolSpec, ...] = (editor, BASH_SPEC, *(tool.spec for tool in extra))
+        self._handlers: dict[str, Handler] = {BASH: self._bash, EDITOR: self._edit}
+        self._handlers.update({tool.spec.name: tool.run for tool in extra})
 
     @property
     def specs(self) -> tuple[ToolSpec, ...]:
-        return (EDITOR_SPEC, BASH_SPEC)
+        return self._specs
 
     def execute(self, call: ToolUseBlock, *, time_left_s: float) -> ToolResultBlock:
         handler = self._handlers.get(call.name)
@@ -118,6 +158,8 @@ class Toolbox:
     def _edit(self, args: Mapping[str, Any], time_left_s: float) -> str:
         command = _str(args, "command")
         path = _str(args, "path")
+        if self.read_only and command != "view":
+            raise ToolInputError(f"`{command}` is not allowed here: only `view`; delegate changes")
         if command == "view":
             raw = args.get("view_range")
             view_range = None

@@ -5,7 +5,10 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from armbench.analysis.runs import LoadedRun, trial_cost
+from armbench.analysis.arms import cloud_fraction, delegation_tax, single_shot_scores
+from armbench.analysis.runs import LoadedRun, cost_by_role, trial_cost
+from armbench.judge.single_shot import ContractEffect, classify_contract_effect
+from armbench.store.records import TrialRecord
 
 
 @dataclass(frozen=True)
@@ -56,3 +59,92 @@ def summarize(run: LoadedRun) -> list[Cell]:
             )
         )
     return cells
+
+
+@dataclass(frozen=True)
+class ArmSpend:
+    """Where an arm's money went: mean dollars per trial by role, its delegation tax, and for
+    routed arms the mean cloud fraction — over all its trials, failed ones included."""
+
+    arm: str
+    kind: str
+    trials: int
+    cost_by_role: dict[str, float]
+    delegation_tax_usd: float
+    delegation_tax_estimated: bool
+    cloud_calls: float | None
+    cloud_tokens: float | None
+
+
+def spend_by_arm(run: LoadedRun) -> list[ArmSpend]:
+    by_arm: dict[str, list[TrialRecord]] = {}
+    for trial in run.trials:
+        by_arm.setdefault(trial.arm, []).append(trial)
+    spends = []
+    for arm, trials in sorted(by_arm.items()):
+        roles: dict[str, float] = {}
+        for trial in trials:
+            for role, cost in cost_by_role(trial, run.rate_card).items():
+                roles[role] = roles.get(role, 0.0) + cost / len(trials)
+        taxes = [delegation_tax(t, run.rate_card) for t in trials]
+        clouds = [c for t in trials if (c := cloud_fraction(t)) is not None]
+        spends.append(
+            ArmSpend(
+                arm=arm,
+                kind=trials[0].arm_kind,
+                trials=len(trials),
+                cost_by_role=roles,
+                delegation_tax_usd=sum(t.usd for t in taxes) / len(trials),
+                delegation_tax_estimated=any(t.estimated for t in taxes),
+                cloud_calls=statistics.mean(c.calls for c in clouds) if clouds else None,
+                cloud_tokens=statistics.mean(c.tokens for c in clouds) if clouds else None,
+            )
+        )
+    return spends
+
+
+@dataclass(frozen=True)
+class ContractRow:
+    """A single-shot model's format and execution rates without and with the contract."""
+
+    model: str
+    n_without: int
+    n_with: int
+    format_without: float | None
+    execution_without: float | None
+    format_with: float | None
+    execution_with: float | None
+    effect: ContractEffect | None
+    """From the rates (armbench.judge.single_shot.classify_contract_effect); None unless both
+    ways were run."""
+
+
+def _rates(pairs: list[tuple[int, int]]) -> tuple[float | None, float | None]:
+    """Mean format and execution scores (None for no trials)."""
+    if not pairs:
+        return None, None
+    return sum(p[0] for p in pairs) / len(pairs), sum(p[1] for p in pairs) / len(pairs)
+
+
+def contract_table(run: LoadedRun) -> list[ContractRow]:
+    arms = run.manifest.config.get("arms", {})
+    scores: dict[str, dict[bool, list[tuple[int, int]]]] = {}
+    for trial in run.trials:
+        pair = single_shot_scores(trial)
+        arm = arms.get(trial.arm) or {}
+        if pair is not None:
+            by_contract = scores.setdefault(str(arm.get("model")), {True: [], False: []})
+            by_contract[bool(arm.get("contract"))].append(pair)
+    rows = []
+    for model, by_contract in sorted(scores.items()):
+        fw, ew = _rates(by_contract[False])
+        fc, ec = _rates(by_contract[True])
+        effect = None
+        if None not in (fw, ew, fc, ec):
+            effect = classify_contract_effect((fw or 0.0, ew or 0.0), (fc or 0.0, ec or 0.0))
+        rows.append(
+            ContractRow(
+                model, len(by_contract[False]), len(by_contract[True]), fw, ew, fc, ec, effect
+            )
+        )
+    return rows

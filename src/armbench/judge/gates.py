@@ -6,6 +6,7 @@ suite executes the agent's code, which could otherwise cover its tracks.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -134,6 +135,8 @@ def judge(workspace: Path, prepared: Prepared, *, python: str) -> tuple[GateResu
         for name, gate in zip(_gate_names(spec.gates), spec.gates, strict=True):
             if isinstance(gate, MypyGate):
                 cache = Path(scratch) / "mypy-cache"
+                if prepared.mypy_cache is not None and not cache.exists():
+                    shutil.copytree(prepared.mypy_cache, cache)
                 results.append(
                     _from_report(
                         name, run_mypy(env, python=python, args=gate.args, cache_dir=cache)

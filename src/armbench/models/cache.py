@@ -34,6 +34,29 @@ class Segment:
 
     tokens: int
     digest: bytes
+    ref: tuple[str, int, int] = ("", 0, 0)
+    """What it is: ("tool", i, 0), ("system", 0, 0) or ("message", message index, block index)."""
+
+
+@dataclass(frozen=True)
+class Billing:
+    """How one request was billed: segments up to `read_upto` were cache reads, those up to
+    `written_upto` cache writes at `ttl`, the rest uncached input (indices; -1: none)."""
+
+    usage: Usage
+    read_upto: int
+    written_upto: int
+    ttl: str
+
+    def of_segment(self, index: int, tokens: int) -> Usage:
+        """The part of `usage` that segment `index` (of `tokens` tokens) accounts for."""
+        if index <= self.read_upto:
+            return Usage(cache_read=tokens)
+        if index <= self.written_upto:
+            return (
+                Usage(cache_write_1h=tokens) if self.ttl == "1h" else Usage(cache_write_5m=tokens)
+            )
+        return Usage(input=tokens)
 
 
 def block_text(block: TextBlock | ToolUseBlock | ToolResultBlock) -> str:
@@ -46,28 +69,33 @@ def block_text(block: TextBlock | ToolUseBlock | ToolResultBlock) -> str:
 
 def linearize(request: ModelRequest) -> tuple[list[Segment], list[int]]:
     """The request's segments in prefix order, and the segment index of each breakpoint."""
-    texts: list[tuple[str, int]] = []  # (canonical text, token count)
-    for tool in request.tools:
+    texts: list[tuple[str, int, tuple[str, int, int]]] = []  # (canonical text, tokens, ref)
+    for position, tool in enumerate(request.tools):
         text = json.dumps(tool.model_dump(), sort_keys=True)
-        texts.append((text, count_tokens(text)))
+        texts.append((text, count_tokens(text), ("tool", position, 0)))
     tools_end = len(texts) - 1
     system_index = -1
     if request.system:
-        texts.append((request.system, count_tokens(request.system) + BLOCK_OVERHEAD))
+        texts.append(
+            (request.system, count_tokens(request.system) + BLOCK_OVERHEAD, ("system", 0, 0))
+        )
         system_index = len(texts) - 1
     message_starts: list[int] = []
-    for message in request.messages:
+    for m_index, message in enumerate(request.messages):
         message_starts.append(len(texts))
         for position, block in enumerate(message.content):
             text = block_text(block)
             overhead = BLOCK_OVERHEAD + (MESSAGE_OVERHEAD if position == 0 else 0)
-            texts.append((f"{message.role}:{block.type}:{text}", count_tokens(text) + overhead))
+            ref = ("message", m_index, position)
+            texts.append(
+                (f"{message.role}:{block.type}:{text}", count_tokens(text) + overhead, ref)
+            )
 
     segments: list[Segment] = []
     digest = b""
-    for text, tokens in texts:
+    for text, tokens, ref in texts:
         digest = hashlib.sha256(digest + text.encode()).digest()
-        segments.append(Segment(tokens, digest))
+        segments.append(Segment(tokens, digest, ref))
 
     breakpoints: list[int] = []
     for bp in request.cache_breakpoints:
@@ -112,6 +140,17 @@ class PromptCache:
         `ttl` overrides the cache's default for this request's writes (a request's
         `cache_control` may ask for "1h").
         """
+        return self.bill(segments, breakpoints, now, ttl=ttl).usage
+
+    def bill(
+        self,
+        segments: Sequence[Segment],
+        breakpoints: Sequence[int],
+        now: float,
+        *,
+        ttl: str | None = None,
+    ) -> Billing:
+        """`account`, also saying which segments were read, written and sent uncached."""
         ttl = ttl or self.ttl
         if ttl not in TTL_SECONDS:
             raise ValueError(f"cache ttl must be one of {sorted(TTL_SECONDS)}, not {ttl!r}")
@@ -141,11 +180,24 @@ class PromptCache:
         written = cumulative[last_write] - read if last_write > hit else 0
 
         usage = Usage(input=total - read - written, cache_read=read)
-        if ttl == "1h":
-            return usage.model_copy(update={"cache_write_1h": written})
-        return usage.model_copy(update={"cache_write_5m": written})
+        kind = "cache_write_1h" if ttl == "1h" else "cache_write_5m"
+        usage = usage.model_copy(update={kind: written})
+        return Billing(usage, read_upto=hit, written_upto=last_write, ttl=ttl)
 
 
 def uncached_usage(segments: Sequence[Segment]) -> Usage:
     """Usage of a request to a model without prompt caching."""
     return Usage(input=sum(s.tokens for s in segments))
+
+
+def uncached_billing(segments: Sequence[Segment]) -> Billing:
+    return Billing(uncached_usage(segments), read_upto=-1, written_upto=-1, ttl="5m")
+
+
+def block_usage(segments: Sequence[Segment], billing: Billing) -> dict[tuple[int, int], Usage]:
+    """The usage of each message block of a request: what delegation tax is computed from."""
+    return {
+        (seg.ref[1], seg.ref[2]): billing.of_segment(index, seg.tokens)
+        for index, seg in enumerate(segments)
+        if seg.ref[0] == "message"
+    }

@@ -16,8 +16,8 @@ from armbench.config import (
 )
 from armbench.models import anthropic_messages, openai_chat
 from armbench.models.script import ScriptModel, load_script
-from armbench.models.sim import SimModel
-from armbench.models.types import SIMULATED_PROVIDERS, Model, ModelIdentity, TaskBrief
+from armbench.models.sim import SimModel, SimPolicy
+from armbench.models.types import SIMULATED_PROVIDERS, Model, ModelIdentity, Role, TaskBrief
 
 
 class MissingKeyError(ValueError):
@@ -75,17 +75,36 @@ class ModelFactory:
                 self._clients[key] = openai_chat.make_client(config, self._keys[key])
         return self._clients[key]
 
-    def build(self, key: str, *, brief: TaskBrief, seed: int) -> Model:
-        """A model for one trial; per-trial state (a sim's prompt cache) starts empty."""
+    def build(
+        self,
+        key: str,
+        *,
+        brief: TaskBrief,
+        seed: int,
+        role: Role = "solo",
+        policy: SimPolicy | None = None,
+    ) -> Model:
+        """A model for one role of one trial; per-trial state (a sim's prompt cache) starts
+        empty. A sim plays `role`; `policy` lets sims share one coder's decisions."""
         config = self._configs[key]
         name = config.model or key
         if isinstance(config, SimModelConfig):
-            return SimModel(name, config, brief, seed)
+            return SimModel(name, config, brief, seed, role=role, policy=policy)
         if isinstance(config, ScriptModelConfig):
             return ScriptModel(name, load_script(config.path))
         if isinstance(config, AnthropicModelConfig):
             return anthropic_messages.AnthropicMessagesModel(config, self._client(key))
         return openai_chat.OpenAIChatModel(config, self._client(key))
+
+    def shared_policy(
+        self, local: str, cloud: str, *, brief: TaskBrief, seed: int
+    ) -> SimPolicy | None:
+        """One policy for a routed arm's two sims (None unless both are sims): they play one
+        coder, each call at the skill of the model that answers it."""
+        local_config, cloud_config = self._configs[local], self._configs[cloud]
+        if isinstance(local_config, SimModelConfig) and isinstance(cloud_config, SimModelConfig):
+            return SimPolicy(cloud_config, brief, seed)
+        return None
 
     def close(self) -> None:
         for client in self._clients.values():

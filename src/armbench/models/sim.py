@@ -30,12 +30,21 @@ import threading
 import time
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from armbench.agent.editor import occurrences
-from armbench.agent.tools import BASH, EDITOR
+from armbench.agent.instructions import render_instruction
+from armbench.agent.routing import reference_answer
+from armbench.agent.tools import BASH, DELEGATE, EDITOR
 from armbench.config import SimModelConfig
-from armbench.models.cache import PromptCache, block_text, linearize, uncached_usage
+from armbench.judge.single_shot import CONTRACT, render_answer
+from armbench.models.cache import (
+    PromptCache,
+    block_text,
+    block_usage,
+    linearize,
+    uncached_billing,
+)
 from armbench.models.tokenizer import BLOCK_OVERHEAD, count_tokens
 from armbench.models.types import (
     Block,
@@ -43,6 +52,7 @@ from armbench.models.types import (
     ModelIdentity,
     ModelRequest,
     ModelResponse,
+    Role,
     TaskBrief,
     TextBlock,
     ToolResultBlock,
@@ -108,17 +118,35 @@ def plan_edits(current: list[str], target: list[str]) -> Iterator[tuple[str, str
         yield old, "\n".join(replacement)
 
 
-class SimPolicy:
-    """What the sim does next, given what its tools returned so far."""
+SimRole = Literal["solo", "orchestrator", "executor"]
 
-    def __init__(self, settings: SimModelConfig, brief: TaskBrief, seed: int) -> None:
+
+class SimPolicy:
+    """What the sim does next, given what its tools returned so far.
+
+    As `solo` it works the task itself; as `executor` it does the same with the brief an
+    instruction gave it, then reports back (echoing the files it wrote when verbose — the
+    summaries an orchestrator then re-reads); as `orchestrator` it delegates the reference
+    solution in chunks, verifies, and repairs — itself, or by delegating again when its editor
+    only views.
+    """
+
+    def __init__(
+        self, settings: SimModelConfig, brief: TaskBrief, seed: int, *, role: SimRole = "solo"
+    ) -> None:
         self._settings = settings
         self._brief = brief
+        self._role = role
         self._decide = random.Random(seed)
         self._prose = random.Random(seed + 1)  # prose never shifts the decisions
         self._targets: dict[str, str | None] = dict(brief.solution)
-        self._play_gen = self._play()
+        self._play_gen = self._orchestrate() if role == "orchestrator" else self._play()
         self._started = False
+        self.skill = settings.skill
+        """The skill of the model answering now (models sharing a policy set it per call)."""
+        self.can_edit = True
+        """Whether its editor may change files (an orchestrator's may only view)."""
+        self._last_check = ""
 
     def step(self, observation: Observation | None) -> SimAction:
         """The next action; `observation` is the result of the previous one (None at first)."""
@@ -143,9 +171,9 @@ class SimPolicy:
                 self._targets[path] = content
 
     def _play(self) -> Policy:
-        skill = self._settings.skill
+        skill = self.skill
         checks = " && ".join(self._brief.check_commands)
-        if checks:
+        if checks and self._role == "solo":
             output, _ = yield SimAction(
                 self._say("Let me run the checks to see where things stand."),
                 BASH,
@@ -157,17 +185,82 @@ class SimPolicy:
         while True:
             for path in focus:
                 yield from self._bring_to_target(path)
-            if not checks or self._decide.random() > 0.5 + skill / 2:
+            if not checks or self._decide.random() > 0.5 + self.skill / 2:
                 break  # overconfident: it declares victory without verifying
             output, _ = yield SimAction(
                 self._say("Running the checks again to verify."), BASH, {"command": checks}
             )
+            self._last_check = output
             rounds_left -= 1
             if _exit_code(output) == "0" or rounds_left <= 0:
                 break
             self._discover(output)
             focus = [p for p in sorted(self._targets) if p in output] or sorted(self._targets)
-        yield SimAction(self._say("I have made the changes the task asks for."))
+        if self._role == "executor":
+            yield SimAction(self._report())
+        else:
+            yield SimAction(self._say("I have made the changes the task asks for."))
+
+    def _report(self) -> str:
+        """An executor's closing report: what it did, how the checks went, and — when verbose —
+        the files it wrote, in full (the habit that makes free-text returns expensive)."""
+        written = [p for p in sorted(self._targets) if self._targets[p] is not None]
+        removed = [p for p in sorted(self._targets) if self._targets[p] is None]
+        lines = [self._say(f"Done. I brought {len(written)} file(s) to the requested content.")]
+        if removed:
+            lines.append("Removed: " + ", ".join(removed) + ".")
+        if self._last_check:
+            passed = _exit_code(self._last_check) == "0"
+            lines.append("The checks pass." if passed else "The checks still report problems.")
+        if self._settings.verbosity >= 0.5:
+            for path in written:
+                lines += [
+                    "",
+                    f"Here is {path} as it now reads:",
+                    "```python",
+                    str(self._targets[path]).rstrip("\n"),
+                    "```",
+                ]
+        return "\n".join(lines)
+
+    def _delegate(self, paths: list[str]) -> SimAction:
+        files = {p: self._targets[p] for p in paths}
+        instruction = render_instruction(files, self._brief.check_commands)
+        return SimAction(
+            self._say(f"Delegating {', '.join(paths)} to the executor."),
+            DELEGATE,
+            {"instruction": instruction},
+        )
+
+    def _orchestrate(self) -> Policy:
+        checks = " && ".join(self._brief.check_commands)
+        if checks:
+            output, _ = yield SimAction(
+                self._say("Let me run the checks to see where things stand."),
+                BASH,
+                {"command": checks},
+            )
+            self._discover(output)
+        paths = sorted(self._targets)
+        chunks = max(1, min(3, len(paths)))
+        for start in range(chunks):
+            yield self._delegate(paths[start::chunks])
+        rounds_left = 1 + round(3 * self.skill)
+        while checks and rounds_left > 0:
+            output, _ = yield SimAction(
+                self._say("Verifying the executor's work."), BASH, {"command": checks}
+            )
+            if _exit_code(output) == "0":
+                break
+            rounds_left -= 1
+            self._discover(output)
+            focus = [p for p in sorted(self._targets) if p in output] or sorted(self._targets)
+            if self.can_edit:
+                for path in focus:
+                    yield from self._bring_to_target(path)
+            else:
+                yield self._delegate(focus)
+        yield SimAction(self._say("The work is done and verified."))
 
     def _bring_to_target(self, path: str) -> Policy:
         target = self._targets[path]
@@ -208,15 +301,40 @@ class SimPolicy:
             yield SimAction(self._say(f"Updating {path}."), EDITOR, edit)
 
     def _maybe_wrong(self, text: str) -> str:
-        """`text`, or with probability 1 - skill a copy with one identifier garbled."""
-        if self._decide.random() < self._settings.skill:
-            return text
-        names = [m for m in _IDENTIFIER.finditer(text) if not keyword.iskeyword(m.group())]
-        if not names:
-            return text + "\n"
-        hit = self._decide.choice(names)
-        cut = hit.start() + self._decide.randrange(1, len(hit.group()) - 1)
-        return text[:cut] + text[cut + 1 :]
+        return maybe_wrong(text, self.skill, self._decide)
+
+
+def maybe_wrong(text: str, skill: float, rng: random.Random) -> str:
+    """`text`, or with probability 1 - skill a copy with one identifier garbled — the sim's
+    one kind of mistake, which the checks usually catch."""
+    if rng.random() < skill:
+        return text
+    names = [m for m in _IDENTIFIER.finditer(text) if not keyword.iskeyword(m.group())]
+    if not names:
+        return text + "\n"
+    hit = rng.choice(names)
+    cut = hit.start() + rng.randrange(1, len(hit.group()) - 1)
+    return text[:cut] + text[cut + 1 :]
+
+
+def single_shot_answer(
+    brief: TaskBrief, *, contract: bool, skill: float, rng: random.Random
+) -> str:
+    """A one-completion answer: the reference files (each garbled with probability 1 - skill),
+    in the contract's format with probability `skill` when the contract asks for it — and
+    rarely otherwise, when the sim writes prose around plain code blocks."""
+    files = {p: maybe_wrong(c, skill, rng) for p, c in brief.solution.items() if c is not None}
+    run = brief.check_commands[0] if brief.check_commands else None
+    follows_format = rng.random() < (skill if contract else 0.15)
+    return render_answer(files, run, contract=follows_format)
+
+
+def route_answer(request: ModelRequest, skill: float, rng: random.Random) -> str:
+    """A classifier's answer: the sensible one, or with probability 1 - skill the other."""
+    answer = reference_answer(request)
+    if rng.random() >= skill:
+        answer = "LOCAL" if answer == "CLOUD" else "CLOUD"
+    return answer
 
 
 def observations(request: ModelRequest) -> list[Observation]:
@@ -232,10 +350,17 @@ def observations(request: ModelRequest) -> list[Observation]:
 
 
 def replay(
-    settings: SimModelConfig, brief: TaskBrief, seed: int, history: list[Observation]
+    settings: SimModelConfig,
+    brief: TaskBrief,
+    seed: int,
+    history: list[Observation],
+    *,
+    role: SimRole = "solo",
+    can_edit: bool = True,
 ) -> SimAction:
     """The action a policy takes after `history`, replayed from the start."""
-    policy = SimPolicy(settings, brief, seed)
+    policy = SimPolicy(settings, brief, seed, role=role)
+    policy.can_edit = can_edit
     action = policy.step(None)
     for observation in history:
         action = policy.step(observation)
@@ -274,6 +399,18 @@ class SimAccounting:
     ) -> tuple[Usage, float]:
         """Usage of answering `request` with `content` at time `now` (s), and its latency;
         `ttl` overrides the cache's default TTL for this request's writes."""
+        usage, latency, _ = self.bill(request, content, now, ttl=ttl)
+        return usage, latency
+
+    def bill(
+        self,
+        request: ModelRequest,
+        content: tuple[Block, ...],
+        now: float,
+        *,
+        ttl: str | None = None,
+    ) -> tuple[Usage, float, dict[tuple[int, int], Usage]]:
+        """`account`, plus how each message block of the request was billed."""
         s = self.settings
         output = s.reasoning_tokens_per_call
         for block in content:
@@ -284,12 +421,12 @@ class SimAccounting:
             )
         segments, breakpoints = linearize(request)
         with self._lock:
-            prompt = (
-                self._cache.account(segments, breakpoints, now, ttl=ttl)
+            billing = (
+                self._cache.bill(segments, breakpoints, now, ttl=ttl)
                 if self._cache is not None
-                else uncached_usage(segments)
+                else uncached_billing(segments)
             )
-        usage = prompt.model_copy(
+        usage = billing.usage.model_copy(
             update={"output": output, "reasoning": s.reasoning_tokens_per_call}
         )
         latency = (
@@ -298,17 +435,34 @@ class SimAccounting:
             + usage.cache_read / (10 * s.input_tokens_per_s)
             + output / s.output_tokens_per_s
         )
-        return usage, latency
+        return usage, latency, block_usage(segments, billing)
 
 
 class SimModel:
-    """A simulated model for one trial: a policy plus a prompt cache of its own."""
+    """A simulated model for one trial: a policy plus a prompt cache of its own.
 
-    def __init__(self, name: str, settings: SimModelConfig, brief: TaskBrief, seed: int) -> None:
+    Models may share one policy (a routed arm's local and cloud sims play one coder whose
+    skill is that of whichever model answers); each keeps its own cache, as real providers do.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        settings: SimModelConfig,
+        brief: TaskBrief,
+        seed: int,
+        *,
+        role: Role = "solo",
+        policy: SimPolicy | None = None,
+    ) -> None:
         self._identity = ModelIdentity(provider="sim", model=name, simulated=True)
-        self._policy = SimPolicy(settings, brief, seed)
+        self._settings = settings
+        self._role = role
+        self._brief = brief
+        self._rng = random.Random(seed + 2)  # one-shot answers (router, single-shot)
+        policy_role: SimRole = role if role in ("orchestrator", "executor") else "solo"
+        self._policy = policy or SimPolicy(settings, brief, seed, role=policy_role)
         self._accounting = SimAccounting(settings)
-        self._pending_call: str | None = None
         self._calls = 0
         self._started = time.monotonic()
         self._simulated_s = 0.0
@@ -318,16 +472,23 @@ class SimModel:
         return self._identity
 
     def complete(self, request: ModelRequest) -> ModelResponse:
-        observation = None
-        if self._pending_call is not None:
-            observation = self._observation(request, self._pending_call)
-        action = self._policy.step(observation)
+        skill = self._settings.skill
+        if self._role == "router":
+            action = SimAction(route_answer(request, skill, self._rng))
+        elif self._role == "single_shot":
+            contract = CONTRACT in (request.messages[0].text if request.messages else "")
+            action = SimAction(
+                single_shot_answer(self._brief, contract=contract, skill=skill, rng=self._rng)
+            )
+        else:
+            self._policy.skill = self._settings.skill
+            self._policy.can_edit = can_edit(request)
+            action = self._policy.step(_latest_observation(request))
         self._calls += 1
-        content = render(action, call_id=f"toolu_sim_{self._calls:04d}")
+        content = render(action, call_id=f"toolu_sim_{self._identity.model}_{self._calls:04d}")
         calls = [b for b in content if isinstance(b, ToolUseBlock)]
-        self._pending_call = calls[0].id if calls else None
         now = time.monotonic() - self._started + self._simulated_s
-        usage, latency = self._accounting.account(request, content, now)
+        usage, latency, blocks = self._accounting.bill(request, content, now)
         self._simulated_s += latency
         return ModelResponse(
             content=content,
@@ -338,14 +499,36 @@ class SimModel:
             model_id=f"sim-{self._identity.model}",
             request_id=f"sim-{self._calls}",
             simulated=True,
+            block_usage=blocks,
         )
 
-    def _observation(self, request: ModelRequest, call_id: str) -> Observation:
-        last = request.messages[-1] if request.messages else None
-        for block in last.content if last is not None else ():
-            if isinstance(block, ToolResultBlock) and block.tool_use_id == call_id:
-                return block.content, block.is_error
-        raise ModelError(f"sim: the request carries no result for tool call {call_id}", "harness")
+
+def _latest_observation(request: ModelRequest) -> Observation | None:
+    """The result of the conversation's latest tool call; None before the first one."""
+    messages = request.messages
+    for index in range(len(messages) - 1, -1, -1):
+        if messages[index].role != "assistant":
+            continue
+        calls = messages[index].tool_uses
+        if not calls:
+            return None
+        for message in messages[index + 1 :]:
+            for block in message.content:
+                if isinstance(block, ToolResultBlock) and block.tool_use_id == calls[0].id:
+                    return block.content, block.is_error
+        raise ModelError(
+            f"sim: the request carries no result for tool call {calls[0].id}", "harness"
+        )
+    return None
+
+
+def can_edit(request: ModelRequest) -> bool:
+    """Whether the editor offered can change files (an orchestrator's may only view)."""
+    for tool in request.tools:
+        if tool.name == EDITOR:
+            command = tool.input_schema.get("properties", {}).get("command", {})
+            return "str_replace" in command.get("enum", ["str_replace"])
+    return False
 
 
 def _exit_code(bash_output: str) -> str | None:

@@ -138,6 +138,9 @@ class ModelResponse(_Frozen):
     request_id: str | None = None
     simulated: bool = False
     """The answer came from a simulated model — in process, or behind serve-sim."""
+    block_usage: dict[tuple[int, int], Usage] | None = Field(default=None, exclude=True)
+    """How each (message, block) of the request was billed, when the model knows exactly (the
+    sim does); None otherwise, and delegation tax is then estimated from the blocks' share."""
 
     @property
     def tool_uses(self) -> tuple[ToolUseBlock, ...]:

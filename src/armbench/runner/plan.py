@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from armbench.config import ArmConfig, RunConfig
 from armbench.seeds import derive_seed
 from armbench.tasks.packs import Pack
-from armbench.tasks.spec import Task
+from armbench.tasks.single_shot import AnyTask, SingleShotTask
 
 
 @dataclass(frozen=True)
@@ -15,7 +15,7 @@ class TrialPlan:
     trial_id: str
     arm_name: str
     arm: ArmConfig
-    task: Task
+    task: AnyTask
     replicate: int
     seed: int
     """Seeds the models of this trial."""
@@ -24,14 +24,21 @@ class TrialPlan:
     compared on identical workspaces (and can be paired in the analysis)."""
 
 
+def runs_on(arm: ArmConfig, task: AnyTask) -> bool:
+    """Single-shot arms run on single-shot tasks; every other arm on agentic tasks."""
+    return (arm.kind == "single_shot") == isinstance(task, SingleShotTask)
+
+
 def plan_trials(config: RunConfig, pack: Pack) -> list[TrialPlan]:
-    """Every (arm, task, replicate) of the run, in a deterministic order."""
+    """Every (arm, task of its kind, replicate) of the run, in a deterministic order."""
     task_ids = config.tasks if config.tasks is not None else tuple(t.id for t in pack.tasks)
     plans = []
     for replicate in range(1, config.replicates + 1):
         for task_id in task_ids:
             task = pack.task(task_id)
             for arm_name, arm in config.arms.items():
+                if not runs_on(arm, task):
+                    continue
                 plans.append(
                     TrialPlan(
                         trial_id=f"{arm_name}.{task_id}.r{replicate}",

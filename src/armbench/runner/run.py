@@ -34,7 +34,7 @@ from armbench.secrets import Redactor
 from armbench.store.records import TrialRecord
 from armbench.store.rundir import Manifest, RunDirectory, utc_now
 from armbench.tasks.files import fingerprint_tree
-from armbench.tasks.packs import Pack, load_pack
+from armbench.tasks.packs import Pack, combine, load_pack
 
 OnTrial = Callable[[TrialRecord], None]
 
@@ -45,6 +45,8 @@ class Preflight:
 
     config: RunConfig
     pack: Pack
+    """All the config's packs as one (see tasks.packs.combine)."""
+    packs: list[Pack]
     plans: list[TrialPlan]
     rate_card: RateCard
     """The effective prices: the config's card over genai-prices (see pricing.effective)."""
@@ -57,17 +59,28 @@ class Preflight:
 
 def preflight(config: RunConfig, *, python: str = sys.executable) -> Preflight:
     """Load the pack, plan the trials, check prices and the judge's toolchain."""
-    pack = load_pack(config.pack)
+    packs = [load_pack(name) for name in config.packs]
+    pack = combine(packs)
     if config.tasks is not None:
         for task_id in config.tasks:
             pack.task(task_id)  # raises naming the known tasks
     plans = plan_trials(config, pack)
+    idle = sorted(set(config.arms) - {p.arm_name for p in plans})
+    if idle:
+        raise ConfigError(
+            f"arms {', '.join(idle)}: no task of their kind in the packs and tasks chosen "
+            "(single-shot arms need single-shot tasks such as pack `oneshot`; the others "
+            "agentic ones such as pack `demo`)"
+        )
     override = RateCard.load(config.rate_card) if config.rate_card is not None else None
-    configured = priced_models(config.model_dump(mode="json")["models"])
+    used = {key for arm in config.arms.values() for key in arm.model_keys().values()}
+    models = config.model_dump(mode="json")["models"]
+    configured = priced_models({k: v for k, v in models.items() if k in used})
     card, provenance = effective_card(configured, override, at=datetime.now(UTC))
     checkers = verify_toolchain(python, Path.cwd())
-    models = ModelFactory(config.models)  # raises MissingKeyError before anything runs
-    return Preflight(config, pack, plans, card, provenance, checkers, python, models)
+    # Raises MissingKeyError before anything runs; models no arm uses need no key.
+    models = ModelFactory({k: m for k, m in config.models.items() if k in used})
+    return Preflight(config, pack, packs, plans, card, provenance, checkers, python, models)
 
 
 def sdk_versions() -> dict[str, str]:
@@ -79,9 +92,10 @@ def pack_digest(pack: Pack) -> dict[str, Any]:
     """sha256 of each task's folder and fixture, and of the whole pack."""
     tasks = {}
     for task in pack.tasks:
+        fixture = task.fixture_dir
         tree = {
             "task": fingerprint_tree(task.folder),
-            "fixture": fingerprint_tree(task.fixture_dir),
+            "fixture": fingerprint_tree(fixture) if fixture is not None else {},
         }
         tasks[task.id] = hashlib.sha256(json.dumps(tree, sort_keys=True).encode()).hexdigest()
     whole = hashlib.sha256(json.dumps(tasks, sort_keys=True).encode()).hexdigest()
@@ -106,7 +120,7 @@ def create_run(pre: Preflight, *, out_parent: Path, config_source: str) -> RunDi
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
         },
-        packs={pre.pack.name: pack_digest(pre.pack)},
+        packs={pack.name: pack_digest(pack) for pack in pre.packs},
         rate_card=card_record(pre.rate_card, pre.provenance),
         sdks=sdk_versions(),
         simulated=any(identity_of(k, m).simulated for k, m in config.models.items()),

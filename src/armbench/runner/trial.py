@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import itertools
 import json
 import shutil
 import time
@@ -17,20 +18,43 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from armbench.agent.loop import SYSTEM_PROMPT, AgentRun, TrialClock, run_agent
-from armbench.agent.tools import Toolbox
-from armbench.config import DEFAULT_LIMITS, Limits, RunConfig
+from armbench.agent.arms.context import ArmContext, ArmOutcome
+from armbench.agent.arms.orchestrated import run_orchestrated
+from armbench.agent.arms.routed import run_routed
+from armbench.agent.arms.solo import run_solo
+from armbench.agent.loop import AgentRun, Ledger, TrialClock
+from armbench.config import (
+    DEFAULT_LIMITS,
+    Limits,
+    OrchestratedArm,
+    RoutedArm,
+    RunConfig,
+    SingleShotArm,
+    SoloArm,
+)
 from armbench.env.local import LocalEnvironment
 from armbench.judge.gates import changed_paths, judge
-from armbench.models.factory import ModelFactory
+from armbench.judge.single_shot import score, wrap_prompt
+from armbench.models.factory import ModelFactory, identity_of
 from armbench.models.retry import RetryingCaller
-from armbench.models.types import TaskBrief
+from armbench.models.types import (
+    Message,
+    Model,
+    ModelError,
+    ModelRequest,
+    Role,
+    TaskBrief,
+    TextBlock,
+)
 from armbench.runner.plan import TrialPlan
 from armbench.runner.templates import Templates
 from armbench.secrets import Redactor
+from armbench.seeds import derive_seed
 from armbench.store.records import GateResult, TrialRecord, TrialStatus
 from armbench.store.rundir import RunDirectory
 from armbench.tasks.prepare import Prepared
+from armbench.tasks.single_shot import SingleShotTask, single_shot_brief
+from armbench.tasks.spec import Task, TaskSpec
 
 MAX_DIFF_CHARS = 200_000
 
@@ -47,7 +71,8 @@ class TrialContext:
 
 
 def effective_limits(plan: TrialPlan, config: RunConfig) -> Limits:
-    task = Limits(**plan.task.spec.limits.model_dump())
+    spec = plan.task.spec
+    task = Limits(**spec.limits.model_dump()) if isinstance(spec, TaskSpec) else Limits()
     return plan.arm.limits.over(config.limits).over(task).over(DEFAULT_LIMITS)
 
 
@@ -101,7 +126,10 @@ def run_trial(plan: TrialPlan, ctx: TrialContext) -> TrialRecord:
         started_at=started,
     )
     try:
-        record = _attempt(plan, ctx, work, base)
+        if isinstance(plan.task, SingleShotTask):
+            record = _attempt_single_shot(plan, plan.task, ctx, work, base)
+        else:
+            record = _attempt(plan, ctx, work, base)
     except Exception as exc:  # a harness failure must not take the run down, nor pass as `fail`
         record = TrialRecord(
             **base,
@@ -136,16 +164,27 @@ def redacted(record: TrialRecord, redact: Redactor) -> TrialRecord:
     )
 
 
+def _run_arm(plan: TrialPlan, ctx: TrialContext, arm_ctx: ArmContext) -> ArmOutcome:
+    arm = plan.arm
+    if isinstance(arm, SoloArm):
+        return run_solo(arm, arm_ctx)
+    if isinstance(arm, OrchestratedArm):
+        return run_orchestrated(arm, arm_ctx)
+    if isinstance(arm, RoutedArm):
+        return run_routed(arm, arm_ctx)
+    raise TypeError(f"{arm.kind} arms do not run on agentic tasks")
+
+
 def _attempt(plan: TrialPlan, ctx: TrialContext, work: Path, base: dict[str, Any]) -> TrialRecord:
+    assert isinstance(plan.task, Task)
     prepared = ctx.templates.get(plan.task, plan.inject_seed)
     shutil.rmtree(work, ignore_errors=True)  # left behind if a killed run was resumed
     workspace, home = work / "repo", work / "home"
     prepared.materialize(workspace)
     home.mkdir(parents=True)
+    if prepared.mypy_cache is not None:
+        shutil.copytree(prepared.mypy_cache, home / ".mypy_cache")
     limits = effective_limits(plan, ctx.config)
-    assert limits.max_iterations is not None and limits.wall_s is not None
-    assert limits.bash_timeout_s is not None
-
     env = LocalEnvironment(
         workspace,
         home=home,
@@ -154,20 +193,39 @@ def _attempt(plan: TrialPlan, ctx: TrialContext, work: Path, base: dict[str, Any
             "RUFF_CACHE_DIR": str(home / ".ruff_cache"),
         },
     )
-    toolbox = Toolbox(env, bash_timeout_s=limits.bash_timeout_s)
-    brief = TaskBrief(solution=prepared.solution, check_commands=plan.task.spec.check_commands)
-    model = ctx.models.build(plan.arm.model, brief=brief, seed=plan.seed)
+    spec = plan.task.spec
+    brief = TaskBrief(solution=prepared.solution, check_commands=spec.check_commands)
+    builds = itertools.count()
+
+    def build(key: str, role: Role, role_brief: TaskBrief | None = None, /) -> Model:
+        seed = derive_seed(plan.seed, role, key, next(builds))
+        return ctx.models.build(key, brief=role_brief or brief, seed=seed, role=role)
+
+    def build_pair(local: str, cloud: str) -> tuple[Model, Model]:
+        policy = ctx.models.shared_policy(local, cloud, brief=brief, seed=plan.seed)
+        pair = (
+            ctx.models.build(key, brief=brief, seed=plan.seed, role="solo", policy=policy)
+            for key in (local, cloud)
+        )
+        return next(pair), next(pair)
+
     clock = TrialClock()
-    agent = run_agent(
-        model,
-        toolbox,
-        prompt=plan.task.spec.prompt,
-        role="solo",
-        max_iterations=limits.max_iterations,
-        wall_s=limits.wall_s,
-        clock=clock,
-        caller=RetryingCaller(ctx.config.retry),
+    ledger = Ledger(clock)
+    outcome = _run_arm(
+        plan,
+        ctx,
+        ArmContext(
+            prompt=spec.prompt,
+            env=env,
+            limits=limits,
+            check_commands=spec.check_commands,
+            ledger=ledger,
+            caller=RetryingCaller(ctx.config.retry),
+            build=build,
+            build_pair=build_pair,
+        ),
     )
+    agent = outcome.run
     wall_s = clock.elapsed()
 
     gates: tuple[GateResult, ...] = ()
@@ -177,37 +235,129 @@ def _attempt(plan: TrialPlan, ctx: TrialContext, work: Path, base: dict[str, Any
         gates = judge(workspace, prepared, python=ctx.python)
         judge_s = time.monotonic() - judge_started
     status = _status(agent, gates)
+    simulated = ledger.simulated or any(
+        identity_of(k, ctx.config.models[k]).simulated for k in plan.arm.model_keys().values()
+    )
     payload = {
         "trial_id": plan.trial_id,
-        "simulated": model.identity.simulated or agent.simulated,
+        "simulated": simulated,
         "arm": plan.arm_name,
+        "arm_kind": plan.arm.kind,
         "task": plan.task.id,
         "replicate": plan.replicate,
         "seed": plan.seed,
         "inject_seed": prepared.inject_seed,
         "status": status,
         "stop_reason": agent.stop,
-        "system": SYSTEM_PROMPT,
-        "tools": [t.model_dump() for t in toolbox.specs],
+        "system": agent.system,
+        "tools": [t.model_dump() for t in agent.tools],
         "messages": [m.model_dump() for m in agent.messages],
+        "side_conversations": outcome.side_conversations,
         "gates": [dataclasses.asdict(g) for g in gates],
         "diff": workspace_diff(workspace, prepared),
         "injection": prepared.injection.model_dump(mode="json") if prepared.injection else None,
+        **outcome.extra,
     }
     transcript = ctx.run_dir.write_transcript(
         plan.trial_id, ctx.redact(json.dumps(payload, indent=1))
     )
     return TrialRecord(
-        **{**base, "simulated": model.identity.simulated or agent.simulated},
+        **{**base, "simulated": simulated},
         status=status,
         stop_reason=agent.stop,
         wall_s=wall_s,
-        iterations=agent.iterations,
+        iterations=sum(1 for c in ledger.rows if c.status == "ok"),
         ended_at=time.time(),
         infra_class=agent.error.infra_class if agent.error else None,
         error=str(agent.error) if agent.error else None,
-        calls=tuple(agent.calls),
+        calls=tuple(ledger.rows),
         gates=gates,
         transcript=transcript,
-        extra={"judge_s": round(judge_s, 3), "limits": limits.model_dump()},
+        extra={
+            "judge_s": round(judge_s, 3),
+            "limits": limits.model_dump(),
+            "main_iterations": agent.iterations,
+            **outcome.extra,
+        },
+    )
+
+
+def _attempt_single_shot(
+    plan: TrialPlan, task: SingleShotTask, ctx: TrialContext, work: Path, base: dict[str, Any]
+) -> TrialRecord:
+    """One completion, no tools: its files are extracted and run, and scored by format and by
+    execution (see armbench.judge.single_shot)."""
+    arm = plan.arm
+    assert isinstance(arm, SingleShotArm)
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    prompt = wrap_prompt(task.spec.prompt, task.files) if arm.contract else task.spec.prompt
+    model = ctx.models.build(
+        arm.model, brief=single_shot_brief(task), seed=plan.seed, role="single_shot"
+    )
+    clock = TrialClock()
+    ledger = Ledger(clock)
+    request = ModelRequest(system="", messages=(Message.user_text(prompt),))
+    error: ModelError | None = None
+    answer = ""
+    try:
+        response = RetryingCaller(ctx.config.retry).call(
+            model, request, ledger.recorder(model, "single_shot")
+        )
+        answer = "\n".join(b.text for b in response.content if isinstance(b, TextBlock))
+    except ModelError as exc:
+        error = exc
+    wall_s = clock.elapsed()
+    scored = None if error else score(task, answer, python=ctx.python, scratch=work / "score")
+    status: TrialStatus = (
+        "infra_error"
+        if error
+        else "pass"
+        if scored is not None and scored.execution_score
+        else "fail"
+    )
+    scores = (
+        {
+            "contract": arm.contract,
+            "format_score": scored.format_score,
+            "execution_score": scored.execution_score,
+            "run_line": scored.run_line,
+            "files_strict": scored.files_strict,
+            "files_lenient": scored.files_lenient,
+        }
+        if scored is not None
+        else {"contract": arm.contract}
+    )
+    gates = scored.gates if scored is not None else ()
+    simulated = ledger.simulated or identity_of(arm.model, ctx.config.models[arm.model]).simulated
+    payload = {
+        "trial_id": plan.trial_id,
+        "simulated": simulated,
+        "arm": plan.arm_name,
+        "arm_kind": arm.kind,
+        "task": task.id,
+        "replicate": plan.replicate,
+        "seed": plan.seed,
+        "status": status,
+        "prompt": prompt,
+        "answer": answer,
+        "gates": [dataclasses.asdict(g) for g in gates],
+        **scores,
+    }
+    transcript = ctx.run_dir.write_transcript(
+        plan.trial_id, ctx.redact(json.dumps(payload, indent=1))
+    )
+    return TrialRecord(
+        **{**base, "simulated": simulated},
+        status=status,
+        stop_reason="model_error" if error else "finished",
+        wall_s=wall_s,
+        iterations=sum(1 for c in ledger.rows if c.status == "ok"),
+        ended_at=time.time(),
+        infra_class=error.infra_class if error else None,
+        error=str(error) if error else None,
+        calls=tuple(ledger.rows),
+        gates=gates,
+        transcript=transcript,
+        extra=scores,
     )

@@ -12,25 +12,41 @@ cache behaves like a provider's: a prefix another conversation wrote is a hit fo
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from armbench.agent.arms.orchestrated import EXECUTOR_SYSTEM, ORCHESTRATOR_SYSTEM
+from armbench.agent.instructions import parse_instruction
+from armbench.agent.routing import ROUTER_SYSTEM
 from armbench.config import SimModelConfig
-from armbench.models.sim import SimAccounting, observations, render, replay
+from armbench.judge.single_shot import CONTRACT
+from armbench.models.sim import (
+    SimAccounting,
+    SimRole,
+    can_edit,
+    observations,
+    render,
+    replay,
+    route_answer,
+    single_shot_answer,
+)
 from armbench.models.types import (
     Block,
     CacheBreakpoint,
     ModelRequest,
     TaskBrief,
+    TextBlock,
     ToolUseBlock,
     Usage,
 )
 from armbench.seeds import derive_seed
 from armbench.tasks.files import iter_files
 from armbench.tasks.packs import Pack
+from armbench.tasks.single_shot import single_shot_brief
 from armbench.tasks.spec import Task
 
 CacheTtl = Literal["5m", "1h"]
@@ -123,7 +139,10 @@ class Brain:
         reasoning_tokens: int = 0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._briefs = {t.spec.prompt.strip(): brief_for(t) for t in pack.tasks} if pack else {}
+        self._briefs = {
+            t.spec.prompt.strip(): brief_for(t) if isinstance(t, Task) else single_shot_brief(t)
+            for t in (pack.tasks if pack else ())
+        }
         self._default_skill = default_skill
         self._model_skills = dict(model_skills or {})
         self._seed = seed
@@ -150,17 +169,52 @@ class Brain:
             return self._accounting[model]
 
     def brief(self, request: ModelRequest) -> TaskBrief:
-        """The brief of the task whose prompt opens the conversation; empty if none does."""
-        return self._briefs.get(first_user_text(request).strip(), TaskBrief())
+        """The brief of the task whose prompt opens the conversation (a single-shot prompt may
+        be followed by the execution contract); empty if none does."""
+        opening = first_user_text(request).strip()
+        for prompt, brief in self._briefs.items():
+            if opening == prompt or opening.startswith(prompt + "\n"):
+                return brief
+        return TaskBrief()
 
     def answer(self, call: BrainCall, *, call_id: str) -> Answer:
-        """The sim's next turn in `call.request`'s conversation, and what it costs."""
+        """The sim's next turn in `call.request`'s conversation, and what it costs.
+
+        The role is read from what the request is: an executor's or an orchestrator's system
+        prompt, the router's, or a task prompt with no tools (a single-shot completion).
+        """
+        request = call.request
         accounting = self.accounting(call.model)
-        seed = derive_seed(self._seed, call.model, first_user_text(call.request))
-        action = replay(
-            accounting.settings, self.brief(call.request), seed, observations(call.request)
-        )
-        content = render(action, call_id=call_id)
+        settings = accounting.settings
+        opening = first_user_text(request)
+        seed = derive_seed(self._seed, call.model, opening)
+        if request.system.startswith(ROUTER_SYSTEM):
+            rng = random.Random(derive_seed(seed, len(request.messages)))
+            content: tuple[Block, ...] = (
+                TextBlock(text=route_answer(request, settings.skill, rng)),
+            )
+        elif not request.tools and (brief := self.brief(request)).solution:
+            contract = CONTRACT in opening
+            text = single_shot_answer(
+                brief, contract=contract, skill=settings.skill, rng=random.Random(seed)
+            )
+            content = (TextBlock(text=text),)
+        else:
+            role: SimRole = "solo"
+            brief = self.brief(request)
+            if request.system.startswith(EXECUTOR_SYSTEM):
+                role, brief = "executor", parse_instruction(opening)
+            elif request.system.startswith(ORCHESTRATOR_SYSTEM):
+                role = "orchestrator"
+            action = replay(
+                settings,
+                brief,
+                seed,
+                observations(request),
+                role=role,
+                can_edit=can_edit(request),
+            )
+            content = render(action, call_id=call_id)
         usage, _ = accounting.account(call.request, content, self._clock(), ttl=call.ttl)
         calls = any(isinstance(b, ToolUseBlock) for b in content)
         return Answer(content=content, usage=usage, stop_reason="tool_use" if calls else "end_turn")

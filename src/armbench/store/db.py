@@ -60,6 +60,7 @@ CREATE TABLE IF NOT EXISTS calls (
     latency_simulated INTEGER NOT NULL,
     request_id        TEXT,
     started_at        REAL NOT NULL,
+    route             TEXT,
     PRIMARY KEY (trial_id, seq)
 );
 CREATE TABLE IF NOT EXISTS gates (
@@ -112,6 +113,7 @@ _CALL_COLUMNS = (
     "latency_simulated",
     "request_id",
     "started_at",
+    "route",
 )
 _GATE_COLUMNS = (
     "trial_id",
@@ -143,10 +145,17 @@ class RunDatabase:
         self._conn.execute("PRAGMA foreign_keys=ON")
         with self._lock:
             self._conn.executescript(_SCHEMA)
+            self._migrate()
             self._conn.execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
             )
+
+    def _migrate(self) -> None:
+        """Bring a database written by an older armbench up to this schema (additive only)."""
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(calls)")}
+        if "route" not in columns:
+            self._conn.execute("ALTER TABLE calls ADD COLUMN route TEXT")
 
     def close(self) -> None:
         self._conn.close()
@@ -195,6 +204,7 @@ class RunDatabase:
                 int(c.latency_simulated),
                 c.request_id,
                 c.started_at,
+                c.route,
             )
             for c in trial.calls
         ]
@@ -255,6 +265,7 @@ class RunDatabase:
                     request_id=r["request_id"],
                     error_class=r["error_class"],
                     error=r["error"],
+                    route=r["route"],
                 )
             )
         gates: dict[str, list[GateResult]] = {}

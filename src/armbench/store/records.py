@@ -35,6 +35,8 @@ class CallRecord:
     request_id: str | None = None
     error_class: InfraClass | None = None
     error: str | None = None
+    route: Literal["local", "cloud"] | None = None
+    """Routed arms: which of the two models this call went to."""
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from armbench.tasks.spec import TASK_FILE, Task, TaskFileError, load_task
+from armbench.tasks.single_shot import AnyTask, SingleShotTask, load_any_task
+from armbench.tasks.spec import TASK_FILE, Task, TaskFileError
 
 BUILTIN_PACKS = Path(__file__).resolve().parent.parent / "packs"
 
@@ -17,14 +18,23 @@ class Pack:
     name: str
     folder: Path
     description: str
-    tasks: tuple[Task, ...]
+    tasks: tuple[AnyTask, ...]
+    """Agentic tasks (`Task`) and single-shot tasks (`SingleShotTask`), sorted by folder."""
 
-    def task(self, task_id: str) -> Task:
+    def task(self, task_id: str) -> AnyTask:
         for task in self.tasks:
             if task.id == task_id:
                 return task
         known = ", ".join(t.id for t in self.tasks)
         raise KeyError(f"pack {self.name!r} has no task {task_id!r} (it has: {known})")
+
+    @property
+    def agentic_tasks(self) -> tuple[Task, ...]:
+        return tuple(t for t in self.tasks if isinstance(t, Task))
+
+    @property
+    def single_shot_tasks(self) -> tuple[SingleShotTask, ...]:
+        return tuple(t for t in self.tasks if isinstance(t, SingleShotTask))
 
 
 def builtin_pack_names() -> list[str]:
@@ -47,14 +57,15 @@ def resolve_pack_folder(name_or_path: str, base: Path | None = None) -> Path:
 
 
 def load_pack(name_or_path: str, base: Path | None = None) -> Pack:
-    """Load every `tasks/*/task.yaml` of a pack; `pack.yaml` may give a description."""
+    """Load every `tasks/*/task.yaml` of a pack, of either kind; `pack.yaml` may give a
+    description."""
     folder = resolve_pack_folder(name_or_path, base)
     meta_file = folder / "pack.yaml"
     meta = yaml.safe_load(meta_file.read_text(encoding="utf-8")) if meta_file.is_file() else {}
     task_dirs = sorted(p.parent for p in (folder / "tasks").glob(f"*/{TASK_FILE}"))
     if not task_dirs:
         raise TaskFileError(f"{folder}: no tasks/*/{TASK_FILE} found; is this a pack folder?")
-    tasks = tuple(load_task(d) for d in task_dirs)
+    tasks = tuple(load_any_task(d) for d in task_dirs)
     ids = [t.id for t in tasks]
     if len(set(ids)) != len(ids):
         raise TaskFileError(f"{folder}: duplicate task ids: {sorted(ids)}")
@@ -63,4 +74,24 @@ def load_pack(name_or_path: str, base: Path | None = None) -> Pack:
         folder=folder,
         description=str((meta or {}).get("description", "")),
         tasks=tasks,
+    )
+
+
+def combine(packs: list[Pack]) -> Pack:
+    """One pack holding the tasks of several (their ids must not collide)."""
+    if len(packs) == 1:
+        return packs[0]
+    seen: dict[str, str] = {}
+    for pack in packs:
+        for task in pack.tasks:
+            if task.id in seen:
+                raise TaskFileError(
+                    f"task id {task.id!r} is in both pack {seen[task.id]!r} and pack {pack.name!r}"
+                )
+            seen[task.id] = pack.name
+    return Pack(
+        name="+".join(p.name for p in packs),
+        folder=packs[0].folder,
+        description="; ".join(p.description for p in packs if p.description),
+        tasks=tuple(t for p in packs for t in p.tasks),
     )

@@ -13,9 +13,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from armbench.env.local import LocalEnvironment
+from armbench.judge.checkers import run_mypy
 from armbench.tasks.files import copy_tree, fingerprint_tree, iter_files
 from armbench.tasks.inject import InjectionManifest, InjectionRequest, inject, restore
-from armbench.tasks.spec import Task
+from armbench.tasks.spec import MypyGate, Task
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,9 @@ class Prepared:
     """The reference solution: final content of each file it changes (None: deleted)."""
     injection: InjectionManifest | None = None
     inject_seed: int | None = None
+    mypy_cache: Path | None = None
+    """A mypy cache the harness built from the template: copies of it start the agent's and
+    the judge's mypy warm (seconds per trial), and the agent never touches the judge's copy."""
 
     def materialize(self, workspace: Path) -> None:
         """A fresh copy of the template at `workspace` (which must not exist)."""
@@ -73,14 +78,27 @@ def prepare(task: Task, template: Path, *, inject_seed: int | None, python: str)
     if spec.solution.overlay:
         solution.update(_overlay_files(task.resolve(spec.solution.overlay)))
     solution.update(dict.fromkeys(spec.solution.delete))
+    fingerprints = fingerprint_tree(template)  # before mypy runs in it, though it writes nothing
     return Prepared(
         task=task,
         template=template,
-        fingerprints=fingerprint_tree(template),
+        fingerprints=fingerprints,
         solution=solution,
         injection=manifest,
         inject_seed=seed,
+        mypy_cache=_warm_mypy_cache(task, template, python),
     )
+
+
+def _warm_mypy_cache(task: Task, template: Path, python: str) -> Path | None:
+    """Run the task's mypy gate once on the template, keeping its cache beside it. Its
+    verdict does not matter: a broken template still leaves the rest of the cache warm."""
+    gate = next((g for g in task.spec.gates if isinstance(g, MypyGate)), None)
+    if gate is None:
+        return None
+    cache = template.with_name(template.name + ".mypy-cache")
+    run_mypy(LocalEnvironment(template), python=python, args=gate.args, cache_dir=cache)
+    return cache if cache.is_dir() else None
 
 
 def apply_solution(workspace: Path, solution: dict[str, str | None]) -> None:

@@ -9,7 +9,7 @@ anything from them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -116,6 +116,9 @@ class TaskLimits(_Spec):
 class TaskSpec(_Spec):
     """One task, as written in `task.yaml`."""
 
+    kind: Literal["agentic"] = "agentic"
+    """The task format: an agent works in a workspace with tools (the default when absent).
+    Single-shot tasks (`kind: single_shot`) are described in `armbench.tasks.single_shot`."""
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     title: str
     prompt: str
@@ -167,15 +170,29 @@ class Task:
         return f"Task({self.id!r}, {self.folder})"
 
 
-def load_task(folder: Path) -> Task:
-    """Read and check `folder/task.yaml`, including that the folders it names exist."""
-    path = folder / TASK_FILE
+def read_task_file(path: Path) -> Any:
+    """The parsed YAML of a task file, whatever its kind."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise TaskFileError(f"{path}: cannot read: {exc.strerror}") from exc
     except yaml.YAMLError as exc:
         raise TaskFileError(f"{path}: not valid YAML: {exc}") from exc
+
+
+def load_task(folder: Path) -> Task:
+    """Read and check `folder/task.yaml`, including that the folders it names exist.
+
+    Only agentic tasks; `armbench.tasks.single_shot.load_any_task` loads either kind.
+    """
+    path = folder / TASK_FILE
+    return task_from_raw(read_task_file(path), folder, path)
+
+
+def task_from_raw(raw: Any, folder: Path, path: Path) -> Task:
+    """An agentic task from the parsed content of its file `path` (in `folder`)."""
+    if isinstance(raw, dict) and raw.get("kind") == "single_shot":
+        raise TaskFileError(f"{path}: kind: a single-shot task is not an agentic task")
     try:
         spec = TaskSpec.model_validate(raw)
     except ValidationError as exc:

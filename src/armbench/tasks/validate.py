@@ -1,6 +1,12 @@
 """`tasks validate`: a task is usable only if its untouched workspace fails the judge and its
 reference solution passes it — every time. Each is judged `repeats` times; a gate whose verdict
-changes between repeats is reported as flaky."""
+changes between repeats is reported as flaky.
+
+Single-shot tasks are validated the same way with answers instead of workspaces: the reference
+answer (rendered in the contract's format) must score format 1 / execution 1, an empty answer
+0 / 0, and an answer giving every required file empty must fail execution (the checks must not
+pass without code).
+"""
 
 from __future__ import annotations
 
@@ -8,14 +14,16 @@ import os
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from armbench.judge import single_shot
 from armbench.judge.gates import judge
 from armbench.seeds import derive_seed
 from armbench.store.records import GateResult
 from armbench.tasks.packs import Pack
 from armbench.tasks.prepare import Prepared, apply_solution, prepare
+from armbench.tasks.single_shot import AnyTask, SingleShotTask
 from armbench.tasks.spec import Task
 
 
@@ -102,6 +110,97 @@ def validate_task(
     return TaskValidation(task.id, untouched=results[:repeats], reference=results[repeats:])
 
 
+def _flaky(runs: list[tuple[GateResult, ...]]) -> set[str]:
+    verdicts: dict[str, set[bool]] = {}
+    for gates in runs:
+        for g in gates:
+            verdicts.setdefault(g.name, set()).add(g.passed)
+    return {name for name, seen in verdicts.items() if len(seen) > 1}
+
+
+@dataclass(frozen=True)
+class SingleShotValidation(TaskValidation):
+    """A single-shot task's validation: `untouched` holds the empty answer's gates,
+    `reference` the reference answer's, `blank` those of an answer giving every file empty."""
+
+    blank: list[tuple[GateResult, ...]] = field(default_factory=list)
+
+    @staticmethod
+    def _format(gates: tuple[GateResult, ...]) -> bool:
+        return all(g.passed for g in gates if g.kind == "format")
+
+    @staticmethod
+    def _execution(gates: tuple[GateResult, ...]) -> bool:
+        return all(g.passed for g in gates if g.kind != "format")
+
+    @property
+    def flaky_gates(self) -> list[str]:
+        found = set()
+        for runs in (self.untouched, self.reference, self.blank):
+            found |= _flaky(runs)
+        return sorted(found)
+
+    @property
+    def problems(self) -> list[str]:
+        if self.error:
+            return [self.error]
+        found = []
+        if any(self._format(gates) for gates in self.untouched):
+            found.append("an empty answer scores format 1")
+        if any(self._execution(gates) for gates in self.untouched):
+            found.append("an empty answer scores execution 1")
+        if any(self._execution(gates) for gates in self.blank):
+            found.append("an answer of empty files scores execution 1: the checks ask for nothing")
+        failing = [
+            f"{g.name} ({g.details or 'failed'})"
+            for gates in self.reference
+            for g in gates
+            if not g.passed
+        ]
+        if failing:
+            found.append("the reference answer fails: " + "; ".join(sorted(set(failing))))
+        if self.flaky_gates:
+            found.append("flaky gates: " + ", ".join(self.flaky_gates))
+        return found
+
+
+def validate_single_shot_task(
+    task: SingleShotTask, *, python: str, repeats: int = 3, workers: int | None = None
+) -> SingleShotValidation:
+    """Score the empty, the blank-files and the reference answer `repeats` times each."""
+    try:
+        reference = single_shot.render_answer(task.reference_files(), task.run_line, contract=True)
+    except OSError as exc:
+        return SingleShotValidation(task.id, [], [], error=f"cannot read the reference: {exc}")
+    blank = single_shot.render_answer(dict.fromkeys(task.files, ""), None, contract=True)
+    answers = [answer for answer in ("", blank, reference) for _ in range(repeats)]
+    with tempfile.TemporaryDirectory(prefix=f"armbench-validate-{task.id}-") as tmp:
+        scratch = Path(tmp)
+
+        def gates_of(answer: str) -> tuple[GateResult, ...]:
+            return single_shot.score(task, answer, python=python, scratch=scratch).gates
+
+        try:
+            with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+                results = list(pool.map(gates_of, answers))
+        except Exception as exc:
+            return SingleShotValidation(task.id, [], [], error=f"cannot score: {exc}")
+    return SingleShotValidation(
+        task.id,
+        untouched=results[:repeats],
+        reference=results[2 * repeats :],
+        blank=results[repeats : 2 * repeats],
+    )
+
+
+def validate_any_task(
+    task: AnyTask, *, python: str, repeats: int = 3, workers: int | None = None
+) -> TaskValidation:
+    if isinstance(task, SingleShotTask):
+        return validate_single_shot_task(task, python=python, repeats=repeats, workers=workers)
+    return validate_task(task, python=python, repeats=repeats, workers=workers)
+
+
 def validate_pack(
     pack: Pack,
     *,
@@ -111,7 +210,7 @@ def validate_pack(
 ) -> list[TaskValidation]:
     results = []
     for task in pack.tasks:
-        result = validate_task(task, python=python, repeats=repeats)
+        result = validate_any_task(task, python=python, repeats=repeats)
         results.append(result)
         if on_task is not None:
             on_task(result)

@@ -1,0 +1,93 @@
+"""Per-trial measures that only some arms have: delegation tax and cloud fraction.
+
+Both are defined once here and used by `export`, `show` and (later) the report:
+
+- **delegation tax**: the tokens of executor-returned text an orchestrator read in later calls
+  (cache reads, cache writes, plain input), priced at the orchestrator's rates; exact for the
+  sim, estimated for real providers (flagged); 0 for arms that do not delegate.
+- **cloud fraction**: for routed arms, the share of answered model calls served by the cloud
+  model (`calls`), and the share of their tokens — prompt plus output — served by it
+  (`tokens`); None for other arms. The router's own calls are not counted.
+- **contract effect**: for a single-shot trial, what the execution contract did, judged on the
+  pair it forms with the trial of the same model, task and replicate run the other way
+  (armbench.judge.single_shot.classify_contract_effect); None without such a pair.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from armbench.judge.single_shot import ContractEffect, classify_contract_effect
+from armbench.models.types import Usage
+from armbench.pricing.ratecard import RateCard
+from armbench.store.records import CallRecord, TrialRecord
+
+
+@dataclass(frozen=True)
+class Tax:
+    tokens: int
+    usd: float
+    estimated: bool
+
+
+NO_TAX = Tax(0, 0.0, False)
+
+
+def delegation_tax(trial: TrialRecord, card: RateCard) -> Tax:
+    record = trial.extra.get("delegation_tax")
+    if not isinstance(record, dict):
+        return NO_TAX
+    usage = Usage(**{k: int(v) for k, v in record["tokens"].items()})
+    return Tax(
+        tokens=usage.prompt_tokens,
+        usd=card.cost(str(record["model"]), usage),
+        estimated=bool(record.get("estimated")),
+    )
+
+
+@dataclass(frozen=True)
+class CloudFraction:
+    calls: float
+    tokens: float
+
+
+def cloud_fraction(trial: TrialRecord) -> CloudFraction | None:
+    routed = [c for c in trial.calls if c.route is not None and c.status == "ok"]
+    if trial.arm_kind != "routed" or not routed:
+        return None
+    cloud = [c for c in routed if c.route == "cloud"]
+    total = _served(routed)
+    return CloudFraction(
+        calls=len(cloud) / len(routed), tokens=_served(cloud) / total if total else 0.0
+    )
+
+
+def _served(calls: list[CallRecord]) -> int:
+    return sum(c.usage.prompt_tokens + c.usage.output for c in calls)
+
+
+def single_shot_scores(trial: TrialRecord) -> tuple[int, int] | None:
+    """(format score, execution score) of a single-shot trial that was scored."""
+    extra = trial.extra
+    if trial.arm_kind != "single_shot" or "execution_score" not in extra:
+        return None
+    return int(extra["format_score"]), int(extra["execution_score"])
+
+
+def contract_effects(trials: list[TrialRecord], arms: dict[str, Any]) -> dict[str, ContractEffect]:
+    """Each single-shot trial's contract effect, by trial id (`arms`: the run's config)."""
+    pairs: dict[tuple[str, str, int], dict[bool, TrialRecord]] = {}
+    for trial in trials:
+        arm = arms.get(trial.arm) or {}
+        if trial.arm_kind == "single_shot" and single_shot_scores(trial) is not None:
+            key = (str(arm.get("model")), trial.task, trial.replicate)
+            pairs.setdefault(key, {})[bool(arm.get("contract"))] = trial
+    effects: dict[str, ContractEffect] = {}
+    for pair in pairs.values():
+        if True in pair and False in pair:
+            without, with_ = single_shot_scores(pair[False]), single_shot_scores(pair[True])
+            assert without is not None and with_ is not None
+            effect = classify_contract_effect(without, with_)
+            effects[pair[False].trial_id] = effects[pair[True].trial_id] = effect
+    return effects
