@@ -31,7 +31,7 @@ from armbench.runner.run import (
 )
 from armbench.store.records import TrialRecord
 from armbench.store.rundir import RunDirectory, RunDirectoryError
-from armbench.tasks.packs import builtin_pack_names, load_pack
+from armbench.tasks.packs import builtin_pack_names, combine, load_pack
 from armbench.tasks.spec import TaskFileError
 
 DEMO_CONFIG = Path(__file__).resolve().parent / "examples" / "demo.yaml"
@@ -471,8 +471,9 @@ def serve_sim(
     host: Annotated[str, typer.Option("--host", help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, help="Port; 0 picks a free one.")] = 8765,
     pack: Annotated[
-        str, typer.Option("--pack", help="Pack whose tasks the sim recognises by prompt.")
-    ] = "demo",
+        list[str] | None,
+        typer.Option("--pack", help="Pack whose tasks the sim recognises (repeatable)."),
+    ] = None,
     skill: Annotated[float, typer.Option("--skill", min=0, max=1, help="Default sim skill.")] = 0.9,
     model_skill: Annotated[
         list[str] | None,
@@ -508,7 +509,7 @@ def serve_sim(
             fail(f"--model-skill {item!r}: expected NAME=SKILL with SKILL in 0..1", code=2)
     try:
         rules = [parse_fault(spec) for spec in fault or []]
-        loaded = load_pack(pack)
+        loaded = combine([load_pack(name) for name in pack or ["demo", "oneshot"]])
     except (ValueError, TaskFileError) as exc:
         fail(str(exc), code=2)
     server = SimServer(

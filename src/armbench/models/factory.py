@@ -1,5 +1,9 @@
 """Building each trial's models from the config: offline ones fresh per trial, API ones on SDK
-clients shared by the whole run (they pool connections and are thread-safe)."""
+clients shared by the whole run (they pool connections and are thread-safe).
+
+The provider modules (and so the SDKs, over a second of imports) load only when a config uses
+an API model: a simulated run, and every CLI verb, start without them.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,6 @@ from armbench.config import (
     ScriptModelConfig,
     SimModelConfig,
 )
-from armbench.models import anthropic_messages, openai_chat
 from armbench.models.script import ScriptModel, load_script
 from armbench.models.sim import SimModel, SimPolicy
 from armbench.models.types import SIMULATED_PROVIDERS, Model, ModelIdentity, Role, TaskBrief
@@ -38,7 +41,9 @@ def _api_key(key: str, config: ModelConfig, environ: Mapping[str, str]) -> str |
         variable: str | None = config.api_key_env
         required = True
     elif isinstance(config, OpenAIModelConfig):
-        variable, required = config.api_key_env, openai_chat.needs_key(config)
+        from armbench.models.openai_chat import needs_key
+
+        variable, required = config.api_key_env, needs_key(config)
     else:
         return None
     value = environ.get(variable) if variable else None
@@ -70,8 +75,12 @@ class ModelFactory:
         if key not in self._clients:
             config = self._configs[key]
             if isinstance(config, AnthropicModelConfig):
+                from armbench.models import anthropic_messages
+
                 self._clients[key] = anthropic_messages.make_client(config, self._keys[key] or "")
             elif isinstance(config, OpenAIModelConfig):
+                from armbench.models import openai_chat
+
                 self._clients[key] = openai_chat.make_client(config, self._keys[key])
         return self._clients[key]
 
@@ -93,8 +102,12 @@ class ModelFactory:
         if isinstance(config, ScriptModelConfig):
             return ScriptModel(name, load_script(config.path))
         if isinstance(config, AnthropicModelConfig):
-            return anthropic_messages.AnthropicMessagesModel(config, self._client(key))
-        return openai_chat.OpenAIChatModel(config, self._client(key))
+            from armbench.models.anthropic_messages import AnthropicMessagesModel
+
+            return AnthropicMessagesModel(config, self._client(key))
+        from armbench.models.openai_chat import OpenAIChatModel
+
+        return OpenAIChatModel(config, self._client(key))
 
     def shared_policy(
         self, local: str, cloud: str, *, brief: TaskBrief, seed: int
