@@ -44,11 +44,17 @@ class ArmContext:
         assert self.limits.wall_s is not None
         return self.limits.wall_s
 
-    def toolbox(self, *, read_only: bool = False, extra: tuple[ExtraTool, ...] = ()) -> Toolbox:
-        assert self.limits.bash_timeout_s is not None
-        return Toolbox(
-            self.env, bash_timeout_s=self.limits.bash_timeout_s, read_only=read_only, extra=extra
-        )
+    def toolbox(
+        self,
+        *,
+        read_only: bool = False,
+        extra: tuple[ExtraTool, ...] = (),
+        bash_timeout_s: float | None = None,
+    ) -> Toolbox:
+        """Tools on the trial's workspace; `bash_timeout_s` overrides the main agent's."""
+        timeout = bash_timeout_s or self.limits.bash_timeout_s
+        assert timeout is not None
+        return Toolbox(self.env, bash_timeout_s=timeout, read_only=read_only, extra=extra)
 
 
 @dataclass

@@ -113,7 +113,7 @@ def shape_return(
         f"changed: {', '.join(changed) or 'nothing'}\n"
     )
     diff = "".join(
-        line
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
         for path in changed
         for line in difflib.unified_diff(
             before.get(path, "").splitlines(keepends=True),
@@ -122,7 +122,7 @@ def shape_return(
             f"b/{path}",
         )
     )
-    return head + _head(diff, max(policy.max_chars - len(head), 0))
+    return _head(head + diff, policy.max_chars)
 
 
 def run_orchestrated(arm: OrchestratedArm, ctx: ArmContext) -> ArmOutcome:
@@ -143,7 +143,7 @@ def run_orchestrated(arm: OrchestratedArm, ctx: ArmContext) -> ArmOutcome:
         assert executor_limits.bash_timeout_s is not None
         run = run_agent(
             always(executor, "executor"),
-            ctx.toolbox(),
+            ctx.toolbox(bash_timeout_s=executor_limits.bash_timeout_s),
             prompt=instruction,
             max_iterations=executor_limits.max_iterations,
             wall_s=ctx.wall_s,

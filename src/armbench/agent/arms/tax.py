@@ -27,12 +27,15 @@ class DelegationTax:
 
     def add(self, request: ModelRequest, response: ModelResponse, returned: set[str]) -> None:
         """Count the executor-returned blocks (results of the tool calls in `returned`) that
-        `request` carried."""
+        `request` carried. An error result is the harness refusing a delegation, not executor
+        content: it pays no tax."""
         positions = [
             (m, b)
             for m, message in enumerate(request.messages)
             for b, block in enumerate(message.content)
-            if isinstance(block, ToolResultBlock) and block.tool_use_id in returned
+            if isinstance(block, ToolResultBlock)
+            and block.tool_use_id in returned
+            and not block.is_error
         ]
         if not positions:
             return
