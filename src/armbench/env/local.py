@@ -25,6 +25,12 @@ from armbench.env.base import DEFAULT_OUTPUT_CAP, CommandResult
 # Variables a command may inherit. Everything else is dropped: an allowlist cannot leak a
 # credential under a name nobody thought of, which a denylist of `*_API_KEY` patterns can.
 _INHERITED = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM", "TMPDIR", "SYSTEMROOT")
+
+JUDGED_ENV = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+"""Set for trials and the judge: pytest loads no plugin merely because it is installed beside
+the pinned checkers (armbench's own dev plugins would otherwise join every judged test run);
+a task that needs one names it in its gate's args (`-p name`), and the agent's checks then
+behave as the judge's do."""
 _SECRET_NAME = re.compile(
     r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH|COOKIE|SESSION)", re.I
 )

@@ -14,7 +14,7 @@ from typing import Any
 
 import pathspec
 
-from armbench.env.local import LocalEnvironment
+from armbench.env.local import JUDGED_ENV, LocalEnvironment
 from armbench.judge.checkers import CheckReport, run_mypy, run_pytest, run_ruff
 from armbench.judge.rules import count_suppressions
 from armbench.judge.structural import verify_moved_function
@@ -131,7 +131,7 @@ def judge(workspace: Path, prepared: Prepared, *, python: str) -> tuple[GateResu
     with tempfile.TemporaryDirectory(prefix="armbench-judge-") as scratch:
         home = Path(scratch) / "home"
         home.mkdir()
-        env = LocalEnvironment(workspace, home=home)
+        env = LocalEnvironment(workspace, home=home, extra_env=JUDGED_ENV)
         for name, gate in zip(_gate_names(spec.gates), spec.gates, strict=True):
             if isinstance(gate, MypyGate):
                 cache = Path(scratch) / "mypy-cache"

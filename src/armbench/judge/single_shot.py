@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Literal
 
 from armbench.env.base import CommandResult
-from armbench.env.local import LocalEnvironment
+from armbench.env.local import JUDGED_ENV, LocalEnvironment
 from armbench.store.records import GateResult
 from armbench.tasks.files import copy_tree
 from armbench.tasks.single_shot import CommandCheck, SingleShotTask, StdoutCheck
@@ -542,7 +542,9 @@ def _execute(
         target.write_text(content, encoding="utf-8")
     home = root / "home"
     home.mkdir()
-    env = LocalEnvironment(workspace, home=home, path_prefix=[_shim_dir(python, root)])
+    env = LocalEnvironment(
+        workspace, home=home, path_prefix=[_shim_dir(python, root)], extra_env=JUDGED_ENV
+    )
     gates: list[GateResult] = []
     outputs: list[CommandResult] = []
     for name, step in zip(run_names, task.spec.run, strict=True):

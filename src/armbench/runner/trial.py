@@ -32,7 +32,7 @@ from armbench.config import (
     SingleShotArm,
     SoloArm,
 )
-from armbench.env.local import LocalEnvironment
+from armbench.env.local import JUDGED_ENV, LocalEnvironment
 from armbench.judge.gates import changed_paths, judge
 from armbench.judge.single_shot import score, wrap_prompt
 from armbench.models.factory import ModelFactory, identity_of
@@ -189,6 +189,7 @@ def _attempt(plan: TrialPlan, ctx: TrialContext, work: Path, base: dict[str, Any
         workspace,
         home=home,
         extra_env={
+            **JUDGED_ENV,
             "MYPY_CACHE_DIR": str(home / ".mypy_cache"),
             "RUFF_CACHE_DIR": str(home / ".ruff_cache"),
         },

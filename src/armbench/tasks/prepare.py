@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from armbench.env.local import LocalEnvironment
+from armbench.env.local import JUDGED_ENV, LocalEnvironment
 from armbench.judge.checkers import run_mypy
 from armbench.tasks.files import copy_tree, fingerprint_tree, iter_files
 from armbench.tasks.inject import InjectionManifest, InjectionRequest, inject, restore
@@ -70,7 +70,7 @@ def prepare(task: Task, template: Path, *, inject_seed: int | None, python: str)
         if seed is None:
             raise ValueError(f"task {task.id}: injection needs a seed")
         request = InjectionRequest(mypy=step.mypy, ruff=step.ruff, collect=step.collect, seed=seed)
-        manifest = inject(template, request, python=python)
+        manifest = inject(template, request, python=python, extra_env=JUDGED_ENV)
 
     solution: dict[str, str | None] = {}
     if spec.solution.restore_injected and manifest is not None:
@@ -97,7 +97,8 @@ def _warm_mypy_cache(task: Task, template: Path, python: str) -> Path | None:
     if gate is None:
         return None
     cache = template.with_name(template.name + ".mypy-cache")
-    run_mypy(LocalEnvironment(template), python=python, args=gate.args, cache_dir=cache)
+    env = LocalEnvironment(template, extra_env=JUDGED_ENV)
+    run_mypy(env, python=python, args=gate.args, cache_dir=cache)
     return cache if cache.is_dir() else None
 
 

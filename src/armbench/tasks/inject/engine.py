@@ -406,8 +406,14 @@ class _Reports:
 class _Checkers:
     """The three checkers on the scratch copy; the mypy cache persists across rounds."""
 
-    def __init__(self, workdir: Path, python: str, cache_dir: Path | None = None) -> None:
-        self.env = LocalEnvironment(workdir, path_prefix=[Path(python).parent])
+    def __init__(
+        self,
+        workdir: Path,
+        python: str,
+        cache_dir: Path | None = None,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.env = LocalEnvironment(workdir, path_prefix=[Path(python).parent], extra_env=extra_env)
         self.python = python
         self.cache_dir = cache_dir
 
@@ -600,11 +606,17 @@ def _mentions(text: bytes, name: str) -> bool:
 
 
 def inject(
-    repo: Path, request: InjectionRequest, python: str = sys.executable
+    repo: Path,
+    request: InjectionRequest,
+    python: str = sys.executable,
+    *,
+    extra_env: Mapping[str, str] | None = None,
 ) -> InjectionManifest:
     """Inject exactly the requested breakage into `repo`, verified by the real checkers.
 
     The repository is changed only on success; InjectionError (with what to do) otherwise.
+    `extra_env` is added to the checkers' environment (a task's template is verified the way
+    its judge will run).
     """
     repo = repo.resolve()
     if request.total == 0:
@@ -612,7 +624,7 @@ def inject(
     with tempfile.TemporaryDirectory(prefix="armbench-inject-") as tmp:
         work = Path(tmp) / "repo"
         _copy_repo(repo, work)
-        checkers = _Checkers(work, python, Path(tmp) / "mypy-cache")
+        checkers = _Checkers(work, python, Path(tmp) / "mypy-cache", extra_env)
         sources = read_sources(work)
         with ThreadPoolExecutor(max_workers=1) as executor:
             listing = executor.submit(_discover, checkers, work, sources)
