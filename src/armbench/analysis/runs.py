@@ -24,23 +24,27 @@ class LoadedRun:
 
 
 def load_run(path: Path, *, rate_card: Path | None = None) -> LoadedRun:
-    """A run's manifest and trials, costed with the run's own card (the prices it recorded in
-    its manifest) — or with `rate_card` for the models that card names, the run's own prices
-    for the rest, as `armbench reprice` does."""
+    """A run's manifest and trials, costed with `run_rate_card`."""
     directory = RunDirectory.open(path)
     manifest = directory.read_manifest()
     with directory.database() as db:
         trials = db.trials()
+    return LoadedRun(directory, manifest, trials, run_rate_card(manifest, path, rate_card))
+
+
+def run_rate_card(manifest: Manifest, path: Path, rate_card: Path | None = None) -> RateCard:
+    """The run's own card (the prices it recorded in its manifest) — or `rate_card` for the
+    models that card names and the run's own prices for the rest, as `armbench reprice` does."""
     card = RateCard.from_mapping(
         manifest.rate_card, source=f"{path}/manifest.json (the run's rate card)"
     )
-    if rate_card is not None:
-        user = RateCard.load(rate_card)
-        card = RateCard(
-            {**card.rates, **user.rates},
-            source=f"{rate_card} (the run's own prices for models it does not name)",
-        )
-    return LoadedRun(directory, manifest, trials, card)
+    if rate_card is None:
+        return card
+    user = RateCard.load(rate_card)
+    return RateCard(
+        {**card.rates, **user.rates},
+        source=f"{rate_card} (the run's own prices for models it does not name)",
+    )
 
 
 def trial_tokens(trial: TrialRecord) -> Usage:

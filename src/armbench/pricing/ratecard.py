@@ -253,15 +253,23 @@ class RateCard:
                 f"no price for {', '.join(missing)} in {self.source}; " + self._fix(missing[0])
             )
 
-    def cost(self, key: str, usage: Usage, *, seconds: float = 0.0) -> float:
+    def thresholds(self) -> list[int]:
+        """Every prompt size above which some model's tier starts, ascending."""
+        return sorted({t.above_input_tokens for r in self.rates.values() for t in r.tiers})
+
+    def cost(
+        self, key: str, usage: Usage, *, seconds: float = 0.0, prompt_tokens: int | None = None
+    ) -> float:
         """Dollars for `usage` of model `key`, plus `seconds` of its wall time if the card
-        prices time (local models)."""
+        prices time (local models). Tiers are chosen by the prompt size of one call:
+        `usage.prompt_tokens`, or `prompt_tokens` when `usage` sums several calls that all fall
+        in the same tier (see `thresholds`)."""
         rates = self.rates.get(key)
         if rates is None:
             raise UnknownPriceError(f"no price for model {key!r}; {self._fix(key)}")
         if seconds < 0 or not math.isfinite(seconds):
             raise ValueError(f"{key}: cannot price {seconds} seconds of model time")
-        prompt = usage.prompt_tokens
+        prompt = usage.prompt_tokens if prompt_tokens is None else prompt_tokens
         total = 0.0
         for kind in PRICED_KINDS:
             tokens = getattr(usage, kind)

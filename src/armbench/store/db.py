@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -243,6 +244,41 @@ class RunDatabase:
             cursor = self._conn.execute(sql)
             names = [d[0] for d in cursor.description]
             return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+    def trial_rows(self) -> list[dict[str, Any]]:
+        """Every trial's own columns (no transcript, `extra` still JSON text), in
+        (arm, task, replicate) order: what a report reads when it must not load every call."""
+        columns = ", ".join(c for c in _TRIAL_COLUMNS if c != "transcript")
+        return self._rows(
+            f"SELECT {columns} FROM trials ORDER BY arm, task, replicate, trial_id"
+        )
+
+    def call_totals(self, thresholds: Sequence[int]) -> list[dict[str, Any]]:
+        """The ledger summed per trial, role, model, route and status — and per price tier: calls
+        are grouped by how many of `thresholds` their prompt exceeds, so a tiered price can be
+        applied to each group's sum exactly as to its calls one by one. `prompt` is one
+        member's prompt size (all members fall in the same tier); `n` counts the calls."""
+        prompt = "(input + cache_write_5m + cache_write_1h + cache_read)"
+        bucket = " + ".join(f"({prompt} > {int(t)})" for t in thresholds) or "0"
+        sums = ", ".join(f"SUM({k}) AS {k}" for k in TOKEN_KINDS)
+        return self._rows(
+            f"SELECT trial_id, role, provider, model, route, status, {bucket} AS tier, "
+            f"MIN({prompt}) AS prompt, COUNT(*) AS n, {sums}, SUM(latency_s) AS latency_s "
+            "FROM calls GROUP BY trial_id, role, provider, model, route, status, tier"
+        )
+
+    def prompt_growth(self, max_calls: int) -> list[dict[str, Any]]:
+        """Mean prompt size (input plus cache writes and reads) of the k-th answered call of each
+        role, per arm and task, for k up to `max_calls`: how context grows over a trial."""
+        return self._rows(
+            "SELECT t.task, t.arm, c.role, c.k, AVG(c.prompt) AS prompt, COUNT(*) AS n FROM ("
+            "  SELECT trial_id, role,"
+            "    input + cache_write_5m + cache_write_1h + cache_read AS prompt,"
+            "    ROW_NUMBER() OVER (PARTITION BY trial_id, role ORDER BY seq) AS k"
+            "  FROM calls WHERE status = 'ok'"
+            f") c JOIN trials t USING (trial_id) WHERE c.k <= {int(max_calls)} "
+            "GROUP BY t.task, t.arm, c.role, c.k ORDER BY t.task, t.arm, c.role, c.k"
+        )
 
     def trials(self) -> list[TrialRecord]:
         """Every recorded trial with its calls and gates, in (arm, task, replicate) order."""

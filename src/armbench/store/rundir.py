@@ -48,6 +48,9 @@ class Manifest(BaseModel):
     simulated: bool
     """True when any model of the run is simulated: its numbers do not measure a real model."""
     trials_planned: int
+    imported: dict[str, Any] | None = None
+    """Runs made by `armbench import`, not by armbench: `{importer, source, sha256, notes}` —
+    where the data came from and what it does not measure (notes are shown by every report)."""
 
 
 def write_atomic(path: Path, text: str) -> None:

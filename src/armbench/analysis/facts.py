@@ -1,0 +1,135 @@
+"""Per-trial facts for reports, read from the ledger in bulk.
+
+`show` and `export` load every ledger row as an object; a report over 100,000 trials and
+millions of calls cannot. Here the database sums the ledger per trial, role, model, route and
+price tier, and the costs are computed from those sums with the same rate card and the same
+definitions (armbench.analysis.arms, armbench.analysis.runs) — the test suite checks both paths
+give the same numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from armbench.analysis.arms import NO_TAX, CloudFraction, Tax
+from armbench.models.types import TOKEN_KINDS, Usage
+from armbench.pricing.ratecard import RateCard
+from armbench.store.rundir import RunDirectory
+
+
+@dataclass
+class TrialFacts:
+    trial_id: str
+    arm: str
+    arm_kind: str
+    task: str
+    replicate: int
+    seed: int
+    status: str
+    infra_class: str | None
+    wall_s: float
+    iterations: int
+    simulated: bool
+    n_calls: int = 0
+    tokens: Usage = field(default_factory=Usage)
+    tokens_by_role: dict[str, Usage] = field(default_factory=dict)
+    cost_by_role: dict[str, float] = field(default_factory=dict)
+    tax: Tax = NO_TAX
+    cloud: CloudFraction | None = None
+    scores: tuple[int, int] | None = None
+    """Single-shot trials: (format score, execution score)."""
+    unmeasured_roles: tuple[str, ...] = ()
+    """Roles whose tokens the source never recorded (imported runs): their cost is unknown."""
+
+    @property
+    def cost_usd(self) -> float:
+        return sum(self.cost_by_role.values())
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "pass"
+
+    @property
+    def judged(self) -> bool:
+        """Infra errors say nothing about the arm; every other outcome does."""
+        return self.status != "infra_error"
+
+
+def _tax(extra: dict[str, Any], card: RateCard) -> Tax:
+    record = extra.get("delegation_tax")
+    if not isinstance(record, dict):
+        return NO_TAX
+    usage = Usage(**{k: int(v) for k, v in record["tokens"].items()})
+    return Tax(
+        usage.prompt_tokens, card.cost(str(record["model"]), usage), bool(record.get("estimated"))
+    )
+
+
+def _scores(kind: str, extra: dict[str, Any]) -> tuple[int, int] | None:
+    if kind != "single_shot" or "execution_score" not in extra:
+        return None
+    return int(extra["format_score"]), int(extra["execution_score"])
+
+
+def load_facts(directory: RunDirectory, card: RateCard) -> list[TrialFacts]:
+    """Every trial of a run with its tokens and costs by role, in (arm, task, replicate) order."""
+    with directory.database() as db:
+        trials = db.trial_rows()
+        groups = db.call_totals(card.thresholds())
+    facts: dict[str, TrialFacts] = {}
+    for row in trials:
+        extra = json.loads(row["extra"])
+        facts[row["trial_id"]] = TrialFacts(
+            trial_id=row["trial_id"],
+            arm=row["arm"],
+            arm_kind=row["arm_kind"],
+            task=row["task"],
+            replicate=row["replicate"],
+            seed=row["seed"],
+            status=row["status"],
+            infra_class=row["infra_class"],
+            wall_s=row["wall_s"],
+            iterations=row["iterations"],
+            simulated=bool(row["simulated"]),
+            tax=_tax(extra, card),
+            scores=_scores(row["arm_kind"], extra),
+            unmeasured_roles=tuple(extra.get("unmeasured_roles", ())),
+        )
+    routed: dict[str, dict[str, list[int]]] = {}
+    """trial → route → [answered calls, tokens served]"""
+    for g in groups:
+        trial = facts[g["trial_id"]]
+        usage = Usage(**{k: int(g[k]) for k in TOKEN_KINDS})
+        role = g["role"]
+        trial.n_calls += g["n"]
+        trial.tokens += usage
+        trial.tokens_by_role[role] = trial.tokens_by_role.get(role, Usage()) + usage
+        cost = card.cost(
+            f"{g['provider']}/{g['model']}",
+            usage,
+            seconds=g["latency_s"],
+            prompt_tokens=g["prompt"],
+        )
+        trial.cost_by_role[role] = trial.cost_by_role.get(role, 0.0) + cost
+        if g["route"] is not None and g["status"] == "ok":
+            served = routed.setdefault(g["trial_id"], {}).setdefault(g["route"], [0, 0])
+            served[0] += g["n"]
+            served[1] += usage.prompt_tokens + usage.output
+    for trial_id, by_route in routed.items():
+        trial = facts[trial_id]
+        if trial.arm_kind != "routed":
+            continue
+        calls = sum(v[0] for v in by_route.values())
+        tokens = sum(v[1] for v in by_route.values())
+        cloud = by_route.get("cloud", [0, 0])
+        trial.cloud = CloudFraction(cloud[0] / calls, cloud[1] / tokens if tokens else 0.0)
+    return list(facts.values())
+
+
+def prompt_growth(path: Path, max_calls: int = 80) -> list[dict[str, Any]]:
+    """`[{task, arm, role, k, prompt, n}]`: mean prompt tokens of each role's k-th call."""
+    with RunDirectory.open(path).database() as db:
+        return db.prompt_growth(max_calls)

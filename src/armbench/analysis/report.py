@@ -1,0 +1,414 @@
+"""Building a report from a run directory: cells, comparisons, Pareto frontiers, decisions.
+
+Everything is computed from the ledger (armbench.analysis.facts) and a rate card; the
+statistics are in armbench.analysis.stats and the schema in armbench.analysis.report_model.
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from armbench import __version__
+from armbench.analysis import stats
+from armbench.analysis.facts import TrialFacts, load_facts
+from armbench.analysis.report_model import (
+    ArmSpend,
+    Cell,
+    Comparison,
+    Decision,
+    Dominance,
+    MedianIntervals,
+    Medians,
+    PairedTest,
+    ParetoPoint,
+    Report,
+)
+from armbench.analysis.runs import run_rate_card
+from armbench.models.types import TOKEN_KINDS
+from armbench.store.rundir import RunDirectory
+
+Metric = Literal["cost_usd", "wall_s", "iterations", "success"]
+Axes = Literal["cost_wall", "cost_success"]
+DOMINANCE_SUPPORT = 0.95
+"""An arm leaves the Pareto frontier only when another dominates it in this share of bootstrap
+resamples — not because its point estimate happens to sit behind another's."""
+NUMERIC_METRICS: dict[str, Callable[[TrialFacts], float]] = {
+    "cost_usd": lambda t: t.cost_usd,
+    "wall_s": lambda t: t.wall_s,
+    "iterations": lambda t: float(t.iterations),
+}
+
+
+def _median(values: Sequence[float]) -> float | None:
+    return float(statistics.median(values)) if values else None
+
+
+def _mean(values: Iterable[float]) -> float | None:
+    items = list(values)
+    return sum(items) / len(items) if items else None
+
+
+def _cell(arm: str, task: str, trials: list[TrialFacts], seed: int) -> Cell:
+    judged = [t for t in trials if t.judged]
+    passed = [t for t in judged if t.passed]
+    n_pass = len(passed)
+    rng = stats.rng_for(arm, task, seed=seed)
+    columns = {name: [get(t) for t in passed] for name, get in NUMERIC_METRICS.items()}
+    intervals = stats.bootstrap_medians(columns, rng)
+    roles = sorted({r for t in passed for r in t.tokens_by_role})
+    costs = [t.cost_usd for t in judged]
+    wins = [t.passed for t in judged]
+    ecps_ci = stats.expected_cost_interval(costs, wins, rng)
+    orchestrated = trials[0].arm_kind == "orchestrated"
+    clouds = [t.cloud for t in trials if t.cloud is not None]
+    role_costs: dict[str, float] = {}
+    for t in judged:
+        for role, cost in t.cost_by_role.items():
+            role_costs[role] = role_costs.get(role, 0.0) + cost / len(judged)
+    return Cell(
+        arm=arm,
+        arm_kind=trials[0].arm_kind,
+        task=task,
+        n=len(trials),
+        n_pass=n_pass,
+        n_fail=sum(t.status == "fail" for t in trials),
+        n_limit=sum(t.status == "limit" for t in trials),
+        n_infra=len(trials) - len(judged),
+        infra_classes=dict(Counter(str(t.infra_class) for t in trials if not t.judged)),
+        pass_rate=n_pass / len(judged) if judged else None,
+        pass_rate_itt=n_pass / len(trials),
+        pass_rate_ci=stats.wilson(n_pass, len(judged)),
+        success_median=Medians(**{k: _median(v) for k, v in columns.items()}),
+        success_median_ci=MedianIntervals(**intervals),
+        interval_note=stats.too_few_for_interval(n_pass),
+        success_median_tokens={
+            kind: _median([getattr(t.tokens, kind) for t in passed]) for kind in TOKEN_KINDS
+        },
+        success_median_tokens_by_role={
+            role: {
+                kind: _median(
+                    [
+                        getattr(t.tokens_by_role[role], kind)
+                        for t in passed
+                        if role in t.tokens_by_role
+                    ]
+                )
+                for kind in TOKEN_KINDS
+            }
+            for role in roles
+        },
+        mean_cost_usd=_mean(costs),
+        mean_cost_by_role=role_costs,
+        expected_cost_per_success=stats.expected_cost_per_success(costs, wins),
+        expected_cost_per_success_ci=ecps_ci,
+        delegation_tax_tokens=_mean(t.tax.tokens for t in trials) if orchestrated else None,
+        delegation_tax_usd=_mean(t.tax.usd for t in trials) if orchestrated else None,
+        delegation_tax_estimated=any(t.tax.estimated for t in trials),
+        cloud_fraction_calls=_mean(c.calls for c in clouds),
+        cloud_fraction_tokens=_mean(c.tokens for c in clouds),
+        unmeasured_roles=sorted({r for t in trials for r in t.unmeasured_roles}),
+        simulated=any(t.simulated for t in trials),
+    )
+
+
+def _paired_values(
+    a: list[TrialFacts], b: list[TrialFacts], pick: Callable[[TrialFacts], float | bool]
+) -> tuple[list[float | bool], list[float | bool]]:
+    """Values of trials that share a seed in both arms (the same replicate of the task)."""
+    by_seed = {t.seed: t for t in b}
+    pairs = [(pick(t), pick(by_seed[t.seed])) for t in a if t.seed in by_seed]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def _unique_seeds(trials: list[TrialFacts]) -> bool:
+    return len({t.seed for t in trials}) == len(trials)
+
+
+def _comparison(
+    task: str, metric: Metric, a: tuple[str, list[TrialFacts]], b: tuple[str, list[TrialFacts]]
+) -> Comparison | None:
+    (arm_a, trials_a), (arm_b, trials_b) = a, b
+    paired: stats.Paired | None = None
+    if metric == "success":
+        xs_a = [float(t.passed) for t in trials_a if t.judged]
+        xs_b = [float(t.passed) for t in trials_b if t.judged]
+        ja, jb = [t for t in trials_a if t.judged], [t for t in trials_b if t.judged]
+        if _unique_seeds(ja) and _unique_seeds(jb):
+            pa, pb = _paired_values(ja, jb, lambda t: t.passed)
+            if pa:
+                paired = stats.paired_binary([bool(v) for v in pa], [bool(v) for v in pb])
+    else:
+        get = NUMERIC_METRICS[metric]
+        pass_a = [t for t in trials_a if t.passed]
+        pass_b = [t for t in trials_b if t.passed]
+        xs_a, xs_b = [get(t) for t in pass_a], [get(t) for t in pass_b]
+        if _unique_seeds(pass_a) and _unique_seeds(pass_b):
+            pa, pb = _paired_values(pass_a, pass_b, get)
+            if pa:
+                paired = stats.paired_numeric([float(v) for v in pa], [float(v) for v in pb])
+    if not xs_a or not xs_b:
+        return None
+    mw = stats.mann_whitney(xs_a, xs_b)
+    return Comparison(
+        task=task,
+        metric=metric,
+        a=arm_a,
+        b=arm_b,
+        n_a=len(xs_a),
+        n_b=len(xs_b),
+        median_a=_median(xs_a),
+        median_b=_median(xs_b),
+        u=mw.u,
+        p_exact=mw.p_exact,
+        p_exact_method=mw.p_exact_method,
+        p_asymptotic=mw.p_asymptotic,
+        p_holm=None,
+        cliffs_delta=mw.cliffs_delta,
+        paired=None if paired is None else PairedTest(**paired.__dict__),
+    )
+
+
+def _comparisons(task: str, arms: dict[str, list[TrialFacts]]) -> list[Comparison]:
+    out: list[Comparison] = []
+    metrics: tuple[Metric, ...] = ("cost_usd", "wall_s", "iterations", "success")
+    for metric in metrics:
+        family = [
+            c
+            for (a, b) in itertools.combinations(sorted(arms), 2)
+            if (c := _comparison(task, metric, (a, arms[a]), (b, arms[b]))) is not None
+        ]
+        adjusted = stats.holm(
+            [c.p_exact if c.p_exact is not None else c.p_asymptotic for c in family]
+        )
+        out += [c.model_copy(update={"p_holm": p}) for c, p in zip(family, adjusted, strict=True)]
+    return out
+
+
+def _resampled_points(
+    trials: list[TrialFacts], axes: str, rng: np.random.Generator, resamples: int
+) -> np.ndarray | None:
+    """(resamples × 2) bootstrap replicates of an arm's point on `axes`; None without data."""
+    if axes == "cost_wall":
+        passed = [t for t in trials if t.passed]
+        if not passed:
+            return None
+        values = np.array([[t.cost_usd, t.wall_s] for t in passed])
+        rows = rng.integers(0, len(passed), size=(resamples, len(passed)))
+        medians: np.ndarray = np.median(values[rows], axis=1)
+        return medians
+    judged = [t for t in trials if t.judged]
+    if not judged:
+        return None
+    values = np.array([[t.cost_usd, -float(t.passed)] for t in judged])  # minimise both
+    rows = rng.integers(0, len(judged), size=(resamples, len(judged)))
+    means: np.ndarray = values[rows].mean(axis=1)
+    return means
+
+
+def _point(trials: list[TrialFacts], axes: str) -> tuple[float, float] | None:
+    if axes == "cost_wall":
+        passed = [t for t in trials if t.passed]
+        if not passed:
+            return None
+        return (
+            float(statistics.median(t.cost_usd for t in passed)),
+            float(statistics.median(t.wall_s for t in passed)),
+        )
+    judged = [t for t in trials if t.judged]
+    if not judged:
+        return None
+    return (
+        sum(t.cost_usd for t in judged) / len(judged),
+        sum(t.passed for t in judged) / len(judged),
+    )
+
+
+def _pareto(
+    task: str, arms: dict[str, list[TrialFacts]], seed: int, resamples: int
+) -> list[ParetoPoint]:
+    points: list[ParetoPoint] = []
+    all_axes: tuple[Axes, ...] = ("cost_wall", "cost_success")
+    for axes in all_axes:
+        boots = {
+            arm: b
+            for arm, trials in arms.items()
+            if (
+                b := _resampled_points(
+                    trials, axes, stats.rng_for(arm, task, axes, seed=seed), resamples
+                )
+            )
+            is not None
+        }
+        for arm in sorted(boots):
+            point = _point(arms[arm], axes)
+            assert point is not None
+            dominated_by = []
+            for other in sorted(boots):
+                if other == arm:
+                    continue
+                mine, theirs = boots[arm], boots[other]
+                dominates = np.all(theirs <= mine, axis=1) & np.any(theirs < mine, axis=1)
+                support = float(dominates.mean())
+                if support >= 0.5:
+                    dominated_by.append(Dominance(arm=other, support=round(support, 4)))
+            points.append(
+                ParetoPoint(
+                    task=task,
+                    axes=axes,
+                    arm=arm,
+                    x=point[0],
+                    y=point[1],
+                    on_frontier=all(d.support < DOMINANCE_SUPPORT for d in dominated_by),
+                    dominated_by=dominated_by,
+                )
+            )
+    return points
+
+
+def _decision(task: str, cells: list[Cell]) -> Decision:
+    rated = [c for c in cells if c.pass_rate is not None]
+    if not rated:
+        return Decision(
+            task=task,
+            arm=None,
+            expected_cost_per_success=None,
+            pass_rate=None,
+            best_pass_rate=None,
+            candidates=[],
+            reason="every trial of this task was an infra error",
+        )
+    best = max(c.pass_rate or 0.0 for c in rated)
+    candidates = [
+        c
+        for c in rated
+        if c.pass_rate_ci is not None
+        and c.pass_rate_ci[1] >= best
+        and c.expected_cost_per_success is not None
+    ]
+    if not candidates:
+        return Decision(
+            task=task,
+            arm=None,
+            expected_cost_per_success=None,
+            pass_rate=None,
+            best_pass_rate=best,
+            candidates=[],
+            reason="no arm passed this task",
+        )
+    pick = min(candidates, key=lambda c: (c.expected_cost_per_success or 0.0, c.arm))
+    return Decision(
+        task=task,
+        arm=pick.arm,
+        expected_cost_per_success=pick.expected_cost_per_success,
+        pass_rate=pick.pass_rate,
+        best_pass_rate=best,
+        candidates=sorted(c.arm for c in candidates),
+        reason=(
+            f"cheapest expected cost per success among the {len(candidates)} arm(s) whose pass "
+            f"rate interval reaches the best pass rate ({best:.0%})"
+        ),
+    )
+
+
+def _arm_spend(arm: str, trials: list[TrialFacts]) -> ArmSpend:
+    judged = [t for t in trials if t.judged] or trials
+    roles: dict[str, float] = {}
+    for t in judged:
+        for role, cost in t.cost_by_role.items():
+            roles[role] = roles.get(role, 0.0) + cost / len(judged)
+    clouds = [t.cloud for t in trials if t.cloud is not None]
+    orchestrated = trials[0].arm_kind == "orchestrated"
+    return ArmSpend(
+        arm=arm,
+        arm_kind=trials[0].arm_kind,
+        trials=len(trials),
+        mean_cost_by_role=roles,
+        delegation_tax_usd=_mean(t.tax.usd for t in trials) if orchestrated else None,
+        delegation_tax_estimated=any(t.tax.estimated for t in trials),
+        cloud_fraction_calls=_mean(c.calls for c in clouds),
+        cloud_fraction_tokens=_mean(c.tokens for c in clouds),
+    )
+
+
+def _notes(
+    facts: list[TrialFacts], cells: list[Cell], imported: dict[str, object] | None
+) -> list[str]:
+    notes: list[str] = []
+    if any(t.simulated for t in facts):
+        notes.append("Simulated models: these numbers exercise the harness, not real models.")
+    if imported:
+        listed = imported.get("notes")
+        notes += [str(n) for n in listed] if isinstance(listed, list) else []
+    unmeasured = sorted({(c.arm, r) for c in cells for r in c.unmeasured_roles})
+    if unmeasured:
+        listed = ", ".join(f"{arm} ({role})" for arm, role in unmeasured)
+        notes.append(
+            f"Tokens never recorded for: {listed}. Their cost is unknown, not $0; the cost "
+            "columns of those arms leave it out."
+        )
+    infra = sum(not t.judged for t in facts)
+    if infra:
+        notes.append(
+            f"{infra} infra error(s) are excluded from pass rates, medians and expected cost "
+            "(they measure the provider or harness, not the arm); `pass_rate_itt` counts them "
+            "as misses."
+        )
+    small = [c for c in cells if c.interval_note is not None and c.n_pass]
+    if small:
+        notes.append(
+            f"{len(small)} cell(s) have fewer than {stats.MIN_N_FOR_INTERVAL} passes: their "
+            "medians are shown without intervals, since none can be stated honestly."
+        )
+    return notes
+
+
+def build_report(path: Path, *, rate_card: Path | None = None, seed: int = 0) -> Report:
+    """The report of the run in `path`, priced with its own rate card or with `rate_card` for
+    the models that card names."""
+    directory = RunDirectory.open(path)
+    manifest = directory.read_manifest()
+    card = run_rate_card(manifest, path, rate_card)
+    facts = load_facts(directory, card)
+    by_cell: dict[tuple[str, str], list[TrialFacts]] = {}
+    for t in facts:
+        by_cell.setdefault((t.task, t.arm), []).append(t)
+    cells = [_cell(arm, task, trials, seed) for (task, arm), trials in sorted(by_cell.items())]
+    comparisons: list[Comparison] = []
+    pareto: list[ParetoPoint] = []
+    decisions: list[Decision] = []
+    for task in sorted({t.task for t in facts}):
+        arms = {arm: trials for (k, arm), trials in by_cell.items() if k == task}
+        comparisons += _comparisons(task, arms)
+        pareto += _pareto(task, arms, seed, stats.BOOTSTRAP_RESAMPLES)
+        decisions.append(_decision(task, [c for c in cells if c.task == task]))
+    by_arm: dict[str, list[TrialFacts]] = {}
+    for t in facts:
+        by_arm.setdefault(t.arm, []).append(t)
+    return Report(
+        run_id=manifest.run_id,
+        name=manifest.name,
+        armbench_version=__version__,
+        simulated=manifest.simulated or any(t.simulated for t in facts),
+        imported=manifest.imported,
+        rate_card_source=card.source,
+        notes=_notes(facts, cells, manifest.imported),
+        confidence=stats.CONFIDENCE,
+        bootstrap_resamples=stats.BOOTSTRAP_RESAMPLES,
+        bootstrap_seed=seed,
+        dominance_support=DOMINANCE_SUPPORT,
+        trials=len(facts),
+        statuses=dict(Counter(t.status for t in facts)),
+        infra_classes=dict(Counter(str(t.infra_class) for t in facts if not t.judged)),
+        cells=cells,
+        comparisons=comparisons,
+        pareto=pareto,
+        decisions=decisions,
+        arms=[_arm_spend(arm, trials) for arm, trials in sorted(by_arm.items())],
+    )

@@ -1,0 +1,187 @@
+"""The report's schema: what `armbench report --json` writes, and what the HTML, Markdown and
+terminal views render. Every number in it is computed from ledger rows and a rate card
+(armbench.analysis.report builds it); intervals are 95% and null where the data cannot support
+one, with the reason beside it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+REPORT_FORMAT = 1
+
+Interval = tuple[float, float]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Medians(_Model):
+    cost_usd: float | None = None
+    wall_s: float | None = None
+    iterations: float | None = None
+
+
+class MedianIntervals(_Model):
+    cost_usd: Interval | None = None
+    wall_s: Interval | None = None
+    iterations: Interval | None = None
+
+
+class Cell(_Model):
+    """One arm on one task."""
+
+    arm: str
+    arm_kind: str
+    task: str
+    n: int
+    n_pass: int
+    n_fail: int
+    n_limit: int
+    n_infra: int
+    infra_classes: dict[str, int]
+    pass_rate: float | None
+    """Passes over judged trials (infra errors excluded); None when every trial was an infra
+    error."""
+    pass_rate_itt: float | None
+    """Passes over all trials (intent to treat: an infra error counts as a miss)."""
+    pass_rate_ci: Interval | None
+    """Wilson 95% interval of `pass_rate`."""
+    success_median: Medians
+    """Medians over passing trials."""
+    success_median_ci: MedianIntervals
+    """Seeded percentile-bootstrap 95% intervals; null where there are too few passes."""
+    interval_note: str | None
+    """Why `success_median_ci` is null, when it is."""
+    success_median_tokens: dict[str, float | None]
+    """Median tokens of each kind over passing trials."""
+    success_median_tokens_by_role: dict[str, dict[str, float | None]]
+    """role → token kind → median over passing trials."""
+    mean_cost_usd: float | None
+    """Mean cost of a judged attempt, failed ones included."""
+    mean_cost_by_role: dict[str, float]
+    """role → mean dollars per judged attempt."""
+    expected_cost_per_success: float | None
+    """Cost of every judged attempt over the passes: what one success costs when failures are
+    paid for and retried. None when nothing passed."""
+    expected_cost_per_success_ci: tuple[float, float | None] | None
+    """Bootstrap 95% interval over trials; an upper end of null means unbounded (too many
+    resamples had no pass)."""
+    delegation_tax_tokens: float | None
+    """Mean per trial, orchestrated arms only."""
+    delegation_tax_usd: float | None
+    delegation_tax_estimated: bool
+    cloud_fraction_calls: float | None
+    """Mean per trial, routed arms only."""
+    cloud_fraction_tokens: float | None
+    unmeasured_roles: list[str]
+    """Roles whose tokens were never recorded (imported data): their cost is unknown, and the
+    cost columns of this cell leave it out."""
+    simulated: bool
+
+
+class PairedTest(_Model):
+    n_pairs: int
+    p: float | None
+    method: Literal["wilcoxon", "mcnemar-exact"]
+
+
+class Comparison(_Model):
+    """Arm `a` against arm `b` on one task and metric: cost_usd, wall_s and iterations over
+    passing trials; success (1/0) over judged trials."""
+
+    task: str
+    metric: Literal["cost_usd", "wall_s", "iterations", "success"]
+    a: str
+    b: str
+    n_a: int
+    n_b: int
+    median_a: float | None
+    median_b: float | None
+    u: float
+    """Mann-Whitney U of `a`."""
+    p_exact: float | None
+    p_exact_method: Literal["exact", "permutation"] | None
+    p_asymptotic: float | None
+    """Normal approximation, tie- and continuity-corrected."""
+    p_holm: float | None
+    """Holm-adjusted over the comparisons of this task and metric, from `p_exact` where there
+    is one, else `p_asymptotic`."""
+    cliffs_delta: float
+    """Positive when `a`'s values tend to be larger."""
+    paired: PairedTest | None
+    """Over replicates with the same seed in both arms, when there are any."""
+
+
+class Dominance(_Model):
+    arm: str
+    support: float
+    """Share of bootstrap resamples in which that arm was at least as good on both axes and
+    better on one."""
+
+
+class ParetoPoint(_Model):
+    task: str
+    axes: Literal["cost_wall", "cost_success"]
+    """cost_wall: median cost and median wall of passing trials, lower is better on both.
+    cost_success: mean cost per judged attempt (lower is better) and pass rate (higher)."""
+    arm: str
+    x: float
+    y: float
+    on_frontier: bool
+    """Not dominated by any arm with at least `Report.dominance_support` bootstrap support."""
+    dominated_by: list[Dominance]
+    """Every arm that dominates this one in at least half of the resamples."""
+
+
+class Decision(_Model):
+    """The cheapest arm for a task whose success is not worse than the best arm's beyond its
+    interval (the best pass rate lies inside or below its Wilson interval)."""
+
+    task: str
+    arm: str | None
+    expected_cost_per_success: float | None
+    pass_rate: float | None
+    best_pass_rate: float | None
+    candidates: list[str]
+    reason: str
+
+
+class ArmSpend(_Model):
+    arm: str
+    arm_kind: str
+    trials: int
+    mean_cost_by_role: dict[str, float]
+    delegation_tax_usd: float | None
+    delegation_tax_estimated: bool
+    cloud_fraction_calls: float | None
+    cloud_fraction_tokens: float | None
+
+
+class Report(_Model):
+    format: int = REPORT_FORMAT
+    run_id: str
+    name: str
+    armbench_version: str
+    simulated: bool
+    """True when any trial's models were simulated: the numbers do not measure real models."""
+    imported: dict[str, object] | None
+    """Where imported data came from (armbench.store.rundir.Manifest.imported)."""
+    rate_card_source: str
+    notes: list[str]
+    """What a reader must know: simulated models, unmeasured roles, infra errors excluded."""
+    confidence: float
+    bootstrap_resamples: int
+    bootstrap_seed: int
+    dominance_support: float
+    trials: int
+    statuses: dict[str, int]
+    infra_classes: dict[str, int]
+    cells: list[Cell]
+    comparisons: list[Comparison]
+    pareto: list[ParetoPoint]
+    decisions: list[Decision]
+    arms: list[ArmSpend]
