@@ -134,6 +134,11 @@ def create_run(pre: Preflight, *, out_parent: Path, config_source: str) -> RunDi
 def reopen_config(run_dir: RunDirectory) -> RunConfig:
     """The config a run was started with, checked against the hash in its manifest."""
     manifest = run_dir.read_manifest()
+    if manifest.imported is not None:  # its config describes the data; nothing can run it
+        raise ConfigError(
+            f"{run_dir.path}: imported by `armbench import {manifest.imported.get('importer')}` "
+            f"from {manifest.imported.get('source')}, not run by armbench: nothing to resume"
+        )
     config = parse_config(
         manifest.config, source=str(run_dir.path / "manifest.json"), base_dir=run_dir.path
     )
