@@ -169,7 +169,7 @@ def test_show_export_and_reprice_read_an_imported_run(tmp_path: Path) -> None:
     run_dir = _import("fep", FEP, out=tmp_path)
     shown = runner.invoke(app, ["show", str(run_dir)])
     assert shown.exit_code == 0, shown.output
-    assert "Opus" not in shown.stdout  # arms keep the data's letters
+    assert "IMPORTED from" in shown.stdout  # and the notes on what the data does not measure
     for arm in ("A", "B", "C", "D"):
         assert f"\n {arm} " in shown.stdout
     exported = runner.invoke(app, ["export", str(run_dir), "--format", "csv"])

@@ -18,6 +18,7 @@ from armbench.analysis.export import call_rows, render, trial_rows
 from armbench.analysis.runs import LoadedRun, load_run
 from armbench.analysis.summary import contract_table, summarize
 from armbench.analysis.summary import spend_by_arm as summarize_spend
+from armbench.cli_import import import_app
 from armbench.config import ConfigError, RunConfig, load_config
 from armbench.judge.toolchain import ToolchainError
 from armbench.pricing.ratecard import UnknownPriceError
@@ -30,7 +31,7 @@ from armbench.runner.run import (
     reopen_config,
 )
 from armbench.store.records import TrialRecord
-from armbench.store.rundir import RunDirectory, RunDirectoryError
+from armbench.store.rundir import RunDirectory, RunDirectoryError, write_atomic
 from armbench.tasks.packs import builtin_pack_names, combine, load_pack
 from armbench.tasks.spec import TaskFileError
 
@@ -47,6 +48,7 @@ tasks_app = typer.Typer(
     help="List and validate task packs.", no_args_is_help=True, rich_markup_mode="markdown"
 )
 app.add_typer(tasks_app, name="tasks")
+app.add_typer(import_app, name="import")
 
 # Piped output is not cut to 80 columns: tables stay whole in files and logs.
 out = Console(width=None if sys.stdout.isatty() else 160)
@@ -85,6 +87,11 @@ def print_summary(run: LoadedRun) -> None:
             "[bold yellow]SIMULATED[/] — the models in this run are simulated: "
             "its numbers do not measure real models."
         )
+    imported = run.manifest.imported
+    if imported:
+        out.print(f"[bold cyan]IMPORTED[/] from {imported.get('source')}", highlight=False)
+        for note in imported.get("notes") or ():
+            out.print(f"note: {note}", style="dim", highlight=False)
     table = Table(
         box=box.SIMPLE_HEAD,
         pad_edge=False,
@@ -228,10 +235,21 @@ MaxInfraOption = Annotated[
 ]
 
 
-def _finish(run_dir: RunDirectory, outcome: RunOutcome, max_infra_errors: int) -> None:
-    """Summary, the run directory on the last line, then the exit status the outcome deserves:
-    3 when a fatal provider error stopped the run or infra errors exceed the threshold."""
+def _finish(
+    run_dir: RunDirectory, outcome: RunOutcome, max_infra_errors: int, html: bool = False
+) -> None:
+    """Summary (and with `html`, `report.html` in the run directory), the run directory on the
+    last line, then the exit status the outcome deserves: 3 when a fatal provider error stopped
+    the run or infra errors exceed the threshold."""
     print_summary(load_run(run_dir.path))
+    if html:
+        from armbench.analysis.facts import prompt_growth
+        from armbench.analysis.render_html import render_html
+        from armbench.analysis.report import build_report
+
+        page = run_dir.path / "report.html"
+        write_atomic(page, render_html(build_report(run_dir.path), prompt_growth(run_dir.path)))
+        err.print(f"report: {page}", highlight=False, soft_wrap=True)
     infra = outcome.infra_errors()
     problems = []
     if outcome.stopped_early:
@@ -255,11 +273,13 @@ def _preflight(config: RunConfig) -> Preflight:
         fail(str(exc).strip("'\""), code=2)
 
 
-def _run(config: RunConfig, out_dir: Path, source: str, max_infra_errors: int = 0) -> None:
+def _run(
+    config: RunConfig, out_dir: Path, source: str, max_infra_errors: int = 0, html: bool = False
+) -> None:
     pre = _preflight(config)
     run_dir = create_run(pre, out_parent=out_dir, config_source=source)
     err.print(f"run {run_dir.run_id}: {len(pre.plans)} trials → {run_dir.path}")
-    _finish(run_dir, _execute(pre, run_dir, len(pre.plans)), max_infra_errors)
+    _finish(run_dir, _execute(pre, run_dir, len(pre.plans)), max_infra_errors, html)
 
 
 @app.command()
@@ -316,16 +336,17 @@ def demo(
         Path, typer.Option("--out", help="Folder to create the run directory in.")
     ] = Path("runs"),
 ) -> None:
-    """Run the demo: a strong and a weak simulated coder × 3 tasks × 3 replicates.
+    """Run the demo: every kind of arm on simulated models (src/armbench/examples/demo.yaml),
+    then write its HTML report to `report.html` in the run directory.
 
     Runs offline in a few minutes; everything is real (workspaces, tools, checkers, judge,
-    ledger) except the models, which are simulated and labelled so.
+    ledger, statistics) except the models, which are simulated and labelled so.
     """
     try:
         cfg = load_config(DEMO_CONFIG)
     except ConfigError as exc:
         fail(str(exc), code=2)
-    _run(cfg, out_dir, str(DEMO_CONFIG))
+    _run(cfg, out_dir, str(DEMO_CONFIG), html=True)
 
 
 @app.command()
@@ -344,7 +365,8 @@ def show(
 def export(
     run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
     fmt: Annotated[
-        Literal["jsonl", "csv"], typer.Option("--format", help="jsonl or csv.")
+        Literal["jsonl", "csv", "parquet"],
+        typer.Option("--format", help="jsonl, csv or parquet (parquet needs -o)."),
     ] = "jsonl",
     calls: Annotated[
         bool, typer.Option("--calls", help="One row per ledger row instead of per trial.")
@@ -354,17 +376,28 @@ def export(
     ] = None,
     rate_card: RateCardOption = None,
 ) -> None:
-    """Export trials (or, with --calls, every model call) with tokens, costs and gates."""
+    """Export trials (or, with --calls, every model call) with tokens, costs and gates.
+
+    Parquet keeps tokens, roles and gates as nested columns (see armbench.analysis.export).
+    A file given with -o appears only once complete.
+    """
+    from armbench.analysis.export import write_rows
+
+    if fmt == "parquet" and output is None:
+        fail("--format parquet writes a binary file: name it with -o/--output", code=2)
     run = _open_run(run_dir, rate_card)
+    rows = call_rows(run) if calls else trial_rows(run)
     try:
-        text = render(call_rows(run) if calls else trial_rows(run), fmt)
-    except UnknownPriceError as exc:
+        if output is None:
+            assert fmt != "parquet"
+            sys.stdout.write(render(rows, fmt))
+            return
+        count = write_rows(rows, fmt, output, calls=calls)
+    except (UnknownPriceError, ValueError) as exc:
         fail(str(exc))
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        output.write_text(text, encoding="utf-8")
-        err.print(f"wrote {output}")
+    except OSError as exc:
+        fail(f"{output}: {exc.strerror or exc}")
+    err.print(f"wrote {count} rows to {output}")
 
 
 @app.command()
@@ -461,6 +494,55 @@ def reprice(
     )
     out.print(table)
     out.print(str(folder), highlight=False, soft_wrap=True)
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory (native or imported).")],
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Write a self-contained HTML report here.")
+    ] = None,
+    md: Annotated[
+        Path | None, typer.Option("--md", help="Write a Markdown summary (for pull requests).")
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the whole report as JSON here.")
+    ] = None,
+    rate_card: RateCardOption = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap resamples.")] = 0,
+) -> None:
+    """Statistics of a run: per arm × task, pass rates with Wilson intervals, success-only
+    medians with bootstrap intervals, expected cost per success; Mann-Whitney comparisons
+    with Cliff's delta and Holm adjustment; Pareto frontiers judged by bootstrap support; the
+    cheapest arm per task whose success is not worse than the best.
+
+    Prints a summary; --html, --md and --json write the full report (several may be given).
+    Infra errors are counted apart and never as failures.
+    """
+    from armbench.analysis.render_terminal import print_report
+    from armbench.analysis.report import build_report
+
+    try:
+        result = build_report(run_dir, rate_card=rate_card, seed=seed)
+    except (RunDirectoryError, UnknownPriceError, ValueError) as exc:
+        fail(str(exc))
+    outputs: list[tuple[Path, str]] = []
+    if json_out is not None:
+        outputs.append((json_out, result.model_dump_json(indent=2) + "\n"))
+    if md is not None:
+        from armbench.analysis.render_md import render_markdown
+
+        outputs.append((md, render_markdown(result)))
+    if html is not None:
+        from armbench.analysis.facts import prompt_growth
+        from armbench.analysis.render_html import render_html
+
+        outputs.append((html, render_html(result, prompt_growth(run_dir))))
+    for path, text in outputs:
+        write_atomic(path, text)
+    print_report(result, out)
+    for path, _ in outputs:
+        err.print(f"wrote {path}", highlight=False, soft_wrap=True)
 
 
 @app.command("serve-sim")

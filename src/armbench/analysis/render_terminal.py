@@ -73,19 +73,18 @@ def print_report(report: Report, out: Console) -> None:
     for d in report.decisions:
         decisions.add_row(d.task, d.arm or "—", money(d.expected_cost_per_success), d.reason)
     out.print(decisions)
-    significant = [
-        c for c in report.comparisons if c.p_holm is not None and c.p_holm < 1 - report.confidence
-    ]
+    alpha = 1 - report.confidence
+    significant = [s for s in report.comparisons if s.p_holm is not None and s.p_holm < alpha]
     out.print(
         f"{len(report.comparisons)} comparisons (Mann-Whitney, Holm-adjusted per task and "
         f"metric); {len(significant)} significant at {1 - report.confidence:.2f}"
         + (":" if significant else "."),
         highlight=False,
     )
-    for c in significant:
+    for s in significant:
         out.print(
-            f"  {c.task} {c.metric}: {c.a} vs {c.b}  p_holm={c.p_holm:.3g}  "
-            f"Cliff's δ={c.cliffs_delta:+.2f}",
+            f"  {s.task} {s.metric}: {s.a} vs {s.b}  p_holm={s.p_holm:.3g}  "
+            f"Cliff's δ={s.cliffs_delta:+.2f}",
             highlight=False,
         )
     for note in report.notes:

@@ -8,15 +8,14 @@
 - **Expected cost per success** is every judged attempt's cost over the passes (failed attempts
   cost money too); its interval resamples whole trials.
 - **Mann-Whitney U**: the exact p-value when the sizes allow — scipy's exact null distribution
-  without ties, the exact permutation distribution with ties — and always the normal
-  approximation with tie and continuity corrections beside it, labelled.
+  without ties, the exact permutation distribution of the midrank sum with ties — and always
+  the normal approximation with tie and continuity corrections beside it, labelled.
 - **Cliff's delta** is positive when the first sample's values tend to be larger.
 - **Holm** adjusts each family of comparisons (one task, one metric).
 """
 
 from __future__ import annotations
 
-import math
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,11 +29,9 @@ CONFIDENCE = 0.95
 BOOTSTRAP_RESAMPLES = 2000
 MIN_N_FOR_INTERVAL = 6
 """Fewer values than this get no interval for their median (see the module docstring)."""
-EXACT_PERMUTATIONS_MAX = 200_000
-"""With ties, the exact permutation p-value is computed when the two samples have at most this
-many distinct splits; above it only the normal approximation is given."""
-EXACT_NO_TIES_MAX_N = 60
-"""Without ties, scipy's exact U distribution is used up to this many values in all."""
+EXACT_MAX_N = 60
+"""The exact p-value is computed when the two samples hold at most this many values in all;
+above it only the normal approximation is given."""
 
 Interval = tuple[float, float]
 
@@ -140,10 +137,8 @@ class MannWhitney:
     cliffs_delta: float
 
 
-def _exact_affordable(n_a: int, n_b: int, ties: bool) -> bool:
-    if not ties:
-        return n_a + n_b <= EXACT_NO_TIES_MAX_N
-    return math.comb(n_a + n_b, n_a) <= EXACT_PERMUTATIONS_MAX
+def _exact_affordable(n_a: int, n_b: int) -> bool:
+    return n_a + n_b <= EXACT_MAX_N
 
 
 def mann_whitney(a: Sequence[float], b: Sequence[float]) -> MannWhitney:
@@ -160,14 +155,9 @@ def mann_whitney(a: Sequence[float], b: Sequence[float]) -> MannWhitney:
     method: Literal["exact", "permutation"] | None = None
     if constant:
         p_exact, method = 1.0, "permutation"
-    elif _exact_affordable(len(x), len(y), ties):
-        if ties and min(len(x), len(y)) == 1:
-            p_exact, method = _single_value_permutation_p(x, y), "permutation"
-        elif ties:
-            # More resamples than distinct splits: scipy enumerates them all (an exact test).
-            how = stats.PermutationMethod(n_resamples=EXACT_PERMUTATIONS_MAX)
-            p_exact = float(stats.mannwhitneyu(x, y, alternative="two-sided", method=how).pvalue)
-            method = "permutation"
+    elif _exact_affordable(len(x), len(y)):
+        if ties:
+            p_exact, method = _exact_permutation_p(x, y), "permutation"
         else:
             exact = stats.mannwhitneyu(x, y, alternative="two-sided", method="exact")
             p_exact, method = float(exact.pvalue), "exact"
@@ -181,14 +171,24 @@ def mann_whitney(a: Sequence[float], b: Sequence[float]) -> MannWhitney:
     )
 
 
-def _single_value_permutation_p(x: NDArray[np.float64], y: NDArray[np.float64]) -> float:
-    """Exact permutation p when one sample holds a single value (scipy's permutation test
-    needs two per sample): every pooled value is equally likely to be that one."""
-    single, other = (x, y) if len(x) == 1 else (y, x)
-    pooled = np.concatenate([single, other])
-    us = np.array([np.sum(v > pooled) - 0.5 + 0.5 * np.sum(v == pooled) for v in pooled])
-    observed = us[0]
-    low, high = np.mean(us <= observed + 1e-9), np.mean(us >= observed - 1e-9)
+def _exact_permutation_p(x: NDArray[np.float64], y: NDArray[np.float64]) -> float:
+    """Two-sided exact permutation p of the rank sum of `x`, ties included (midranks).
+
+    scipy's permutation test enumerates every split (184,756 for 10 vs 10: seconds per
+    comparison); counting the splits by rank sum instead takes milliseconds. Midranks are
+    halves at worst, so doubled they are integers: `counts[k, s]` is the number of ways to
+    choose k of the pooled values with doubled rank sum s, built one value at a time. The
+    p-value is twice the smaller tail, as scipy defines it for permutation tests.
+    """
+    doubled = np.rint(2 * stats.rankdata(np.concatenate([x, y]))).astype(int)
+    k = len(x)
+    counts = np.zeros((k + 1, int(doubled.sum()) + 1))
+    counts[0, 0] = 1.0
+    for weight in doubled:
+        counts[1:, weight:] += counts[:-1, : counts.shape[1] - weight].copy()
+    distribution = counts[k] / counts[k].sum()
+    observed = int(doubled[:k].sum())
+    low, high = distribution[: observed + 1].sum(), distribution[observed:].sum()
     return float(min(1.0, 2 * min(low, high)))
 
 

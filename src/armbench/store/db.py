@@ -249,9 +249,7 @@ class RunDatabase:
         """Every trial's own columns (no transcript, `extra` still JSON text), in
         (arm, task, replicate) order: what a report reads when it must not load every call."""
         columns = ", ".join(c for c in _TRIAL_COLUMNS if c != "transcript")
-        return self._rows(
-            f"SELECT {columns} FROM trials ORDER BY arm, task, replicate, trial_id"
-        )
+        return self._rows(f"SELECT {columns} FROM trials ORDER BY arm, task, replicate, trial_id")
 
     def call_totals(self, thresholds: Sequence[int]) -> list[dict[str, Any]]:
         """The ledger summed per trial, role, model, route and status — and per price tier: calls

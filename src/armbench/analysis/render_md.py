@@ -1,0 +1,253 @@
+"""The Markdown view of a report, for pull requests: short enough to read in a comment, honest
+enough to act on — the banner, the cells, the decisions and only the comparisons that survive
+Holm's adjustment. No figures (a PR comment cannot hold them).
+
+The plain-text formatters here (money, p-values, rates, intervals) are the HTML view's too, so
+both views print the same number the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+from armbench.analysis.report_model import Cell, Comparison, Report
+
+NONE = "—"
+"""How a missing number is shown: never as 0, never as a blank that reads like one."""
+SIGNIFICANCE = 0.05
+"""p_holm below this makes a comparison "significant" in the Markdown summary."""
+SIMULATED_BANNER = "SIMULATED — these numbers do not measure real models"
+
+
+def money(x: float | None) -> str:
+    """Dollars with the precision a reader needs: cents from $1 up, three significant digits
+    below (a single-shot trial costs fractions of a cent, and $0.00 would hide it)."""
+    if x is None or math.isnan(x):
+        return NONE
+    if x == 0:
+        return "$0"
+    sign = "-" if x < 0 else ""
+    a = abs(x)
+    if a >= 1000:
+        return f"{sign}${a:,.0f}"
+    if a >= 1:
+        return f"{sign}${a:,.2f}"
+    digits = 2 - math.floor(math.log10(a))
+    return f"{sign}${a:.{digits}f}"
+
+
+def pvalue(p: float | None) -> str:
+    """Three significant digits; scientific below 0.0001 so tiny values stay short."""
+    if p is None or math.isnan(p):
+        return NONE
+    if p != 0 and p < 1e-4:
+        return f"{p:.2e}"
+    return f"{p:#.3g}"
+
+
+def percent(x: float | None, digits: int = 0) -> str:
+    if x is None or math.isnan(x):
+        return NONE
+    return f"{x * 100:.{digits}f}%"
+
+
+def number(x: float | None, digits: int = 3) -> str:
+    """A plain quantity (tokens, iterations, U) to `digits` significant digits, with thousands
+    separators instead of exponents."""
+    if x is None or math.isnan(x):
+        return NONE
+    if x == 0:
+        return "0"
+    if abs(x) >= 10 ** (digits - 1):
+        return f"{x:,.0f}"
+    places = digits - 1 - math.floor(math.log10(abs(x)))
+    return f"{x:,.{max(places, 0)}f}"
+
+
+def count(x: float | None) -> str:
+    """A count or a median of counts (iterations, Mann-Whitney U): "12", "12.5", never
+    "12.0"."""
+    if x is None or math.isnan(x):
+        return NONE
+    return f"{x:,.1f}".removesuffix(".0")
+
+
+def seconds(x: float | None) -> str:
+    if x is None or math.isnan(x):
+        return NONE
+    if round(x) >= 120:
+        return f"{x / 60:.1f} min"
+    return f"{number(x)} s"
+
+
+def metric_value(metric: str, x: float | None) -> str:
+    """A comparison's median in its metric's unit."""
+    if metric == "cost_usd":
+        return money(x)
+    if metric == "wall_s":
+        return seconds(x)
+    if metric == "success":
+        return percent(x)
+    return count(x)
+
+
+def rate_interval(ci: tuple[float, float] | None) -> str:
+    """A Wilson interval as `[21–94%]`."""
+    if ci is None:
+        return NO_INTERVAL
+    return f"[{ci[0] * 100:.0f}–{ci[1] * 100:.0f}%]"
+
+
+NO_INTERVAL = f"[{NONE}]"
+"""Where an interval would be, had the data supported one."""
+
+
+def money_interval(ci: Sequence[float | None] | None) -> str:
+    """A dollar interval; an upper end of None is unbounded (too many resamples had no pass)."""
+    if ci is None:
+        return NO_INTERVAL
+    low, high = ci[0], ci[1]
+    return f"[{money(low)}–{money(high) if high is not None else '∞'}]"
+
+
+def ordered_cells(cells: Iterable[Cell]) -> list[Cell]:
+    """Task by task, cheapest expected success first; cells where nothing passed go last."""
+    return sorted(
+        cells,
+        key=lambda c: (
+            c.task,
+            c.expected_cost_per_success is None,
+            c.expected_cost_per_success or 0.0,
+            c.arm,
+        ),
+    )
+
+
+def significant(comparisons: Iterable[Comparison]) -> list[Comparison]:
+    return [c for c in comparisons if c.p_holm is not None and c.p_holm < SIGNIFICANCE]
+
+
+def banner_lines(report: Report) -> list[str]:
+    """What a reader must see before any number: simulated models, imported data."""
+    lines = []
+    if report.simulated:
+        lines.append(f"> **{SIMULATED_BANNER}.**")
+    if report.imported:
+        source = report.imported.get("source", "unknown source")
+        importer = report.imported.get("importer")
+        via = f" by `{importer}`" if importer else ""
+        lines.append(f"> **IMPORTED** from `{source}`{via}: armbench did not run these trials.")
+    return lines
+
+
+def _cell_text(text: object) -> str:
+    """Table-safe: a pipe or newline inside a value would break the row."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[object]], align: str) -> list[str]:
+    out = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---:" if a == "r" else "---" for a in align) + "|",
+    ]
+    out += ["| " + " | ".join(_cell_text(v) for v in row) + " |" for row in rows]
+    return out
+
+
+def _with_interval(value: float | None, text: str, interval: str) -> str:
+    return text if value is None else f"{text} {interval}"
+
+
+def _cells(report: Report) -> list[str]:
+    cells = ordered_cells(report.cells)
+    rows = [
+        (
+            f"`{c.arm}`",
+            c.task,
+            c.n,
+            _with_interval(c.pass_rate, percent(c.pass_rate), rate_interval(c.pass_rate_ci)),
+            _with_interval(
+                c.success_median.cost_usd,
+                money(c.success_median.cost_usd),
+                money_interval(c.success_median_ci.cost_usd),
+            ),
+            money(c.expected_cost_per_success),
+        )
+        for c in cells
+    ]
+    header = ("arm", "task", "n", "pass rate [95% CI]", "median cost [CI]", "E[cost/success]")
+    lines = _table(header, rows, "llrrrr")
+    missing = [c for c in cells if c.success_median.cost_usd is not None and c.interval_note]
+    if missing:
+        from armbench.analysis.stats import MIN_N_FOR_INTERVAL  # here: stats imports scipy
+
+        lines += [
+            "",
+            f"{NO_INTERVAL}: fewer than {MIN_N_FOR_INTERVAL} passes, and at that size no "
+            "distribution-free 95% interval for a median exists.",
+        ]
+    return lines
+
+
+def _decisions(report: Report) -> list[str]:
+    rows = [
+        (
+            d.task,
+            f"**`{d.arm}`**" if d.arm else NONE,
+            money(d.expected_cost_per_success),
+            percent(d.pass_rate),
+            percent(d.best_pass_rate),
+            ", ".join(f"`{a}`" for a in d.candidates) or NONE,
+            d.reason,
+        )
+        for d in report.decisions
+    ]
+    header = ("task", "choose", "E[cost/success]", "pass rate", "best", "candidates", "why")
+    return _table(header, rows, "llrrrll")
+
+
+def _comparisons(report: Report) -> list[str]:
+    found = significant(report.comparisons)
+    if not found:
+        tested = len(report.comparisons)
+        return [
+            f"No comparison is significant after Holm's adjustment (p_holm < {SIGNIFICANCE}; "
+            f"{tested} tested)."
+        ]
+    rows = [
+        (
+            c.task,
+            c.metric,
+            f"`{c.a}` vs `{c.b}`",
+            f"{metric_value(c.metric, c.median_a)} vs {metric_value(c.metric, c.median_b)}",
+            pvalue(c.p_holm),
+            f"{c.cliffs_delta:+.2f}",
+        )
+        for c in sorted(found, key=lambda c: (c.task, c.metric, c.p_holm or 0.0))
+    ]
+    header = ("task", "metric", "arms", "medians", "p_holm", "Cliff's δ")
+    return [
+        f"{len(found)} of {len(report.comparisons)} comparisons have p_holm < {SIGNIFICANCE}:",
+        "",
+        *_table(header, rows, "lllrrr"),
+    ]
+
+
+def render_markdown(report: Report) -> str:
+    """The report as GitHub-flavoured Markdown."""
+    lines = [f"## armbench report: {report.name}", ""]
+    banner = banner_lines(report)
+    if banner:
+        lines += [*banner, ""]
+    lines.append(
+        f"Run `{report.run_id}` · {report.trials} trials · rate card: {report.rate_card_source} · "
+        f"{report.confidence:.0%} intervals"
+    )
+    lines.append("")
+    if report.notes:
+        lines += [f"- {n}" for n in report.notes] + [""]
+    lines += ["### Cells", "", *_cells(report), ""]
+    lines += ["### Decisions", "", *_decisions(report), ""]
+    lines += ["### Significant comparisons", "", *_comparisons(report), ""]
+    return "\n".join(lines)
