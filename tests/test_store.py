@@ -369,3 +369,17 @@ def test_database_lives_in_the_run_directory(tmp_path: Path) -> None:
     with RunDirectory(run.path).database() as db:
         assert db.trial_ids() == {"t-001"}
     assert (run.path / DATABASE).is_file()
+
+
+def test_run_directories_are_absolute_whatever_the_out_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Trials run commands elsewhere: a relative run directory once made every warm mypy cache
+    miss. Both creating and opening give absolute paths."""
+    monkeypatch.chdir(tmp_path)
+    created = RunDirectory.create(Path("runs"), "demo")
+    assert created.path.is_absolute() and created.path.parent == tmp_path / "runs"
+    (created.path / "manifest.json").write_text("{}")
+    (created.path / "armbench.sqlite").write_text("")
+    opened = RunDirectory.open(Path("runs") / created.path.name)
+    assert opened.path == created.path

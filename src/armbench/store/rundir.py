@@ -57,6 +57,7 @@ def write_atomic(path: Path, text: str) -> None:
     """Write via a temporary file and rename, so readers never see half a file."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o644)  # mkstemp's 0600 would make reports and manifests private
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
@@ -83,13 +84,17 @@ class RunDirectory:
     def create(cls, parent: Path, name: str) -> RunDirectory:
         """A new, uniquely named run directory under `parent`."""
         stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-        path = parent / f"{name}-{stamp}-{secrets.token_hex(2)}"
+        # Absolute: trials run commands in other directories, and a relative run directory
+        # (`--out runs`) made every prepared template's warm mypy cache miss (3.6 s per judge
+        # instead of 0.3 s).
+        path = parent.absolute() / f"{name}-{stamp}-{secrets.token_hex(2)}"
         path.mkdir(parents=True)
         (path / TRANSCRIPTS).mkdir()
         return cls(path)
 
     @classmethod
     def open(cls, path: Path) -> RunDirectory:
+        path = path.absolute()
         if not (path / MANIFEST).is_file():
             raise RunDirectoryError(f"{path}: not a run directory (no {MANIFEST})")
         if not (path / DATABASE).is_file():
