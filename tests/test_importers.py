@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from armbench.analysis.facts import load_run_facts
 from armbench.analysis.runs import LoadedRun, call_cost, load_run, trial_cost, trial_tokens
 from armbench.analysis.summary import summarize
 from armbench.cli import app
@@ -267,7 +268,7 @@ def test_hce_manifest_prices_with_the_study_table_and_lists_skipped_rows(tmp_pat
     assert m.config["arms"]["R1"]["local"] is None
     assert m.config["tasks"]["real-dev/d1-auth-login"] == {"category": "D"}
     assert m.host == {"hardware_profile_ref": "Test Box|16GB|fixture"}
-    assert len(summarize(run)) == 7
+    assert len(summarize(load_run_facts(run.directory.path))) == 7
     # Local time priced by a card: only trials whose local time is known get a cost for it.
     card = tmp_path / "time.toml"
     card.write_text('[models."ollama/devstral:24b"]\nlocal = true\nper_hour = 3600.0\n', "utf-8")
@@ -421,7 +422,8 @@ def test_published_fep_reproduces_the_study(tmp_path: Path) -> None:
     assert infra.infra_class == "quota" and "credit balance" in (infra.error or "")
     for t in run.trials:
         assert abs(trial_cost(t, run.rate_card) - t.extra["published_cost_usd"]) < 0.005
-    medians = {(c.arm, c.task): c.median_cost_usd for c in summarize(run)}
+    cells = summarize(load_run_facts(run.directory.path))
+    medians = {(c.arm, c.task): c.median_cost_usd for c in cells}
     assert {k: round(v or 0, 2) for k, v in medians.items()} == README_MEDIANS
     # The same medians straight from the data, so a change to both sides cannot agree by luck.
     assert medians[("A", "T1")] == pytest.approx(

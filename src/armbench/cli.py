@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from armbench.analysis.export import call_rows, render, trial_rows
+from armbench.analysis.facts import RunFacts, load_run_facts
 from armbench.analysis.runs import LoadedRun, load_run
 from armbench.analysis.summary import contract_table, summarize
 from armbench.analysis.summary import spend_by_arm as summarize_spend
@@ -73,6 +74,13 @@ def _open_run(path: Path, rate_card: Path | None) -> LoadedRun:
         fail(str(exc))
 
 
+def _open_facts(path: Path, rate_card: Path | None) -> RunFacts:
+    try:
+        return load_run_facts(path, rate_card=rate_card)
+    except (RunDirectoryError, UnknownPriceError, ValueError) as exc:
+        fail(str(exc))
+
+
 def _money(value: float | None) -> str:
     return "—" if value is None else f"${value:,.3f}"
 
@@ -81,7 +89,7 @@ def _num(value: float | None, fmt: str = "{:.1f}") -> str:
     return "—" if value is None else fmt.format(value)
 
 
-def print_summary(run: LoadedRun) -> None:
+def print_summary(run: RunFacts) -> None:
     if run.manifest.simulated or any(t.simulated for t in run.trials):
         out.print(
             "[bold yellow]SIMULATED[/] — the models in this run are simulated: "
@@ -110,11 +118,7 @@ def print_summary(run: LoadedRun) -> None:
         table.add_column(column, justify="right", no_wrap=True, min_width=width)
     for column, width in (("rate", 4), ("cost", 6), ("wall s", 6), ("iters", 5)):
         table.add_column(column, justify="right", no_wrap=True, min_width=width)
-    try:
-        cells = summarize(run)
-    except UnknownPriceError as exc:
-        fail(str(exc))
-    for c in cells:
+    for c in summarize(run):
         rate = "—" if c.success_rate is None else f"{c.success_rate:.0%}"
         table.add_row(
             c.arm,
@@ -142,7 +146,7 @@ def _rate(value: float | None) -> str:
     return "—" if value is None else f"{value:.0%}"
 
 
-def print_contract(run: LoadedRun) -> None:
+def print_contract(run: RunFacts) -> None:
     """Single-shot models: format and execution rates without and with the contract."""
     rows = contract_table(run)
     if not rows:
@@ -171,7 +175,7 @@ def print_contract(run: LoadedRun) -> None:
     out.print(table)
 
 
-def print_spend(run: LoadedRun) -> None:
+def print_spend(run: RunFacts) -> None:
     """Mean cost per trial by role, delegation tax and cloud fraction — when any arm is more
     than one model working alone."""
     spends = summarize_spend(run)
@@ -241,7 +245,7 @@ def _finish(
     """Summary (and with `html`, `report.html` in the run directory), the run directory on the
     last line, then the exit status the outcome deserves: 3 when a fatal provider error stopped
     the run or infra errors exceed the threshold."""
-    print_summary(load_run(run_dir.path))
+    print_summary(_open_facts(run_dir.path, None))
     if html:
         from armbench.analysis.facts import prompt_growth
         from armbench.analysis.render_html import render_html
@@ -358,7 +362,7 @@ def show(
 
     Costs are computed now from the recorded tokens, with the run's rate card or --rate-card.
     """
-    print_summary(_open_run(run_dir, rate_card))
+    print_summary(_open_facts(run_dir, rate_card))
 
 
 @app.command()

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from armbench.analysis.arms import NO_TAX, CloudFraction, Tax
+from armbench.analysis.runs import run_rate_card
 from armbench.models.types import TOKEN_KINDS, Usage
 from armbench.pricing.ratecard import RateCard
-from armbench.store.rundir import RunDirectory
+from armbench.store.rundir import Manifest, RunDirectory
 
 
 @dataclass
@@ -127,6 +128,28 @@ def load_facts(directory: RunDirectory, card: RateCard) -> list[TrialFacts]:
         cloud = by_route.get("cloud", [0, 0])
         trial.cloud = CloudFraction(cloud[0] / calls, cloud[1] / tokens if tokens else 0.0)
     return list(facts.values())
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """A run read for summaries and reports: its manifest, its prices, its trials' facts."""
+
+    directory: RunDirectory
+    manifest: Manifest
+    rate_card: RateCard
+    trials: list[TrialFacts]
+
+    @property
+    def run_id(self) -> str:
+        return self.manifest.run_id
+
+
+def load_run_facts(path: Path, *, rate_card: Path | None = None) -> RunFacts:
+    """Like armbench.analysis.runs.load_run, priced the same way, without loading each call."""
+    directory = RunDirectory.open(path)
+    manifest = directory.read_manifest()
+    card = run_rate_card(manifest, directory.path, rate_card)
+    return RunFacts(directory, manifest, card, load_facts(directory, card))
 
 
 def prompt_growth(path: Path, max_calls: int = 80) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ import numpy as np
 
 from armbench import __version__
 from armbench.analysis import stats
-from armbench.analysis.facts import TrialFacts, load_facts
+from armbench.analysis.facts import TrialFacts, load_run_facts
 from armbench.analysis.report_model import (
     ArmSpend,
     Cell,
@@ -30,9 +30,7 @@ from armbench.analysis.report_model import (
     ParetoPoint,
     Report,
 )
-from armbench.analysis.runs import run_rate_card
 from armbench.models.types import TOKEN_KINDS
-from armbench.store.rundir import RunDirectory
 
 Metric = Literal["cost_usd", "wall_s", "iterations", "success"]
 Axes = Literal["cost_wall", "cost_success"]
@@ -372,10 +370,8 @@ def _notes(
 def build_report(path: Path, *, rate_card: Path | None = None, seed: int = 0) -> Report:
     """The report of the run in `path`, priced with its own rate card or with `rate_card` for
     the models that card names."""
-    directory = RunDirectory.open(path)
-    manifest = directory.read_manifest()
-    card = run_rate_card(manifest, path, rate_card)
-    facts = load_facts(directory, card)
+    run = load_run_facts(path, rate_card=rate_card)
+    manifest, card, facts = run.manifest, run.rate_card, run.trials
     by_cell: dict[tuple[str, str], list[TrialFacts]] = {}
     for t in facts:
         by_cell.setdefault((t.task, t.arm), []).append(t)

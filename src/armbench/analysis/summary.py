@@ -1,14 +1,15 @@
-"""Per arm × task: how often it passed and what a pass typically cost."""
+"""Per arm × task: how often it passed and what a pass typically cost — the `show` view.
+
+Reads trial facts (armbench.analysis.facts), never every call, so it stays quick and small on
+runs with millions of ledger rows."""
 
 from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
 
-from armbench.analysis.arms import cloud_fraction, delegation_tax, single_shot_scores
-from armbench.analysis.runs import LoadedRun, cost_by_role, trial_cost
+from armbench.analysis.facts import RunFacts, TrialFacts
 from armbench.judge.single_shot import ContractEffect, classify_contract_effect
-from armbench.store.records import TrialRecord
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ def _median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
-def summarize(run: LoadedRun) -> list[Cell]:
+def summarize(run: RunFacts) -> list[Cell]:
     groups: dict[tuple[str, str], list[int]] = {}
     for index, trial in enumerate(run.trials):
         groups.setdefault((trial.arm, trial.task), []).append(index)
@@ -53,7 +54,7 @@ def summarize(run: LoadedRun) -> list[Cell]:
                 fails=sum(t.status == "fail" for t in trials),
                 limits=sum(t.status == "limit" for t in trials),
                 infra_errors=sum(t.status == "infra_error" for t in trials),
-                median_cost_usd=_median([trial_cost(t, run.rate_card) for t in passed]),
+                median_cost_usd=_median([t.cost_usd for t in passed]),
                 median_wall_s=_median([t.wall_s for t in passed]),
                 median_iterations=_median([float(t.iterations) for t in passed]),
             )
@@ -76,18 +77,18 @@ class ArmSpend:
     cloud_tokens: float | None
 
 
-def spend_by_arm(run: LoadedRun) -> list[ArmSpend]:
-    by_arm: dict[str, list[TrialRecord]] = {}
+def spend_by_arm(run: RunFacts) -> list[ArmSpend]:
+    by_arm: dict[str, list[TrialFacts]] = {}
     for trial in run.trials:
         by_arm.setdefault(trial.arm, []).append(trial)
     spends = []
     for arm, trials in sorted(by_arm.items()):
         roles: dict[str, float] = {}
         for trial in trials:
-            for role, cost in cost_by_role(trial, run.rate_card).items():
+            for role, cost in trial.cost_by_role.items():
                 roles[role] = roles.get(role, 0.0) + cost / len(trials)
-        taxes = [delegation_tax(t, run.rate_card) for t in trials]
-        clouds = [c for t in trials if (c := cloud_fraction(t)) is not None]
+        taxes = [t.tax for t in trials]
+        clouds = [t.cloud for t in trials if t.cloud is not None]
         spends.append(
             ArmSpend(
                 arm=arm,
@@ -126,11 +127,11 @@ def _rates(pairs: list[tuple[int, int]]) -> tuple[float | None, float | None]:
     return sum(p[0] for p in pairs) / len(pairs), sum(p[1] for p in pairs) / len(pairs)
 
 
-def contract_table(run: LoadedRun) -> list[ContractRow]:
+def contract_table(run: RunFacts) -> list[ContractRow]:
     arms = run.manifest.config.get("arms", {})
     scores: dict[str, dict[bool, list[tuple[int, int]]]] = {}
     for trial in run.trials:
-        pair = single_shot_scores(trial)
+        pair = trial.scores
         arm = arms.get(trial.arm) or {}
         if pair is not None:
             by_contract = scores.setdefault(str(arm.get("model")), {True: [], False: []})
