@@ -84,6 +84,8 @@ def test_exact_p_values_and_cliffs_deltas(report: dict[str, object]) -> None:
         if c["metric"] == "cost_usd"
     }
     assert len(cost) == 18
+    # the study's trials were not seeded: trial numbers do not pair them
+    assert all(c["paired"] is None for c in report["comparisons"])  # type: ignore[attr-defined]
     for c in cost.values():
         # A's T3 passes tie on cost (0.170234 twice): there the exact test is by permutation
         assert c["p_exact"] is not None and c["p_exact_method"] in {"exact", "permutation"}

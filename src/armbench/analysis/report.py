@@ -118,39 +118,39 @@ def _cell(arm: str, task: str, trials: list[TrialFacts], seed: int) -> Cell:
 
 def _paired_values(
     a: list[TrialFacts], b: list[TrialFacts], pick: Callable[[TrialFacts], float | bool]
-) -> tuple[list[float | bool], list[float | bool]]:
-    """Values of trials that share a seed in both arms (the same replicate of the task)."""
-    by_seed = {t.seed: t for t in b}
-    pairs = [(pick(t), pick(by_seed[t.seed])) for t in a if t.seed in by_seed]
-    return [p[0] for p in pairs], [p[1] for p in pairs]
-
-
-def _unique_seeds(trials: list[TrialFacts]) -> bool:
-    return len({t.seed for t in trials}) == len(trials)
+) -> tuple[list[float], list[float]]:
+    """Values of the trials of both arms that share a replicate number. In a run armbench made,
+    replicate r of every arm starts from the same workspace: its breakage seed is derived from
+    the task and r alone (armbench.runner.plan)."""
+    by_replicate = {t.replicate: t for t in b}
+    pairs = [(pick(t), pick(by_replicate[t.replicate])) for t in a if t.replicate in by_replicate]
+    return [float(p[0]) for p in pairs], [float(p[1]) for p in pairs]
 
 
 def _comparison(
-    task: str, metric: Metric, a: tuple[str, list[TrialFacts]], b: tuple[str, list[TrialFacts]]
+    task: str,
+    metric: Metric,
+    a: tuple[str, list[TrialFacts]],
+    b: tuple[str, list[TrialFacts]],
+    pairable: bool,
 ) -> Comparison | None:
+    """`pairable`: replicates with the same number started from the same workspace."""
     (arm_a, trials_a), (arm_b, trials_b) = a, b
     paired: stats.Paired | None = None
     if metric == "success":
-        xs_a = [float(t.passed) for t in trials_a if t.judged]
-        xs_b = [float(t.passed) for t in trials_b if t.judged]
         ja, jb = [t for t in trials_a if t.judged], [t for t in trials_b if t.judged]
-        if _unique_seeds(ja) and _unique_seeds(jb):
-            pa, pb = _paired_values(ja, jb, lambda t: t.passed)
-            if pa:
-                paired = stats.paired_binary([bool(v) for v in pa], [bool(v) for v in pb])
+        xs_a, xs_b = [float(t.passed) for t in ja], [float(t.passed) for t in jb]
+        pa, pb = _paired_values(ja, jb, lambda t: t.passed) if pairable else ([], [])
+        if pa:
+            paired = stats.paired_binary([v > 0 for v in pa], [v > 0 for v in pb])
     else:
         get = NUMERIC_METRICS[metric]
         pass_a = [t for t in trials_a if t.passed]
         pass_b = [t for t in trials_b if t.passed]
         xs_a, xs_b = [get(t) for t in pass_a], [get(t) for t in pass_b]
-        if _unique_seeds(pass_a) and _unique_seeds(pass_b):
-            pa, pb = _paired_values(pass_a, pass_b, get)
-            if pa:
-                paired = stats.paired_numeric([float(v) for v in pa], [float(v) for v in pb])
+        pa, pb = _paired_values(pass_a, pass_b, get) if pairable else ([], [])
+        if pa:
+            paired = stats.paired_numeric(pa, pb)
     if not xs_a or not xs_b:
         return None
     mw = stats.mann_whitney(xs_a, xs_b)
@@ -173,14 +173,14 @@ def _comparison(
     )
 
 
-def _comparisons(task: str, arms: dict[str, list[TrialFacts]]) -> list[Comparison]:
+def _comparisons(task: str, arms: dict[str, list[TrialFacts]], pairable: bool) -> list[Comparison]:
     out: list[Comparison] = []
     metrics: tuple[Metric, ...] = ("cost_usd", "wall_s", "iterations", "success")
     for metric in metrics:
         family = [
             c
             for (a, b) in itertools.combinations(sorted(arms), 2)
-            if (c := _comparison(task, metric, (a, arms[a]), (b, arms[b]))) is not None
+            if (c := _comparison(task, metric, (a, arms[a]), (b, arms[b]), pairable)) is not None
         ]
         adjusted = stats.holm(
             [c.p_exact if c.p_exact is not None else c.p_asymptotic for c in family]
@@ -381,7 +381,8 @@ def build_report(path: Path, *, rate_card: Path | None = None, seed: int = 0) ->
     decisions: list[Decision] = []
     for task in sorted({t.task for t in facts}):
         arms = {arm: trials for (k, arm), trials in by_cell.items() if k == task}
-        comparisons += _comparisons(task, arms)
+        # Imported trials were not seeded: the same number says nothing about their workspace.
+        comparisons += _comparisons(task, arms, pairable=manifest.imported is None)
         pareto += _pareto(task, arms, seed, stats.BOOTSTRAP_RESAMPLES)
         decisions.append(_decision(task, [c for c in cells if c.task == task]))
     by_arm: dict[str, list[TrialFacts]] = {}

@@ -113,7 +113,8 @@ class Comparison(_Model):
     cliffs_delta: float
     """Positive when `a`'s values tend to be larger."""
     paired: PairedTest | None
-    """Over replicates with the same seed in both arms, when there are any."""
+    """Over the replicates both arms have (replicate r of every arm starts from the same
+    workspace); null for imported runs, whose trials were not seeded."""
 
 
 class Dominance(_Model):
