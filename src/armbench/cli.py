@@ -179,14 +179,14 @@ def print_spend(run: RunFacts) -> None:
     """Mean cost per trial by role, delegation tax and cloud fraction — when any arm is more
     than one model working alone."""
     spends = summarize_spend(run)
-    if all(s.kind == "solo" for s in spends):
+    if all(s.arm_kind == "solo" for s in spends):
         return
-    roles = [r for r in ROLE_ORDER if any(r in s.cost_by_role for s in spends)]
+    roles = [r for r in ROLE_ORDER if any(r in s.mean_cost_by_role for s in spends)]
     table = Table(
         box=box.SIMPLE_HEAD,
         pad_edge=False,
         collapse_padding=True,
-        title="mean cost per trial by role (all trials)",
+        title="mean cost per judged trial by role (infra errors left out)",
         title_justify="left",
         caption="tax: delegation tax, the orchestrator re-reading executor returns "
         "(~: estimated); cloud: share of calls / of tokens served by the cloud model",
@@ -199,16 +199,17 @@ def print_spend(run: RunFacts) -> None:
     table.add_column("tax", justify="right", no_wrap=True)
     table.add_column("cloud", justify="right", no_wrap=True)
     for s in spends:
-        tax = "—" if s.kind != "orchestrated" else _money(s.delegation_tax_usd)
+        tax = "—" if s.arm_kind != "orchestrated" else _money(s.delegation_tax_usd)
         if s.delegation_tax_estimated:
             tax = "~" + tax
         cloud = (
             "—"
-            if s.cloud_calls is None or s.cloud_tokens is None
-            else f"{s.cloud_calls:.0%} / {s.cloud_tokens:.0%}"
+            if s.cloud_fraction_tokens is None
+            else f"{_rate(s.cloud_fraction_calls)} / {s.cloud_fraction_tokens:.0%}"
         )
-        cells = [_money(s.cost_by_role[r]) if r in s.cost_by_role else "" for r in roles]
-        table.add_row(s.arm, s.kind, *cells, tax, cloud)
+        costs = s.mean_cost_by_role
+        cells = [_money(costs[r]) if r in costs else "" for r in roles]
+        table.add_row(s.arm, s.arm_kind, *cells, tax, cloud)
     out.print(table)
 
 
@@ -526,6 +527,12 @@ def report(
     from armbench.analysis.render_terminal import print_report
     from armbench.analysis.report import build_report
 
+    for target in (t for t in (json_out, md, html) if t is not None):
+        if target.is_dir() or not target.parent.is_dir():
+            fail(
+                f"{target}: cannot write a report there (a folder, or in a missing folder)",
+                code=2,
+            )
     try:
         result = build_report(run_dir, rate_card=rate_card, seed=seed)
     except (RunDirectoryError, UnknownPriceError, ValueError) as exc:
@@ -542,8 +549,11 @@ def report(
         from armbench.analysis.render_html import render_html
 
         outputs.append((html, render_html(result, prompt_growth(run_dir))))
-    for path, text in outputs:
-        write_atomic(path, text)
+    try:
+        for path, text in outputs:
+            write_atomic(path, text)
+    except OSError as exc:
+        fail(f"{exc.filename or ''}: {exc.strerror or exc}")
     print_report(result, out)
     for path, _ in outputs:
         err.print(f"wrote {path}", highlight=False, soft_wrap=True)

@@ -1,10 +1,12 @@
 """Per-trial measures that only some arms have: delegation tax and cloud fraction.
 
-Both are defined once here and used by `export`, `show` and (later) the report:
+Both are defined here; `export` applies them to loaded trials, and armbench.analysis.facts
+(for `show` and `report`) to the ledger's sums, through the same helpers:
 
 - **delegation tax**: the tokens of executor-returned text an orchestrator read in later calls
   (cache reads, cache writes, plain input), priced at the orchestrator's rates; exact for the
-  sim, estimated for real providers (flagged); 0 for arms that do not delegate.
+  sim, estimated for real providers (flagged); 0 for arms that do not delegate; not measured
+  (None in reports) for orchestrated trials without a record, such as imported ones.
 - **cloud fraction**: for routed arms, the share of answered model calls served by the cloud
   model (`calls`), and the share of their tokens — prompt plus output — served by it
   (`tokens`); None for other arms. The router's own calls are not counted.
@@ -48,8 +50,24 @@ def delegation_tax(trial: TrialRecord, card: RateCard) -> Tax:
 
 @dataclass(frozen=True)
 class CloudFraction:
-    calls: float
+    calls: float | None
+    """None when the calls were never counted (see `counted_calls`)."""
     tokens: float
+
+
+def counted_calls(extra: dict[str, Any]) -> dict[str, int] | None:
+    """Calls by route as a source counted them, for imported trials whose ledger holds one
+    summed row per route (`extra["calls_by_route"]`): counting those rows would say 50%."""
+    counted = extra.get("calls_by_route")
+    return {str(k): int(v) for k, v in counted.items()} if isinstance(counted, dict) else None
+
+
+def calls_fraction(ledger_calls: dict[str, int], extra: dict[str, Any]) -> float | None:
+    """Share of answered calls served by the cloud: from the ledger, or from the source's own
+    count when it has one (None when the source counted no calls)."""
+    counts = counted_calls(extra) or ledger_calls
+    total = sum(counts.values())
+    return counts.get("cloud", 0) / total if total else None
 
 
 def cloud_fraction(trial: TrialRecord) -> CloudFraction | None:
@@ -58,8 +76,10 @@ def cloud_fraction(trial: TrialRecord) -> CloudFraction | None:
         return None
     cloud = [c for c in routed if c.route == "cloud"]
     total = _served(routed)
+    by_route = {"cloud": len(cloud), "local": len(routed) - len(cloud)}
     return CloudFraction(
-        calls=len(cloud) / len(routed), tokens=_served(cloud) / total if total else 0.0
+        calls=calls_fraction(by_route, trial.extra),
+        tokens=_served(cloud) / total if total else 0.0,
     )
 
 

@@ -89,7 +89,9 @@ def trial_rows(run: LoadedRun) -> Iterator[dict[str, Any]]:
             "delegation_tax_tokens": tax.tokens,
             "delegation_tax_usd": round(tax.usd, 6),
             "delegation_tax_estimated": tax.estimated,
-            "cloud_fraction_calls": None if cloud is None else round(cloud.calls, 4),
+            "cloud_fraction_calls": None
+            if cloud is None or cloud.calls is None
+            else round(cloud.calls, 4),
             "cloud_fraction_tokens": None if cloud is None else round(cloud.tokens, 4),
             "format_score": None if scores is None else scores[0],
             "execution_score": None if scores is None else scores[1],

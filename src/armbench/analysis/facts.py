@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from armbench.analysis.arms import NO_TAX, CloudFraction, Tax
+from armbench.analysis.arms import NO_TAX, CloudFraction, Tax, calls_fraction
 from armbench.analysis.runs import run_rate_card
 from armbench.models.types import TOKEN_KINDS, Usage
 from armbench.pricing.ratecard import RateCard
@@ -38,7 +38,8 @@ class TrialFacts:
     tokens: Usage = field(default_factory=Usage)
     tokens_by_role: dict[str, Usage] = field(default_factory=dict)
     cost_by_role: dict[str, float] = field(default_factory=dict)
-    tax: Tax = NO_TAX
+    tax: Tax | None = NO_TAX
+    """None for an orchestrated trial with no record of it (imported): not measured, not 0."""
     cloud: CloudFraction | None = None
     scores: tuple[int, int] | None = None
     """Single-shot trials: (format score, execution score)."""
@@ -59,10 +60,10 @@ class TrialFacts:
         return self.status != "infra_error"
 
 
-def _tax(extra: dict[str, Any], card: RateCard) -> Tax:
+def _tax(kind: str, extra: dict[str, Any], card: RateCard) -> Tax | None:
     record = extra.get("delegation_tax")
     if not isinstance(record, dict):
-        return NO_TAX
+        return None if kind == "orchestrated" else NO_TAX
     usage = Usage(**{k: int(v) for k, v in record["tokens"].items()})
     return Tax(
         usage.prompt_tokens, card.cost(str(record["model"]), usage), bool(record.get("estimated"))
@@ -81,8 +82,9 @@ def load_facts(directory: RunDirectory, card: RateCard) -> list[TrialFacts]:
         trials = db.trial_rows()
         groups = db.call_totals(card.thresholds())
     facts: dict[str, TrialFacts] = {}
+    extras: dict[str, dict[str, Any]] = {}
     for row in trials:
-        extra = json.loads(row["extra"])
+        extra = extras[row["trial_id"]] = json.loads(row["extra"])
         facts[row["trial_id"]] = TrialFacts(
             trial_id=row["trial_id"],
             arm=row["arm"],
@@ -95,7 +97,7 @@ def load_facts(directory: RunDirectory, card: RateCard) -> list[TrialFacts]:
             wall_s=row["wall_s"],
             iterations=row["iterations"],
             simulated=bool(row["simulated"]),
-            tax=_tax(extra, card),
+            tax=_tax(row["arm_kind"], extra, card),
             scores=_scores(row["arm_kind"], extra),
             unmeasured_roles=tuple(extra.get("unmeasured_roles", ())),
         )
@@ -123,10 +125,10 @@ def load_facts(directory: RunDirectory, card: RateCard) -> list[TrialFacts]:
         trial = facts[trial_id]
         if trial.arm_kind != "routed":
             continue
-        calls = sum(v[0] for v in by_route.values())
         tokens = sum(v[1] for v in by_route.values())
-        cloud = by_route.get("cloud", [0, 0])
-        trial.cloud = CloudFraction(cloud[0] / calls, cloud[1] / tokens if tokens else 0.0)
+        calls = calls_fraction({r: v[0] for r, v in by_route.items()}, extras[trial_id])
+        cloud_tokens = by_route.get("cloud", [0, 0])[1]
+        trial.cloud = CloudFraction(calls, cloud_tokens / tokens if tokens else 0.0)
     return list(facts.values())
 
 

@@ -166,18 +166,36 @@ def _cells(report: Report) -> list[str]:
             f"`{c.arm}`",
             c.task,
             c.n,
+            f"{c.n_pass}/{c.n_fail}/{c.n_limit}/{c.n_infra}",
             _with_interval(c.pass_rate, percent(c.pass_rate), rate_interval(c.pass_rate_ci)),
+            percent(c.pass_rate_itt),
             _with_interval(
                 c.success_median.cost_usd,
                 money(c.success_median.cost_usd),
                 money_interval(c.success_median_ci.cost_usd),
-            ),
+            )
+            + ("\\*" if c.unmeasured_roles else ""),
             money(c.expected_cost_per_success),
         )
         for c in cells
     ]
-    header = ("arm", "task", "n", "pass rate [95% CI]", "median cost [CI]", "E[cost/success]")
-    lines = _table(header, rows, "llrrrr")
+    header = (
+        "arm",
+        "task",
+        "n",
+        "pass/fail/limit/infra",
+        "pass rate [95% CI]",
+        "ITT",
+        "median cost [CI]",
+        "E[cost/success]",
+    )
+    lines = _table(header, rows, "llrrrrrr")
+    lines += [
+        "",
+        "Pass rate: passes over judged trials (infra errors left out); ITT: over all trials.",
+    ]
+    if any(c.unmeasured_roles for c in cells):
+        lines.append("\\* leaves out a role whose tokens were never recorded: its cost is unknown.")
     missing = [c for c in cells if c.success_median.cost_usd is not None and c.interval_note]
     if missing:
         from armbench.analysis.stats import MIN_N_FOR_INTERVAL  # here: stats imports scipy

@@ -12,7 +12,9 @@ from armbench.analysis.report_model import Interval, Report
 def money(value: float | None) -> str:
     if value is None:
         return "—"
-    return f"${value:,.2f}" if value >= 1 else f"${value:.3f}"
+    if value >= 1:
+        return f"${value:,.2f}"
+    return f"${value:.3f}" if value >= 0.01 or value == 0 else f"${value:.2g}"
 
 
 def _money_ci(ci: tuple[float, float | None] | None) -> str:
@@ -40,15 +42,16 @@ def print_report(report: Report, out: Console) -> None:
         pad_edge=False,
         title=f"{report.run_id}: {report.trials} trials",
         title_justify="left",
-        caption="rate: passes / judged trials, Wilson 95% CI · cost: median over passes, "
-        "bootstrap 95% CI (— when too few passes) · E[$/pass]: every attempt's cost / passes",
+        caption="rate: passes / judged trials, Wilson 95% CI · ITT: passes / all trials · "
+        "cost: median over passes, bootstrap 95% CI (none when too few passes; * leaves out a "
+        "role whose tokens were never recorded) · E[$/pass]: every judged attempt's cost / passes",
         caption_justify="left",
     )
     table.add_column("task", overflow="fold")
     table.add_column("arm", overflow="fold")
     for column in ("n", "pass", "fail", "limit", "infra"):
         table.add_column(column, justify="right", no_wrap=True)
-    for column in ("rate", "cost", "E[$/pass]", "tax", "cloud"):
+    for column in ("rate", "ITT", "cost", "E[$/pass]", "tax", "cloud"):
         table.add_column(column, justify="right", no_wrap=True)
     for c in sorted(
         report.cells, key=lambda c: (c.task, c.expected_cost_per_success or float("inf"))
@@ -63,7 +66,10 @@ def print_report(report: Report, out: Console) -> None:
             str(c.n_limit),
             str(c.n_infra),
             _rate_ci(c.pass_rate, c.pass_rate_ci),
-            money(cost) + _money_ci(c.success_median_ci.cost_usd),
+            f"{c.pass_rate_itt:.0%}" if c.pass_rate_itt is not None else "—",
+            money(cost)
+            + _money_ci(c.success_median_ci.cost_usd)
+            + ("*" if c.unmeasured_roles else ""),
             money(c.expected_cost_per_success) + _money_ci(c.expected_cost_per_success_ci),
             "" if c.delegation_tax_usd is None else money(c.delegation_tax_usd),
             "" if c.cloud_fraction_calls is None else f"{c.cloud_fraction_calls:.0%}",

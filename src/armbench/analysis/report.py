@@ -19,7 +19,6 @@ from armbench import __version__
 from armbench.analysis import stats
 from armbench.analysis.facts import TrialFacts, load_run_facts
 from armbench.analysis.report_model import (
-    ArmSpend,
     Cell,
     Comparison,
     Decision,
@@ -30,6 +29,7 @@ from armbench.analysis.report_model import (
     ParetoPoint,
     Report,
 )
+from armbench.analysis.summary import arm_spend
 from armbench.models.types import TOKEN_KINDS
 
 Metric = Literal["cost_usd", "wall_s", "iterations", "success"]
@@ -63,9 +63,11 @@ def _cell(arm: str, task: str, trials: list[TrialFacts], seed: int) -> Cell:
     roles = sorted({r for t in passed for r in t.tokens_by_role})
     costs = [t.cost_usd for t in judged]
     wins = [t.passed for t in judged]
-    ecps_ci = stats.expected_cost_interval(costs, wins, rng)
-    orchestrated = trials[0].arm_kind == "orchestrated"
-    clouds = [t.cloud for t in trials if t.cloud is not None]
+    ecps_ci = stats.expected_cost_interval(costs, wins, stats.rng_for(arm, task, "ecps", seed=seed))
+    taxes = [t.tax for t in judged if t.tax is not None]
+    measured_tax = trials[0].arm_kind == "orchestrated" and bool(taxes)
+    clouds = [t.cloud for t in judged if t.cloud is not None]
+    calls = [c.calls for c in clouds if c.calls is not None]
     role_costs: dict[str, float] = {}
     for t in judged:
         for role, cost in t.cost_by_role.items():
@@ -106,10 +108,10 @@ def _cell(arm: str, task: str, trials: list[TrialFacts], seed: int) -> Cell:
         mean_cost_by_role=role_costs,
         expected_cost_per_success=stats.expected_cost_per_success(costs, wins),
         expected_cost_per_success_ci=ecps_ci,
-        delegation_tax_tokens=_mean(t.tax.tokens for t in trials) if orchestrated else None,
-        delegation_tax_usd=_mean(t.tax.usd for t in trials) if orchestrated else None,
-        delegation_tax_estimated=any(t.tax.estimated for t in trials),
-        cloud_fraction_calls=_mean(c.calls for c in clouds),
+        delegation_tax_tokens=_mean(x.tokens for x in taxes) if measured_tax else None,
+        delegation_tax_usd=_mean(x.usd for x in taxes) if measured_tax else None,
+        delegation_tax_estimated=any(x.estimated for x in taxes),
+        cloud_fraction_calls=_mean(calls),
         cloud_fraction_tokens=_mean(c.tokens for c in clouds),
         unmeasured_roles=sorted({r for t in trials for r in t.unmeasured_roles}),
         simulated=any(t.simulated for t in trials),
@@ -271,7 +273,9 @@ def _pareto(
 
 
 def _decision(task: str, cells: list[Cell]) -> Decision:
-    rated = [c for c in cells if c.pass_rate is not None]
+    """The cheapest arm (expected cost per success) among those whose success is not worse than
+    the best arm's beyond the intervals: its Wilson interval reaches the best arm's."""
+    rated = [c for c in cells if c.pass_rate is not None and c.pass_rate_ci is not None]
     if not rated:
         return Decision(
             task=task,
@@ -282,12 +286,14 @@ def _decision(task: str, cells: list[Cell]) -> Decision:
             candidates=[],
             reason="every trial of this task was an infra error",
         )
-    best = max(c.pass_rate or 0.0 for c in rated)
+    best = max(rated, key=lambda c: (c.pass_rate or 0.0, c.n - c.n_infra))
+    assert best.pass_rate is not None and best.pass_rate_ci is not None
+    floor = best.pass_rate_ci[0]
     candidates = [
         c
         for c in rated
         if c.pass_rate_ci is not None
-        and c.pass_rate_ci[1] >= best
+        and c.pass_rate_ci[1] >= floor
         and c.expected_cost_per_success is not None
     ]
     if not candidates:
@@ -296,42 +302,29 @@ def _decision(task: str, cells: list[Cell]) -> Decision:
             arm=None,
             expected_cost_per_success=None,
             pass_rate=None,
-            best_pass_rate=best,
+            best_pass_rate=best.pass_rate,
             candidates=[],
             reason="no arm passed this task",
         )
     pick = min(candidates, key=lambda c: (c.expected_cost_per_success or 0.0, c.arm))
+    judged = min(c.n - c.n_infra for c in candidates)
     return Decision(
         task=task,
         arm=pick.arm,
         expected_cost_per_success=pick.expected_cost_per_success,
         pass_rate=pick.pass_rate,
-        best_pass_rate=best,
+        best_pass_rate=best.pass_rate,
         candidates=sorted(c.arm for c in candidates),
         reason=(
-            f"cheapest expected cost per success among the {len(candidates)} arm(s) whose pass "
-            f"rate interval reaches the best pass rate ({best:.0%})"
+            f"cheapest expected cost per success among the {len(candidates)} arm(s) whose "
+            f"pass-rate interval reaches {best.arm}'s ({best.pass_rate:.0%}, interval from "
+            f"{floor:.0%})"
+            + (
+                f"; only {judged} judged trial(s) in some of them: weak evidence"
+                if judged < 5
+                else ""
+            )
         ),
-    )
-
-
-def _arm_spend(arm: str, trials: list[TrialFacts]) -> ArmSpend:
-    judged = [t for t in trials if t.judged] or trials
-    roles: dict[str, float] = {}
-    for t in judged:
-        for role, cost in t.cost_by_role.items():
-            roles[role] = roles.get(role, 0.0) + cost / len(judged)
-    clouds = [t.cloud for t in trials if t.cloud is not None]
-    orchestrated = trials[0].arm_kind == "orchestrated"
-    return ArmSpend(
-        arm=arm,
-        arm_kind=trials[0].arm_kind,
-        trials=len(trials),
-        mean_cost_by_role=roles,
-        delegation_tax_usd=_mean(t.tax.usd for t in trials) if orchestrated else None,
-        delegation_tax_estimated=any(t.tax.estimated for t in trials),
-        cloud_fraction_calls=_mean(c.calls for c in clouds),
-        cloud_fraction_tokens=_mean(c.tokens for c in clouds),
     )
 
 
@@ -407,5 +400,5 @@ def build_report(path: Path, *, rate_card: Path | None = None, seed: int = 0) ->
         comparisons=comparisons,
         pareto=pareto,
         decisions=decisions,
-        arms=[_arm_spend(arm, trials) for arm, trials in sorted(by_arm.items())],
+        arms=[arm_spend(arm, trials) for arm, trials in sorted(by_arm.items())],
     )

@@ -71,11 +71,12 @@ class Cell(_Model):
     """Bootstrap 95% interval over trials; an upper end of null means unbounded (too many
     resamples had no pass)."""
     delegation_tax_tokens: float | None
-    """Mean per trial, orchestrated arms only."""
+    """Mean per judged trial, orchestrated arms only; None where it was not measured (imported
+    data has no record of it)."""
     delegation_tax_usd: float | None
     delegation_tax_estimated: bool
     cloud_fraction_calls: float | None
-    """Mean per trial, routed arms only."""
+    """Mean per judged trial, routed arms only."""
     cloud_fraction_tokens: float | None
     unmeasured_roles: list[str]
     """Roles whose tokens were never recorded (imported data): their cost is unknown, and the
@@ -139,8 +140,9 @@ class ParetoPoint(_Model):
 
 
 class Decision(_Model):
-    """The cheapest arm for a task whose success is not worse than the best arm's beyond its
-    interval (the best pass rate lies inside or below its Wilson interval)."""
+    """The cheapest arm for a task (by expected cost per success) whose success is not worse
+    than the best arm's beyond the intervals: its Wilson interval reaches up to the best arm's
+    (the arm with the highest pass rate, the most judged trials breaking ties)."""
 
     task: str
     arm: str | None

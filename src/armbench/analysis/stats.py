@@ -4,7 +4,8 @@
 - Medians get a **seeded percentile bootstrap** interval, but only from `MIN_N_FOR_INTERVAL`
   values on: below 6 values no distribution-free 95% interval for a median exists at all (even
   [min, max] covers it with probability 1 - 2·0.5ⁿ, 94% at n = 5), so we say so rather than
-  print a range that is not what it claims.
+  print a range that is not what it claims. From 6 on the bootstrap interval is approximate
+  (its coverage at small n is somewhat below 95%), as bootstrap intervals are.
 - **Expected cost per success** is every judged attempt's cost over the passes (failed attempts
   cost money too); its interval resamples whole trials.
 - **Mann-Whitney U**: the exact p-value when the sizes allow — scipy's exact null distribution
@@ -143,7 +144,7 @@ def _exact_affordable(n_a: int, n_b: int) -> bool:
 
 def mann_whitney(a: Sequence[float], b: Sequence[float]) -> MannWhitney:
     """Two-sided Mann-Whitney U test of `a` against `b` (both non-empty)."""
-    if not a or not b:
+    if len(a) == 0 or len(b) == 0:
         raise ValueError("Mann-Whitney needs two non-empty samples")
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     both = np.concatenate([x, y])

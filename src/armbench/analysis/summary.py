@@ -9,6 +9,7 @@ import statistics
 from dataclasses import dataclass
 
 from armbench.analysis.facts import RunFacts, TrialFacts
+from armbench.analysis.report_model import ArmSpend
 from armbench.judge.single_shot import ContractEffect, classify_contract_effect
 
 
@@ -62,46 +63,39 @@ def summarize(run: RunFacts) -> list[Cell]:
     return cells
 
 
-@dataclass(frozen=True)
-class ArmSpend:
-    """Where an arm's money went: mean dollars per trial by role, its delegation tax, and for
-    routed arms the mean cloud fraction — over all its trials, failed ones included."""
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
 
-    arm: str
-    kind: str
-    trials: int
-    cost_by_role: dict[str, float]
-    delegation_tax_usd: float
-    delegation_tax_estimated: bool
-    cloud_calls: float | None
-    cloud_tokens: float | None
+
+def arm_spend(arm: str, trials: list[TrialFacts]) -> ArmSpend:
+    """Where an arm's money went: mean dollars per judged trial by role (failed ones included;
+    an infra error's cost says nothing about the arm and is often unknown), its delegation tax
+    where measured, and for routed arms the mean cloud fraction."""
+    judged = [t for t in trials if t.judged]
+    roles: dict[str, float] = {}
+    for t in judged:
+        for role, cost in t.cost_by_role.items():
+            roles[role] = roles.get(role, 0.0) + cost / len(judged)
+    taxes = [t.tax for t in judged if t.tax is not None]
+    measured_tax = trials[0].arm_kind == "orchestrated" and bool(taxes)
+    clouds = [t.cloud for t in judged if t.cloud is not None]
+    return ArmSpend(
+        arm=arm,
+        arm_kind=trials[0].arm_kind,
+        trials=len(trials),
+        mean_cost_by_role=roles,
+        delegation_tax_usd=_mean([x.usd for x in taxes]) if measured_tax else None,
+        delegation_tax_estimated=any(x.estimated for x in taxes),
+        cloud_fraction_calls=_mean([c.calls for c in clouds if c.calls is not None]),
+        cloud_fraction_tokens=_mean([c.tokens for c in clouds]),
+    )
 
 
 def spend_by_arm(run: RunFacts) -> list[ArmSpend]:
     by_arm: dict[str, list[TrialFacts]] = {}
     for trial in run.trials:
         by_arm.setdefault(trial.arm, []).append(trial)
-    spends = []
-    for arm, trials in sorted(by_arm.items()):
-        roles: dict[str, float] = {}
-        for trial in trials:
-            for role, cost in trial.cost_by_role.items():
-                roles[role] = roles.get(role, 0.0) + cost / len(trials)
-        taxes = [t.tax for t in trials]
-        clouds = [t.cloud for t in trials if t.cloud is not None]
-        spends.append(
-            ArmSpend(
-                arm=arm,
-                kind=trials[0].arm_kind,
-                trials=len(trials),
-                cost_by_role=roles,
-                delegation_tax_usd=sum(t.usd for t in taxes) / len(trials),
-                delegation_tax_estimated=any(t.estimated for t in taxes),
-                cloud_calls=statistics.mean(c.calls for c in clouds) if clouds else None,
-                cloud_tokens=statistics.mean(c.tokens for c in clouds) if clouds else None,
-            )
-        )
-    return spends
+    return [arm_spend(arm, trials) for arm, trials in sorted(by_arm.items())]
 
 
 @dataclass(frozen=True)

@@ -345,6 +345,9 @@ def build_trial(row: HceRow, replicate: int, models: Models) -> tuple[TrialRecor
             **{f"{s}_calls": n for s, n in row.calls_by_side.items()},
         },
         "latency_split": latency_split,
+        # The ledger has one summed row per side: the study's own call counts give the cloud
+        # fraction of calls (armbench.analysis.arms.counted_calls).
+        "calls_by_route": dict(row.calls_by_side),
         **row.judged,
     }
     if not row.split:
@@ -461,9 +464,9 @@ def _notes(
         "verdicts are the study's own functional tests (quality.functional_pass, gate "
         "`functional`), not armbench's judge.",
         "Tokens are per route side per trial, not per call: each trial has at most one "
-        "`local` and one `cloud` ledger row, so cloud_fraction_calls counts ledger rows, not "
-        "calls (the calls the study counted are in each trial's extra.routing), and a rate "
-        "card with long-context tiers would misprice these sums.",
+        "`local` and one `cloud` ledger row. cloud_fraction_calls is taken from the calls the "
+        "study counted (extra.calls_by_route; none where it counted none), and a rate card "
+        "with long-context tiers would misprice these sums.",
         "Cached and reasoning tokens are the cloud side's: cached tokens are priced as cloud "
         "cache reads, reasoning as part of output.",
     ]
