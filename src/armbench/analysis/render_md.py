@@ -16,7 +16,8 @@ from armbench.analysis.report_model import Cell, Comparison, Report
 NONE = "—"
 """How a missing number is shown: never as 0, never as a blank that reads like one."""
 SIGNIFICANCE = 0.05
-"""p_holm below this makes a comparison "significant" in the Markdown summary."""
+"""p_holm below this makes a comparison "significant" in the summaries (1 - the reports'
+confidence)."""
 SIMULATED_BANNER = "SIMULATED — these numbers do not measure real models"
 
 

@@ -6,27 +6,24 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from armbench.analysis.render_md import (
+    NONE,
+    money,
+    money_interval,
+    percent,
+    rate_interval,
+    significant,
+)
 from armbench.analysis.report_model import Interval, Report
 
 
-def money(value: float | None) -> str:
-    if value is None:
-        return "—"
-    if value >= 1:
-        return f"${value:,.2f}"
-    return f"${value:.3f}" if value >= 0.01 or value == 0 else f"${value:.2g}"
-
-
-def _money_ci(ci: tuple[float, float | None] | None) -> str:
-    if ci is None:
-        return ""
-    return f" [{money(ci[0])}, {'∞' if ci[1] is None else money(ci[1])}]"
-
-
 def _rate_ci(rate: float | None, ci: Interval | None) -> str:
-    if rate is None:
-        return "—"
-    return f"{rate:.0%}" + ("" if ci is None else f" [{ci[0]:.0%}, {ci[1]:.0%}]")
+    return NONE if rate is None else f"{percent(rate)} {rate_interval(ci)}"
+
+
+def _with_ci(text: str, ci: tuple[float, float | None] | None) -> str:
+    """A value and its interval; no interval at all where none could be stated."""
+    return text if ci is None else f"{text} {money_interval(ci)}"
 
 
 def print_report(report: Report, out: Console) -> None:
@@ -66,28 +63,27 @@ def print_report(report: Report, out: Console) -> None:
             str(c.n_limit),
             str(c.n_infra),
             _rate_ci(c.pass_rate, c.pass_rate_ci),
-            f"{c.pass_rate_itt:.0%}" if c.pass_rate_itt is not None else "—",
-            money(cost)
-            + _money_ci(c.success_median_ci.cost_usd)
+            percent(c.pass_rate_itt),
+            _with_ci(money(cost), c.success_median_ci.cost_usd)
             + ("*" if c.unmeasured_roles else ""),
-            money(c.expected_cost_per_success) + _money_ci(c.expected_cost_per_success_ci),
+            _with_ci(money(c.expected_cost_per_success), c.expected_cost_per_success_ci)
+            + ("*" if c.unmeasured_roles else ""),
             "" if c.delegation_tax_usd is None else money(c.delegation_tax_usd),
-            "" if c.cloud_fraction_calls is None else f"{c.cloud_fraction_calls:.0%}",
+            "" if c.cloud_fraction_calls is None else percent(c.cloud_fraction_calls),
         )
     out.print(table)
     decisions = Table("task", "pick", "E[$/pass]", "why", box=box.SIMPLE_HEAD, pad_edge=False)
     for d in report.decisions:
-        decisions.add_row(d.task, d.arm or "—", money(d.expected_cost_per_success), d.reason)
+        decisions.add_row(d.task, d.arm or NONE, money(d.expected_cost_per_success), d.reason)
     out.print(decisions)
-    alpha = 1 - report.confidence
-    significant = [s for s in report.comparisons if s.p_holm is not None and s.p_holm < alpha]
+    found = significant(report.comparisons)
     out.print(
         f"{len(report.comparisons)} comparisons (Mann-Whitney, Holm-adjusted per task and "
-        f"metric); {len(significant)} significant at {1 - report.confidence:.2f}"
-        + (":" if significant else "."),
+        f"metric); {len(found)} significant at {1 - report.confidence:.2f}"
+        + (":" if found else "."),
         highlight=False,
     )
-    for s in significant:
+    for s in found:
         out.print(
             f"  {s.task} {s.metric}: {s.a} vs {s.b}  p_holm={s.p_holm:.3g}  "
             f"Cliff's δ={s.cliffs_delta:+.2f}",

@@ -193,12 +193,6 @@ def _exact_permutation_p(x: NDArray[np.float64], y: NDArray[np.float64]) -> floa
     return float(min(1.0, 2 * min(low, high)))
 
 
-def cliffs_delta(a: Sequence[float], b: Sequence[float]) -> float:
-    """(#pairs with a > b - #pairs with a < b) / (len(a)·len(b)): +1 when every a is larger."""
-    x, y = np.asarray(a, dtype=float)[:, None], np.asarray(b, dtype=float)[None, :]
-    return float((np.sign(x - y)).sum() / (x.size * y.size))
-
-
 def holm(p_values: Sequence[float | None]) -> list[float | None]:
     """Holm's step-down adjustment of one family; None stays None and is not counted."""
     present = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
