@@ -180,6 +180,7 @@ def test_show_export_and_reprice_read_an_imported_run(tmp_path: Path) -> None:
     row = next(r for r in rows if r["trial_id"] == "C.T1.r0")
     assert float(row["cost_usd"]) == pytest.approx(0.2715)
     assert json.loads(row["gates"])[0]["name"] == "verify"
+    assert row["delegation_tax_usd"] == ""  # orchestrated, but the study never measured it
     card = tmp_path / "half.toml"
     card.write_text(
         '[models."anthropic/claude-opus-4-7"]\n'

@@ -36,10 +36,16 @@ class Tax:
 NO_TAX = Tax(0, 0.0, False)
 
 
-def delegation_tax(trial: TrialRecord, card: RateCard) -> Tax:
-    record = trial.extra.get("delegation_tax")
+def delegation_tax(trial: TrialRecord, card: RateCard) -> Tax | None:
+    return recorded_tax(trial.arm_kind, trial.extra, card)
+
+
+def recorded_tax(kind: str, extra: dict[str, Any], card: RateCard) -> Tax | None:
+    """The tax a trial recorded (`extra["delegation_tax"]`); None for an orchestrated trial
+    without a record (imported data): not measured, which is not 0."""
+    record = extra.get("delegation_tax")
     if not isinstance(record, dict):
-        return NO_TAX
+        return None if kind == "orchestrated" else NO_TAX
     usage = Usage(**{k: int(v) for k, v in record["tokens"].items()})
     return Tax(
         tokens=usage.prompt_tokens,
@@ -88,9 +94,12 @@ def _served(calls: list[CallRecord]) -> int:
 
 
 def single_shot_scores(trial: TrialRecord) -> tuple[int, int] | None:
+    return recorded_scores(trial.arm_kind, trial.extra)
+
+
+def recorded_scores(kind: str, extra: dict[str, Any]) -> tuple[int, int] | None:
     """(format score, execution score) of a single-shot trial that was scored."""
-    extra = trial.extra
-    if trial.arm_kind != "single_shot" or "execution_score" not in extra:
+    if kind != "single_shot" or "execution_score" not in extra:
         return None
     return int(extra["format_score"]), int(extra["execution_score"])
 

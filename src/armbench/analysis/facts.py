@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from armbench.analysis.arms import NO_TAX, CloudFraction, Tax, calls_fraction
+from armbench.analysis.arms import (
+    NO_TAX,
+    CloudFraction,
+    Tax,
+    calls_fraction,
+    recorded_scores,
+    recorded_tax,
+)
 from armbench.analysis.runs import run_rate_card
 from armbench.models.types import TOKEN_KINDS, Usage
 from armbench.pricing.ratecard import RateCard
@@ -60,22 +67,6 @@ class TrialFacts:
         return self.status != "infra_error"
 
 
-def _tax(kind: str, extra: dict[str, Any], card: RateCard) -> Tax | None:
-    record = extra.get("delegation_tax")
-    if not isinstance(record, dict):
-        return None if kind == "orchestrated" else NO_TAX
-    usage = Usage(**{k: int(v) for k, v in record["tokens"].items()})
-    return Tax(
-        usage.prompt_tokens, card.cost(str(record["model"]), usage), bool(record.get("estimated"))
-    )
-
-
-def _scores(kind: str, extra: dict[str, Any]) -> tuple[int, int] | None:
-    if kind != "single_shot" or "execution_score" not in extra:
-        return None
-    return int(extra["format_score"]), int(extra["execution_score"])
-
-
 def load_facts(directory: RunDirectory, card: RateCard) -> list[TrialFacts]:
     """Every trial of a run with its tokens and costs by role, in (arm, task, replicate) order."""
     with directory.database() as db:
@@ -97,8 +88,8 @@ def load_facts(directory: RunDirectory, card: RateCard) -> list[TrialFacts]:
             wall_s=row["wall_s"],
             iterations=row["iterations"],
             simulated=bool(row["simulated"]),
-            tax=_tax(row["arm_kind"], extra, card),
-            scores=_scores(row["arm_kind"], extra),
+            tax=recorded_tax(row["arm_kind"], extra, card),
+            scores=recorded_scores(row["arm_kind"], extra),
             unmeasured_roles=tuple(extra.get("unmeasured_roles", ())),
         )
     routed: dict[str, dict[str, list[int]]] = {}
