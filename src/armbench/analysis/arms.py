@@ -68,10 +68,10 @@ def counted_calls(extra: dict[str, Any]) -> dict[str, int] | None:
     return {str(k): int(v) for k, v in counted.items()} if isinstance(counted, dict) else None
 
 
-def calls_fraction(ledger_calls: dict[str, int], extra: dict[str, Any]) -> float | None:
+def calls_fraction(ledger_calls: dict[str, int], counted: dict[str, int] | None) -> float | None:
     """Share of answered calls served by the cloud: from the ledger, or from the source's own
-    count when it has one (None when the source counted no calls)."""
-    counts = counted_calls(extra) or ledger_calls
+    count (`counted_calls`) when it has one (None when the source counted no calls)."""
+    counts = counted or ledger_calls
     total = sum(counts.values())
     return counts.get("cloud", 0) / total if total else None
 
@@ -84,7 +84,7 @@ def cloud_fraction(trial: TrialRecord) -> CloudFraction | None:
     total = _served(routed)
     by_route = {"cloud": len(cloud), "local": len(routed) - len(cloud)}
     return CloudFraction(
-        calls=calls_fraction(by_route, trial.extra),
+        calls=calls_fraction(by_route, counted_calls(trial.extra)),
         tokens=_served(cloud) / total if total else 0.0,
     )
 

@@ -19,6 +19,7 @@ from armbench.analysis.arms import (
     CloudFraction,
     Tax,
     calls_fraction,
+    counted_calls,
     recorded_scores,
     recorded_tax,
 )
@@ -73,9 +74,10 @@ def load_facts(directory: RunDirectory, card: RateCard) -> list[TrialFacts]:
         trials = db.trial_rows()
         groups = db.call_totals(card.thresholds())
     facts: dict[str, TrialFacts] = {}
-    extras: dict[str, dict[str, Any]] = {}
+    counted: dict[str, dict[str, int] | None] = {}
     for row in trials:
-        extra = extras[row["trial_id"]] = json.loads(row["extra"])
+        extra = json.loads(row["extra"])
+        counted[row["trial_id"]] = counted_calls(extra)
         facts[row["trial_id"]] = TrialFacts(
             trial_id=row["trial_id"],
             arm=row["arm"],
@@ -117,7 +119,7 @@ def load_facts(directory: RunDirectory, card: RateCard) -> list[TrialFacts]:
         if trial.arm_kind != "routed":
             continue
         tokens = sum(v[1] for v in by_route.values())
-        calls = calls_fraction({r: v[0] for r, v in by_route.items()}, extras[trial_id])
+        calls = calls_fraction({r: v[0] for r, v in by_route.items()}, counted[trial_id])
         cloud_tokens = by_route.get("cloud", [0, 0])[1]
         trial.cloud = CloudFraction(calls, cloud_tokens / tokens if tokens else 0.0)
     return list(facts.values())
