@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from armbench.analysis.export import call_rows, render, trial_rows
+from armbench.analysis.export import call_rows, text_chunks, trial_rows
 from armbench.analysis.facts import RunFacts, load_run_facts
 from armbench.analysis.runs import LoadedRun, load_run
 from armbench.analysis.summary import contract_table, summarize
@@ -395,7 +395,7 @@ def export(
     try:
         if output is None:
             assert fmt != "parquet"
-            sys.stdout.write(render(rows, fmt))
+            sys.stdout.writelines(text_chunks(rows, fmt))
             return
         count = write_rows(rows, fmt, output, calls=calls)
     except (UnknownPriceError, ValueError) as exc:

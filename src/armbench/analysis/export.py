@@ -62,8 +62,11 @@ PARQUET_BATCH_ROWS = 50_000
 
 
 def trial_rows(run: LoadedRun) -> Iterator[dict[str, Any]]:
-    effects = contract_effects(run.trials, run.manifest.config.get("arms", {}))
-    for t in run.trials:
+    """One row per trial, read one trial at a time."""
+    effects = contract_effects(
+        list(run.iter_trials(calls=False)), run.manifest.config.get("arms", {})
+    )
+    for t in run.iter_trials():
         scores = single_shot_scores(t)
         by_role = cost_by_role(t, run.rate_card)
         tax = delegation_tax(t, run.rate_card)
@@ -103,7 +106,8 @@ def trial_rows(run: LoadedRun) -> Iterator[dict[str, Any]]:
 
 
 def call_rows(run: LoadedRun) -> Iterator[dict[str, Any]]:
-    for t in run.trials:
+    """One row per ledger row, read one trial at a time."""
+    for t in run.iter_trials():
         for c in t.calls:
             yield {
                 "run_id": run.run_id,
@@ -128,7 +132,8 @@ def call_rows(run: LoadedRun) -> Iterator[dict[str, Any]]:
             }
 
 
-def _text_chunks(rows: Iterable[dict[str, Any]], fmt: TextFormat) -> Iterator[str]:
+def text_chunks(rows: Iterable[dict[str, Any]], fmt: TextFormat) -> Iterator[str]:
+    """The export as text, a row at a time."""
     if fmt == "jsonl":
         for row in rows:
             yield json.dumps(row, sort_keys=False) + "\n"
@@ -144,10 +149,6 @@ def _text_chunks(rows: Iterable[dict[str, Any]], fmt: TextFormat) -> Iterator[st
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
-
-
-def render(rows: Iterable[dict[str, Any]], fmt: TextFormat) -> str:
-    return "".join(_text_chunks(rows, fmt))
 
 
 # --- Parquet -----------------------------------------------------------------------------------
@@ -286,7 +287,7 @@ def write_rows(rows: Iterable[dict[str, Any]], fmt: Format, path: Path, *, calls
             yield row
 
     with _replacing(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as handle:
-        for chunk in _text_chunks(counted(), fmt):
+        for chunk in text_chunks(counted(), fmt):
             handle.write(chunk)
         _flush(handle)
     return count

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,25 +13,34 @@ from armbench.store.records import CallRecord, TrialRecord
 from armbench.store.rundir import Manifest, RunDirectory
 
 
-@dataclass(frozen=True)
+@dataclass
 class LoadedRun:
+    """A run opened for reading: its manifest, the rate card its costs are computed from, and
+    its trials — loaded whole on first use of `trials`, or streamed by `iter_trials`."""
+
     directory: RunDirectory
     manifest: Manifest
-    trials: list[TrialRecord]
     rate_card: RateCard
 
     @property
     def run_id(self) -> str:
         return self.manifest.run_id
 
+    @functools.cached_property
+    def trials(self) -> list[TrialRecord]:
+        return list(self.iter_trials())
+
+    def iter_trials(self, *, calls: bool = True) -> Iterator[TrialRecord]:
+        """The trials one at a time (see RunDatabase.iter_trials)."""
+        with self.directory.database() as db:
+            yield from db.iter_trials(calls=calls)
+
 
 def load_run(path: Path, *, rate_card: Path | None = None) -> LoadedRun:
-    """A run's manifest and trials, costed with `run_rate_card`."""
+    """A run's manifest, costed with `run_rate_card`; its trials are read when asked for."""
     directory = RunDirectory.open(path)
     manifest = directory.read_manifest()
-    with directory.database() as db:
-        trials = db.trials()
-    return LoadedRun(directory, manifest, trials, run_rate_card(manifest, path, rate_card))
+    return LoadedRun(directory, manifest, run_rate_card(manifest, path, rate_card))
 
 
 def run_rate_card(manifest: Manifest, path: Path, rate_card: Path | None = None) -> RateCard:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -280,66 +280,79 @@ class RunDatabase:
 
     def trials(self) -> list[TrialRecord]:
         """Every recorded trial with its calls and gates, in (arm, task, replicate) order."""
-        calls: dict[str, list[CallRecord]] = {}
-        for r in self._rows("SELECT * FROM calls ORDER BY trial_id, seq"):
-            usage = Usage(**{k: r[k] for k in TOKEN_KINDS})
-            calls.setdefault(r["trial_id"], []).append(
-                CallRecord(
-                    seq=r["seq"],
-                    role=r["role"],
-                    provider=r["provider"],
-                    model=r["model"],
-                    model_id=r["model_id"],
-                    attempt=r["attempt"],
-                    status=r["status"],
-                    usage=usage,
-                    latency_s=r["latency_s"],
-                    latency_simulated=bool(r["latency_simulated"]),
-                    started_at=r["started_at"],
-                    request_id=r["request_id"],
-                    error_class=r["error_class"],
-                    error=r["error"],
-                    route=r["route"],
-                )
-            )
-        gates: dict[str, list[GateResult]] = {}
-        for r in self._rows("SELECT * FROM gates ORDER BY trial_id, seq"):
-            gates.setdefault(r["trial_id"], []).append(
-                GateResult(
-                    name=r["name"],
-                    kind=r["kind"],
-                    passed=bool(r["passed"]),
-                    exit_code=r["exit_code"],
-                    counts=json.loads(r["counts"]),
-                    duration_s=r["duration_s"],
-                    output_tail=r["output_tail"],
-                    details=r["details"],
-                )
-            )
-        trials = []
+        return list(self.iter_trials())
+
+    def iter_trials(self, *, calls: bool = True) -> Iterator[TrialRecord]:
+        """The trials one at a time, in (arm, task, replicate) order, each with its calls and
+        gates (or, with `calls=False`, neither): a run of millions of calls is never held
+        whole."""
         for r in self._rows("SELECT * FROM trials ORDER BY arm, task, replicate, trial_id"):
             tid = r["trial_id"]
-            trials.append(
-                TrialRecord(
-                    trial_id=tid,
-                    arm=r["arm"],
-                    arm_kind=r["arm_kind"],
-                    task=r["task"],
-                    replicate=r["replicate"],
-                    seed=r["seed"],
-                    status=r["status"],
-                    stop_reason=r["stop_reason"],
-                    wall_s=r["wall_s"],
-                    iterations=r["iterations"],
-                    simulated=bool(r["simulated"]),
-                    started_at=r["started_at"],
-                    ended_at=r["ended_at"],
-                    infra_class=r["infra_class"],
-                    error=r["error"],
-                    calls=tuple(calls.get(tid, ())),
-                    gates=tuple(gates.get(tid, ())),
-                    transcript=r["transcript"],
-                    extra=json.loads(r["extra"]),
-                )
+            yield TrialRecord(
+                trial_id=tid,
+                arm=r["arm"],
+                arm_kind=r["arm_kind"],
+                task=r["task"],
+                replicate=r["replicate"],
+                seed=r["seed"],
+                status=r["status"],
+                stop_reason=r["stop_reason"],
+                wall_s=r["wall_s"],
+                iterations=r["iterations"],
+                simulated=bool(r["simulated"]),
+                started_at=r["started_at"],
+                ended_at=r["ended_at"],
+                infra_class=r["infra_class"],
+                error=r["error"],
+                calls=self._calls_of(tid) if calls else (),
+                gates=self._gates_of(tid) if calls else (),
+                transcript=r["transcript"],
+                extra=json.loads(r["extra"]),
             )
-        return trials
+
+    def _calls_of(self, trial_id: str) -> tuple[CallRecord, ...]:
+        rows = self._rows_where("calls", trial_id)
+        return tuple(
+            CallRecord(
+                seq=r["seq"],
+                role=r["role"],
+                provider=r["provider"],
+                model=r["model"],
+                model_id=r["model_id"],
+                attempt=r["attempt"],
+                status=r["status"],
+                usage=Usage(**{k: r[k] for k in TOKEN_KINDS}),
+                latency_s=r["latency_s"],
+                latency_simulated=bool(r["latency_simulated"]),
+                started_at=r["started_at"],
+                request_id=r["request_id"],
+                error_class=r["error_class"],
+                error=r["error"],
+                route=r["route"],
+            )
+            for r in rows
+        )
+
+    def _gates_of(self, trial_id: str) -> tuple[GateResult, ...]:
+        return tuple(
+            GateResult(
+                name=r["name"],
+                kind=r["kind"],
+                passed=bool(r["passed"]),
+                exit_code=r["exit_code"],
+                counts=json.loads(r["counts"]),
+                duration_s=r["duration_s"],
+                output_tail=r["output_tail"],
+                details=r["details"],
+            )
+            for r in self._rows_where("gates", trial_id)
+        )
+
+    def _rows_where(self, table: str, trial_id: str) -> list[dict[str, Any]]:
+        """One trial's rows of `calls` or `gates`, in order (their primary key's own order)."""
+        with self._lock:
+            cursor = self._conn.execute(
+                f"SELECT * FROM {table} WHERE trial_id = ? ORDER BY seq", (trial_id,)
+            )
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
