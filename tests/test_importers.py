@@ -12,10 +12,8 @@ import io
 import json
 import os
 import shutil
-import socket
 import statistics
 from pathlib import Path
-from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -39,15 +37,7 @@ PUBLISHED_FEP = SHARED / "free-executor-paradox"
 PUBLISHED_HCE = SHARED / "hybrid-coding-eval-run07"
 
 
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pricing falls back to genai-prices' bundled snapshot: any network access fails."""
-
-    def refuse(*args: Any, **kwargs: Any) -> None:
-        raise AssertionError("tried to reach the network")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
+pytestmark = pytest.mark.usefixtures("no_network")
 
 
 def _import(kind: str, *args: str | Path, out: Path) -> Path:

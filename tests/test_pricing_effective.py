@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import socket
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -20,16 +18,7 @@ from armbench.pricing.effective import (
 )
 from armbench.pricing.ratecard import PRICED_KINDS, RateCard, UnknownPriceError
 
-
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """genai-prices must price from its bundled snapshot: any network access fails the test."""
-
-    def refuse(*args: Any, **kwargs: Any) -> None:
-        raise AssertionError("tried to reach the network")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
+pytestmark = pytest.mark.usefixtures("no_network")
 
 
 OPUS = PricedModel("anthropic/claude-opus-4-7", "anthropic", "claude-opus-4-7")

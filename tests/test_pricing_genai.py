@@ -6,8 +6,6 @@ conversion is also checked against genai-prices' own `calc_price` on the same to
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,17 +16,7 @@ from armbench.models.types import Usage
 from armbench.pricing.genai import GENAI_PRICES_VERSION, genai_match, genai_rates
 from armbench.pricing.ratecard import ModelRates, RateCard, UnknownPriceError
 
-
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Prices come from the bundled snapshot only: any network access fails the test."""
-
-    def refuse(*args: Any, **kwargs: Any) -> None:
-        raise AssertionError("genai-prices tried to reach the network")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    yield
+pytestmark = pytest.mark.usefixtures("no_network")
 
 
 def _cost(provider: str, model: str, usage: Usage, **kwargs: Any) -> float:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import socket
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -20,16 +19,7 @@ from armbench.pricing.reprice import REPRICINGS, reprice
 from armbench.store.records import CallRecord, TrialRecord
 from armbench.store.rundir import Manifest, RunDirectory
 
-
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """genai-prices must price from its bundled snapshot: any network access fails the test."""
-
-    def refuse(*args: Any, **kwargs: Any) -> None:
-        raise AssertionError("tried to reach the network")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
+pytestmark = pytest.mark.usefixtures("no_network")
 
 
 CONFIG_MODELS: dict[str, Any] = {

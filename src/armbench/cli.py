@@ -22,6 +22,7 @@ from armbench.analysis.summary import spend_by_arm as summarize_spend
 from armbench.cli_import import import_app
 from armbench.config import ConfigError, RunConfig, load_config
 from armbench.judge.toolchain import ToolchainError
+from armbench.models.types import ROLES
 from armbench.pricing.ratecard import UnknownPriceError
 from armbench.runner.run import (
     Preflight,
@@ -139,9 +140,6 @@ def print_summary(run: RunFacts) -> None:
     out.print(f"costs priced with {run.rate_card.source}", style="dim", highlight=False)
 
 
-ROLE_ORDER = ("solo", "orchestrator", "executor", "router", "single_shot")
-
-
 def _rate(value: float | None) -> str:
     return "—" if value is None else f"{value:.0%}"
 
@@ -181,7 +179,7 @@ def print_spend(run: RunFacts) -> None:
     spends = summarize_spend(run)
     if all(s.arm_kind == "solo" for s in spends):
         return
-    roles = [r for r in ROLE_ORDER if any(r in s.mean_cost_by_role for s in spends)]
+    roles = [r for r in ROLES if any(r in s.mean_cost_by_role for s in spends)]
     table = Table(
         box=box.SIMPLE_HEAD,
         pad_edge=False,

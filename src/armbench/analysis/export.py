@@ -37,7 +37,7 @@ import os
 import secrets
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any, Literal, get_args
+from typing import IO, Any, Literal
 
 from armbench.analysis.arms import (
     cloud_fraction,
@@ -52,11 +52,10 @@ from armbench.analysis.runs import (
     tokens_by_role,
     trial_tokens,
 )
-from armbench.models.types import TOKEN_KINDS, Role
+from armbench.models.types import ROLES, TOKEN_KINDS
 
 TextFormat = Literal["jsonl", "csv"]
 Format = Literal["jsonl", "csv", "parquet"]
-ROLES: tuple[str, ...] = get_args(Role)
 PARQUET_BATCH_ROWS = 50_000
 """Rows converted to Arrow at a time: bounds the memory Parquet adds on a run of millions."""
 

@@ -38,9 +38,9 @@ from armbench.analysis.render_md import (
     seconds,
 )
 from armbench.analysis.report_model import Cell, Comparison, Report
+from armbench.models.types import ROLES
 
 TEMPLATES = Path(__file__).parent / "templates"
-ROLE_ORDER = ("solo", "orchestrator", "executor", "router", "single_shot")
 METRIC_ORDER = ("success", "cost_usd", "wall_s", "iterations")
 METRIC_LABELS = {
     "success": "success",
@@ -394,7 +394,7 @@ def _comparison_groups(report: Report, colors: Mapping[str, str]) -> list[Compar
 
 def _roles(roles: Iterable[str]) -> list[str]:
     found = set(roles)
-    return [r for r in ROLE_ORDER if r in found] + sorted(found - set(ROLE_ORDER))
+    return [r for r in ROLES if r in found] + sorted(found - set(ROLES))
 
 
 def _arms_table(report: Report, colors: Mapping[str, str]) -> Table:

@@ -7,9 +7,8 @@ statistics are in armbench.analysis.stats and the schema in armbench.analysis.re
 from __future__ import annotations
 
 import itertools
-import statistics
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -29,7 +28,7 @@ from armbench.analysis.report_model import (
     ParetoPoint,
     Report,
 )
-from armbench.analysis.summary import arm_spend
+from armbench.analysis.summary import arm_spend, mean, mean_cost_by_role, median
 from armbench.models.types import TOKEN_KINDS
 
 Metric = Literal["cost_usd", "wall_s", "iterations", "success"]
@@ -42,15 +41,6 @@ NUMERIC_METRICS: dict[str, Callable[[TrialFacts], float]] = {
     "wall_s": lambda t: t.wall_s,
     "iterations": lambda t: float(t.iterations),
 }
-
-
-def _median(values: Sequence[float]) -> float | None:
-    return float(statistics.median(values)) if values else None
-
-
-def _mean(values: Iterable[float]) -> float | None:
-    items = list(values)
-    return sum(items) / len(items) if items else None
 
 
 def _cell(arm: str, task: str, trials: list[TrialFacts], seed: int) -> Cell:
@@ -68,10 +58,6 @@ def _cell(arm: str, task: str, trials: list[TrialFacts], seed: int) -> Cell:
     measured_tax = trials[0].arm_kind == "orchestrated" and bool(taxes)
     clouds = [t.cloud for t in judged if t.cloud is not None]
     calls = [c.calls for c in clouds if c.calls is not None]
-    role_costs: dict[str, float] = {}
-    for t in judged:
-        for role, cost in t.cost_by_role.items():
-            role_costs[role] = role_costs.get(role, 0.0) + cost / len(judged)
     return Cell(
         arm=arm,
         arm_kind=trials[0].arm_kind,
@@ -85,15 +71,15 @@ def _cell(arm: str, task: str, trials: list[TrialFacts], seed: int) -> Cell:
         pass_rate=n_pass / len(judged) if judged else None,
         pass_rate_itt=n_pass / len(trials),
         pass_rate_ci=stats.wilson(n_pass, len(judged)),
-        success_median=Medians(**{k: _median(v) for k, v in columns.items()}),
+        success_median=Medians(**{k: median(v) for k, v in columns.items()}),
         success_median_ci=MedianIntervals(**intervals),
         interval_note=stats.too_few_for_interval(n_pass),
         success_median_tokens={
-            kind: _median([getattr(t.tokens, kind) for t in passed]) for kind in TOKEN_KINDS
+            kind: median([getattr(t.tokens, kind) for t in passed]) for kind in TOKEN_KINDS
         },
         success_median_tokens_by_role={
             role: {
-                kind: _median(
+                kind: median(
                     [
                         getattr(t.tokens_by_role[role], kind)
                         for t in passed
@@ -104,15 +90,15 @@ def _cell(arm: str, task: str, trials: list[TrialFacts], seed: int) -> Cell:
             }
             for role in roles
         },
-        mean_cost_usd=_mean(costs),
-        mean_cost_by_role=role_costs,
+        mean_cost_usd=mean(costs),
+        mean_cost_by_role=mean_cost_by_role(judged),
         expected_cost_per_success=stats.expected_cost_per_success(costs, wins),
         expected_cost_per_success_ci=ecps_ci,
-        delegation_tax_tokens=_mean(x.tokens for x in taxes) if measured_tax else None,
-        delegation_tax_usd=_mean(x.usd for x in taxes) if measured_tax else None,
+        delegation_tax_tokens=mean(x.tokens for x in taxes) if measured_tax else None,
+        delegation_tax_usd=mean(x.usd for x in taxes) if measured_tax else None,
         delegation_tax_estimated=any(x.estimated for x in taxes),
-        cloud_fraction_calls=_mean(calls),
-        cloud_fraction_tokens=_mean(c.tokens for c in clouds),
+        cloud_fraction_calls=mean(calls),
+        cloud_fraction_tokens=mean(c.tokens for c in clouds),
         unmeasured_roles=sorted({r for t in trials for r in t.unmeasured_roles}),
         simulated=any(t.simulated for t in trials),
     )
@@ -163,8 +149,8 @@ def _comparison(
         b=arm_b,
         n_a=len(xs_a),
         n_b=len(xs_b),
-        median_a=_median(xs_a),
-        median_b=_median(xs_b),
+        median_a=median(xs_a),
+        median_b=median(xs_b),
         u=mw.u,
         p_exact=mw.p_exact,
         p_exact_method=mw.p_exact_method,
@@ -212,26 +198,18 @@ def _resampled_points(
     return means
 
 
-def _point(trials: list[TrialFacts], axes: str) -> tuple[float, float] | None:
+def _point(cell: Cell, axes: Axes) -> tuple[float, float]:
+    """The arm's point estimate on `axes`, as its cell states it."""
     if axes == "cost_wall":
-        passed = [t for t in trials if t.passed]
-        if not passed:
-            return None
-        return (
-            float(statistics.median(t.cost_usd for t in passed)),
-            float(statistics.median(t.wall_s for t in passed)),
-        )
-    judged = [t for t in trials if t.judged]
-    if not judged:
-        return None
-    return (
-        sum(t.cost_usd for t in judged) / len(judged),
-        sum(t.passed for t in judged) / len(judged),
-    )
+        x, y = cell.success_median.cost_usd, cell.success_median.wall_s
+    else:
+        x, y = cell.mean_cost_usd, cell.pass_rate
+    assert x is not None and y is not None  # the arm has resamples, so it has the data
+    return x, y
 
 
 def _pareto(
-    task: str, arms: dict[str, list[TrialFacts]], seed: int, resamples: int
+    task: str, arms: dict[str, list[TrialFacts]], cells: dict[str, Cell], seed: int, resamples: int
 ) -> list[ParetoPoint]:
     points: list[ParetoPoint] = []
     all_axes: tuple[Axes, ...] = ("cost_wall", "cost_success")
@@ -247,8 +225,7 @@ def _pareto(
             is not None
         }
         for arm in sorted(boots):
-            point = _point(arms[arm], axes)
-            assert point is not None
+            point = _point(cells[arm], axes)
             dominated_by = []
             for other in sorted(boots):
                 if other == arm:
@@ -376,8 +353,9 @@ def build_report(path: Path, *, rate_card: Path | None = None, seed: int = 0) ->
         arms = {arm: trials for (k, arm), trials in by_cell.items() if k == task}
         # Imported trials were not seeded: the same number says nothing about their workspace.
         comparisons += _comparisons(task, arms, pairable=manifest.imported is None)
-        pareto += _pareto(task, arms, seed, stats.BOOTSTRAP_RESAMPLES)
-        decisions.append(_decision(task, [c for c in cells if c.task == task]))
+        task_cells = {c.arm: c for c in cells if c.task == task}
+        pareto += _pareto(task, arms, task_cells, seed, stats.BOOTSTRAP_RESAMPLES)
+        decisions.append(_decision(task, list(task_cells.values())))
     by_arm: dict[str, list[TrialFacts]] = {}
     for t in facts:
         by_arm.setdefault(t.arm, []).append(t)

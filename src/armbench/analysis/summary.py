@@ -6,6 +6,7 @@ runs with millions of ledger rows."""
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from armbench.analysis.facts import RunFacts, TrialFacts
@@ -34,8 +35,13 @@ class Cell:
         return self.passes / judged if judged else None
 
 
-def _median(values: list[float]) -> float | None:
-    return statistics.median(values) if values else None
+def median(values: Sequence[float]) -> float | None:
+    return float(statistics.median(values)) if values else None
+
+
+def mean(values: Iterable[float]) -> float | None:
+    items = list(values)
+    return sum(items) / len(items) if items else None
 
 
 def summarize(run: RunFacts) -> list[Cell]:
@@ -55,16 +61,21 @@ def summarize(run: RunFacts) -> list[Cell]:
                 fails=sum(t.status == "fail" for t in trials),
                 limits=sum(t.status == "limit" for t in trials),
                 infra_errors=sum(t.status == "infra_error" for t in trials),
-                median_cost_usd=_median([t.cost_usd for t in passed]),
-                median_wall_s=_median([t.wall_s for t in passed]),
-                median_iterations=_median([float(t.iterations) for t in passed]),
+                median_cost_usd=median([t.cost_usd for t in passed]),
+                median_wall_s=median([t.wall_s for t in passed]),
+                median_iterations=median([float(t.iterations) for t in passed]),
             )
         )
     return cells
 
 
-def _mean(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None
+def mean_cost_by_role(judged: list[TrialFacts]) -> dict[str, float]:
+    """role → mean dollars per trial of `judged`."""
+    roles: dict[str, float] = {}
+    for t in judged:
+        for role, cost in t.cost_by_role.items():
+            roles[role] = roles.get(role, 0.0) + cost / len(judged)
+    return roles
 
 
 def arm_spend(arm: str, trials: list[TrialFacts]) -> ArmSpend:
@@ -72,10 +83,6 @@ def arm_spend(arm: str, trials: list[TrialFacts]) -> ArmSpend:
     an infra error's cost says nothing about the arm and is often unknown), its delegation tax
     where measured, and for routed arms the mean cloud fraction."""
     judged = [t for t in trials if t.judged]
-    roles: dict[str, float] = {}
-    for t in judged:
-        for role, cost in t.cost_by_role.items():
-            roles[role] = roles.get(role, 0.0) + cost / len(judged)
     taxes = [t.tax for t in judged if t.tax is not None]
     measured_tax = trials[0].arm_kind == "orchestrated" and bool(taxes)
     clouds = [t.cloud for t in judged if t.cloud is not None]
@@ -83,11 +90,11 @@ def arm_spend(arm: str, trials: list[TrialFacts]) -> ArmSpend:
         arm=arm,
         arm_kind=trials[0].arm_kind,
         trials=len(trials),
-        mean_cost_by_role=roles,
-        delegation_tax_usd=_mean([x.usd for x in taxes]) if measured_tax else None,
+        mean_cost_by_role=mean_cost_by_role(judged),
+        delegation_tax_usd=mean([x.usd for x in taxes]) if measured_tax else None,
         delegation_tax_estimated=any(x.estimated for x in taxes),
-        cloud_fraction_calls=_mean([c.calls for c in clouds if c.calls is not None]),
-        cloud_fraction_tokens=_mean([c.tokens for c in clouds]),
+        cloud_fraction_calls=mean([c.calls for c in clouds if c.calls is not None]),
+        cloud_fraction_tokens=mean([c.tokens for c in clouds]),
     )
 
 

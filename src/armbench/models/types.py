@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,6 +26,8 @@ TOKEN_KINDS: tuple[TokenKind, ...] = (
 )
 
 Role = Literal["solo", "orchestrator", "executor", "router", "single_shot"]
+ROLES: tuple[Role, ...] = get_args(Role)
+"""Every role, in the order tables show them."""
 
 
 class _Frozen(BaseModel):

@@ -39,16 +39,28 @@ class TaskValidation:
     def _passes(runs: list[tuple[GateResult, ...]]) -> list[bool]:
         return [all(g.passed for g in gates) for gates in runs]
 
+    def _all_runs(self) -> list[list[tuple[GateResult, ...]]]:
+        return [self.untouched, self.reference]
+
     @property
     def flaky_gates(self) -> list[str]:
-        flaky: set[str] = set()
-        for runs in (self.untouched, self.reference):
-            verdicts: dict[str, set[bool]] = {}
-            for gates in runs:
-                for g in gates:
-                    verdicts.setdefault(g.name, set()).add(g.passed)
-            flaky.update(name for name, seen in verdicts.items() if len(seen) > 1)
-        return sorted(flaky)
+        """Gates whose verdict changed between repeats of the same workspace."""
+        return sorted(set().union(*(_flaky(runs) for runs in self._all_runs())))
+
+    def _reference_and_flakiness(self, reference: str) -> list[str]:
+        """What both kinds of task must hold: the reference passes, and nothing is flaky."""
+        failing = [
+            f"{g.name} ({g.details or 'failed'})"
+            for gates in self.reference
+            for g in gates
+            if not g.passed
+        ]
+        found = []
+        if failing:
+            found.append(f"the {reference} fails: " + "; ".join(sorted(set(failing))))
+        if self.flaky_gates:
+            found.append("flaky gates: " + ", ".join(self.flaky_gates))
+        return found
 
     @property
     def problems(self) -> list[str]:
@@ -57,17 +69,7 @@ class TaskValidation:
         found = []
         if any(self._passes(self.untouched)):
             found.append("the untouched workspace passes the judge: the task asks for nothing")
-        failing = [
-            f"{g.name} ({g.details or 'failed'})"
-            for gates in self.reference
-            for g in gates
-            if not g.passed
-        ]
-        if failing:
-            found.append("the reference solution fails: " + "; ".join(sorted(set(failing))))
-        if self.flaky_gates:
-            found.append("flaky gates: " + ", ".join(self.flaky_gates))
-        return found
+        return found + self._reference_and_flakiness("reference solution")
 
     @property
     def ok(self) -> bool:
@@ -133,12 +135,8 @@ class SingleShotValidation(TaskValidation):
     def _execution(gates: tuple[GateResult, ...]) -> bool:
         return all(g.passed for g in gates if g.kind != "format")
 
-    @property
-    def flaky_gates(self) -> list[str]:
-        found = set()
-        for runs in (self.untouched, self.reference, self.blank):
-            found |= _flaky(runs)
-        return sorted(found)
+    def _all_runs(self) -> list[list[tuple[GateResult, ...]]]:
+        return [self.untouched, self.reference, self.blank]
 
     @property
     def problems(self) -> list[str]:
@@ -151,17 +149,7 @@ class SingleShotValidation(TaskValidation):
             found.append("an empty answer scores execution 1")
         if any(self._execution(gates) for gates in self.blank):
             found.append("an answer of empty files scores execution 1: the checks ask for nothing")
-        failing = [
-            f"{g.name} ({g.details or 'failed'})"
-            for gates in self.reference
-            for g in gates
-            if not g.passed
-        ]
-        if failing:
-            found.append("the reference answer fails: " + "; ".join(sorted(set(failing))))
-        if self.flaky_gates:
-            found.append("flaky gates: " + ", ".join(self.flaky_gates))
-        return found
+        return found + self._reference_and_flakiness("reference answer")
 
 
 def validate_single_shot_task(
