@@ -86,12 +86,6 @@ class ExtraTool:
     run: Handler
 
 
-@dataclass(frozen=True)
-class ToolOutcome:
-    text: str
-    is_error: bool
-
-
 class ToolInputError(Exception):
     """The model called a tool with arguments that do not fit its schema."""
 

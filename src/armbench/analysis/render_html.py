@@ -538,9 +538,3 @@ def render_html(
         script=script,
         csp=csp,
     )
-
-
-def write_html(report: Report, path: Path, growth: Sequence[Mapping[str, Any]] = ()) -> Path:
-    """Render and write the page; returns `path`."""
-    path.write_text(render_html(report, growth), encoding="utf-8")
-    return path
