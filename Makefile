@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint typecheck unit browser lock clean
+.PHONY: install demo test lint typecheck unit browser mutants lock clean
 
 install: $(STAMP)
 
@@ -19,14 +19,14 @@ demo: $(STAMP)
 	$(BIN)/armbench demo --out runs
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP) browser
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 --dist loadscope
 
 # The HTML report's browser test drives the system's Chromium (playwright never downloads one).
 # Install Debian's when it is missing and we can (root with apt-get); otherwise say why that
@@ -44,6 +44,10 @@ browser:
 	fi
 
 test: lint typecheck unit
+
+# Break each guarded contract in a scratch copy and show its tests going red (about 6 minutes).
+mutants: $(STAMP)
+	$(BIN)/python scripts/mutants.py
 
 # Regenerate the lock after editing dependencies in pyproject.toml.
 lock: $(STAMP)

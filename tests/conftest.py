@@ -1,11 +1,25 @@
-"""Fixtures shared by several test modules."""
+"""Fixtures shared by several test modules, and the Hypothesis profile every test runs under."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+TESTS = Path(__file__).parent
+
+# No deadline: a property's speed is not its correctness, and on a loaded 2-core CI machine
+# heavy examples (real checkers, matplotlib) overrun Hypothesis' default 200 ms. Tests keep
+# their own `max_examples`. HYPOTHESIS_PROFILE (or `--hypothesis-profile`) picks another.
+settings.register_profile("armbench", deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "armbench"))
 
 
 @pytest.fixture
@@ -19,3 +33,39 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+HASH_PROBE = "armbench-hash-probe"
+
+
+def _other_hash_seed() -> str:
+    """A PYTHONHASHSEED other than this process's (a random one unless the variable is set)."""
+    mine = os.environ.get("PYTHONHASHSEED", "random")
+    return "1" if not mine.isdigit() else str((int(mine) + 1) % 2**32)
+
+
+@pytest.fixture
+def other_process() -> Callable[[str], str]:
+    """Runs Python source in a fresh interpreter with another PYTHONHASHSEED and returns what
+    it printed. Determinism checks compare against it rather than against a second call in
+    this process, which would share this process's hash seed, set order and caches. The
+    source runs from tests/, so it can import a test module's helpers (`import test_x`)."""
+
+    def run(source: str) -> str:
+        probe = f"print(hash({HASH_PROBE!r}))\n"
+        env = {**os.environ, "PYTHONHASHSEED": _other_hash_seed(), "PYTHONDONTWRITEBYTECODE": "1"}
+        done = subprocess.run(
+            [sys.executable, "-c", probe + source],
+            cwd=TESTS,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        hashed, _, out = done.stdout.partition("\n")
+        assert int(hashed) != hash(HASH_PROBE), "the other process hashes as this one does"
+        return out
+
+    return run

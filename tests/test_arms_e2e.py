@@ -87,7 +87,21 @@ def test_every_arm_kind_runs_on_the_tasks_of_its_kind(
     _, rows = exported
     assert {r["arm_kind"] for r in rows} == {"solo", "orchestrated", "routed", "single_shot"}
     assert len(rows) == 8 * 1 + 2 * 2  # agentic arms on `feature`, single-shot on two tasks
-    assert all(r["status"] in ("pass", "fail", "limit") for r in rows)
+    # Seeded simulated models: these outcomes (status, answered calls) hold on every machine.
+    assert {r["trial_id"]: (r["status"], r["iterations"]) for r in rows} == {
+        "always-cloud.feature.r1": ("pass", 5),
+        "always-local.feature.r1": ("pass", 5),
+        "cascade.feature.r1": ("pass", 8),
+        "classifier.feature.r1": ("pass", 10),
+        "heuristic.feature.r1": ("pass", 5),
+        "oneshot-c.csv-totals.r1": ("pass", 1),
+        "oneshot-c.roman.r1": ("fail", 1),
+        "oneshot.csv-totals.r1": ("pass", 1),
+        "oneshot.roman.r1": ("pass", 1),
+        "orch-s.feature.r1": ("pass", 8),
+        "orch.feature.r1": ("pass", 14),
+        "solo.feature.r1": ("pass", 5),
+    }
     assert {r["task"] for r in rows if r["arm_kind"] == "single_shot"} == {"csv-totals", "roman"}
 
 

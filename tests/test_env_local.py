@@ -6,7 +6,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -37,13 +37,18 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
-def _wait_gone(pid: int, within_s: float = 5.0) -> bool:
+def _wait_for(condition: Callable[[], bool], within_s: float = 10.0) -> bool:
+    """Polls `condition` until it holds; the deadline is generous, only a hang should reach it."""
     deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
-        if not _alive(pid):
+        if condition():
             return True
         time.sleep(0.05)
-    return not _alive(pid)
+    return condition()
+
+
+def _wait_gone(pid: int) -> bool:
+    return _wait_for(lambda: not _alive(pid))
 
 
 @pytest.fixture
@@ -280,12 +285,13 @@ def test_stderr_is_capped_separately(tmp_path: Path) -> None:
 
 def test_timeout_kills_the_whole_process_tree(tmp_path: Path, spawned: list[int]) -> None:
     env = LocalEnvironment(tmp_path)
+    # The children sleep 60 s, so only a kill ends them within `_wait_gone`'s deadline; the
+    # shell would write `finished` at 5 s, so its absence says the 1 s timeout fired first.
     command = (
-        "sleep 60 & echo $! > child.pid; bash -c 'sleep 60 & echo $! > grandchild.pid; wait' & wait"
+        "sleep 60 & echo $! > child.pid; bash -c 'sleep 60 & echo $! > grandchild.pid; wait' & "
+        "sleep 5; touch finished; wait"
     )
-    started = time.monotonic()
     result = env.run(command, timeout_s=1)
-    elapsed = time.monotonic() - started
     child = int((tmp_path / "child.pid").read_text())
     grandchild = int((tmp_path / "grandchild.pid").read_text())
     spawned.extend([child, grandchild])
@@ -293,9 +299,9 @@ def test_timeout_kills_the_whole_process_tree(tmp_path: Path, spawned: list[int]
     assert result.exit_code is None
     assert not result.ok
     assert result.output == "\n[killed: command exceeded its 1s timeout]\n"
-    assert elapsed < 10
     assert _wait_gone(child), "the background child survived the timeout"
     assert _wait_gone(grandchild), "the grandchild survived the timeout"
+    assert not (tmp_path / "finished").exists(), "the command ran on past its timeout"
 
 
 def test_timeout_keeps_output_written_before_the_kill(tmp_path: Path) -> None:
@@ -307,16 +313,13 @@ def test_timeout_keeps_output_written_before_the_kill(tmp_path: Path) -> None:
 
 def test_background_processes_left_behind_are_reaped(tmp_path: Path, spawned: list[int]) -> None:
     env = LocalEnvironment(tmp_path)
-    started = time.monotonic()
     result = env.run("sleep 60 & echo $! > child.pid; echo done", timeout_s=30)
-    elapsed = time.monotonic() - started
     child = int((tmp_path / "child.pid").read_text())
     spawned.append(child)
     assert result.exit_code == 0
     assert not result.timed_out
     assert result.output == "done\n"
-    # The child held the output pipe: returning promptly means it was killed, not waited for.
-    assert elapsed < 3
+    # A 60 s sleep gone within `_wait_gone`'s deadline was killed, not waited for.
     assert _wait_gone(child), "a background process outlived its command"
 
 
@@ -327,7 +330,7 @@ def test_capped_reader_keeps_its_descriptor_until_the_pipe_closes() -> None:
     read_fd, write_fd = os.pipe()
     reader = _CappedReader(os.fdopen(read_fd, "rb"), cap=100)
     os.write(write_fd, b"early\n")
-    time.sleep(0.2)
+    assert _wait_for(lambda: reader._total == len(b"early\n")), "the reader never read it"
     assert reader.finish(grace_s=0.1) == ("early\n", False)
     os.fstat(read_fd)  # still open, still ours: no other pipe can take this number
     os.write(write_fd, b"late output from the escaped grandchild\n")

@@ -6,9 +6,11 @@ use the real checkers and get only a few.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -42,21 +44,42 @@ def try_plan(name: str, request: InjectionRequest) -> Plan:
         raise
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(name=st.sampled_from(REPOS), request=requests)
-def test_plan_is_deterministic_and_exact(name: str, request: InjectionRequest) -> None:
-    first = try_plan(name, request)
-    second = plan(DATA / name, request)
-    assert first.sites == second.sites and first.pool == second.pool
+def test_plan_is_exact(name: str, request: InjectionRequest) -> None:
+    chosen = try_plan(name, request)
     for kind in ("mypy", "ruff", "collect"):
-        assert sum(s.kind == kind for s in first.sites) == request.of(kind)
-    for i, a in enumerate(first.sites):
-        assert not any(a.collides(b) for b in first.sites[i + 1 :])
-    collect_paths = [s.path for s in first.sites if s.kind == "collect"]
+        assert sum(s.kind == kind for s in chosen.sites) == request.of(kind)
+    for i, a in enumerate(chosen.sites):
+        assert not any(a.collides(b) for b in chosen.sites[i + 1 :])
+    collect_paths = [s.path for s in chosen.sites if s.kind == "collect"]
     assert len(collect_paths) == len(set(collect_paths)), "one collection error per module"
 
 
-@settings(max_examples=60, deadline=None)
+def fixed_plans() -> list[str]:
+    """The sites and the seeded pool of plans for fixed requests, as text (also run by the
+    second process below)."""
+    out = []
+    for name in REPOS:
+        for seed in (0, 1, 2**31 + 7):
+            for counts in ({"mypy": 2, "ruff": 3, "collect": 1}, {"mypy": 4, "ruff": 0}):
+                chosen = plan(DATA / name, InjectionRequest(seed=seed, **counts))
+                out.append(repr((name, seed, counts, chosen.sites, chosen.pool)))
+    return out
+
+
+def test_plans_are_the_same_in_another_process(other_process: Callable[[str], str]) -> None:
+    # Planned again in a second interpreter with another hash seed: planning twice in this
+    # one would share its hash seed, so could not show a plan that follows set order.
+    here = fixed_plans()
+    assert len(set(here)) == len(here)  # every request picks its own sites
+    elsewhere = other_process(
+        "import json, test_inject_properties as t\nprint(json.dumps(t.fixed_plans()))\n"
+    )
+    assert json.loads(elsewhere) == here
+
+
+@settings(max_examples=60)
 @given(name=st.sampled_from(REPOS), request=requests)
 def test_inverse_edits_restore_the_original_bytes(name: str, request: InjectionRequest) -> None:
     chosen = try_plan(name, request)
@@ -71,7 +94,7 @@ def test_inverse_edits_restore_the_original_bytes(name: str, request: InjectionR
 
 
 @given(seeds=st.lists(st.integers(0, 2**32), min_size=4, max_size=4, unique=True))
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=10)
 def test_different_seeds_pick_different_sites(seeds: list[int]) -> None:
     picks = {plan(DATA / "ledger", InjectionRequest(mypy=2, ruff=2, seed=s)).sites for s in seeds}
     assert len(picks) > 1
@@ -93,7 +116,6 @@ def counted(repo: Path) -> dict[str, int]:
 @pytest.mark.slow
 @settings(
     max_examples=3,
-    deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
     derandomize=True,
 )

@@ -18,7 +18,7 @@ from typing import Literal
 import pytest
 import yaml
 
-from armbench.analysis.runs import load_run
+from armbench.analysis.runs import load_run, trial_cost
 from armbench.models.types import TOKEN_KINDS
 from armbench.serve import SimServer, parse_fault
 from armbench.tasks.packs import Pack, load_pack
@@ -122,7 +122,9 @@ def ledger_totals(directory: Path) -> dict[str, int]:
 
 
 def list_price(tokens: dict[str, int], prices: dict[str, float]) -> float:
-    return sum(n * prices.get(kind, 0.0) for kind, n in tokens.items() if kind != "reasoning") / 1e6
+    """Dollars for `tokens` at `prices` ($ per million). A kind that has tokens but no price
+    is a KeyError here, never $0; reasoning is part of output and not priced again."""
+    return sum(prices[kind] * n for kind, n in tokens.items() if kind != "reasoning" and n) / 1e6
 
 
 @pytest.mark.parametrize("api", ["anthropic", "openai"])
@@ -145,7 +147,13 @@ def test_a_run_records_exactly_what_the_server_reported(
     (row,) = exported(directory)
     assert row["simulated"] is True
     prices = OPUS if api == "anthropic" else GPT5
-    assert round(float(str(row["cost_usd"])), 2) == round(list_price(ledger, prices), 2)
+    # Exact up to float summation order (armbench sums per call, this sums the totals): one
+    # token priced wrong would move the cost by far more than 1e-12 of it. The export keeps
+    # micro-dollars.
+    expected = list_price(ledger, prices)
+    loaded = load_run(directory)
+    assert trial_cost(loaded.trials[0], loaded.rate_card) == pytest.approx(expected, rel=1e-12)
+    assert abs(float(str(row["cost_usd"])) - expected) <= 0.5e-6 + 1e-15
     manifest = json.loads((directory / "manifest.json").read_text())
     assert set(manifest["sdks"]) == {"anthropic", "openai", "genai-prices"}
     if api == "anthropic":

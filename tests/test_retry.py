@@ -449,7 +449,7 @@ def expected_outcome(script: list[Step], policy: RetryPolicy) -> tuple[int, bool
     raise AssertionError("unreachable")
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(script=steps, policy=policies, seed=st.integers(0, 2**32 - 1))
 def test_attempts_sleeps_and_outcome_follow_the_policy(
     script: list[Step], policy: RetryPolicy, seed: int

@@ -382,16 +382,44 @@ def test_a_crash_fails_the_run_and_the_checks(tmp_path: Path) -> None:
     assert not gates["stdout"].passed and not gates["command"].passed
 
 
+SLEEPER = """\
+import os, time
+from pathlib import Path
+
+Path("pid").write_text(str(os.getpid()))
+time.sleep(5)
+Path("finished").touch()
+time.sleep(60)
+"""
+
+
+def _running(pid: int) -> bool:
+    """True while `pid` runs; a zombie counts as gone (PID 1 in a container may not reap it)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
 def test_a_timeout_is_killed_and_fails(tmp_path: Path) -> None:
     yaml_text = TASK_YAML.replace('words.txt", timeout_s: 5', 'words.txt", timeout_s: 1')
-    started = time.monotonic()
-    result = scored(tmp_path, fence("import time\ntime.sleep(60)\n"), yaml_text)
-    assert time.monotonic() - started < 15
+    result = scored(tmp_path, "FILE: solution.py\n" + fence(SLEEPER), yaml_text)
     gates = {g.name: g for g in result.gates}
     assert not gates["run"].passed and gates["run"].exit_code is None
     assert "timed out after 1s" in gates["run"].details
     assert "timed out" in gates["stdout"].details
     assert result.execution_score == 0
+    (workspace,) = (tmp_path / "scratch").glob("score-*/workspace")
+    # Killed, not left running: polled with a generous deadline, the 60 s sleeper is gone ...
+    pid = int((workspace / "pid").read_text())
+    deadline = time.monotonic() + 10
+    while _running(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _running(pid), "the timed-out solution is still running"
+    # ... and killed at its 1 s timeout: it would have written `finished` at 5 s.
+    assert not (workspace / "finished").exists()
 
 
 def test_a_missing_file_runs_nothing(tmp_path: Path) -> None:

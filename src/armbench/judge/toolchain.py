@@ -46,12 +46,17 @@ def installed_versions(python: str, cwd: Path) -> dict[str, str]:
 def verify_toolchain(python: str, cwd: Path) -> dict[str, str]:
     """The checker versions of `python`, or ToolchainError naming each mismatch and the fix."""
     pins = pinned_versions()
+    unpinned = [c for c in CHECKERS if c not in pins]
+    if unpinned:
+        raise ToolchainError(
+            f"armbench's metadata does not pin {', '.join(unpinned)} to an exact version "
+            "(`name==version`), so verdicts could drift with whatever is installed; "
+            "reinstall armbench (`make install`)"
+        )
     found = installed_versions(python, cwd)
-    wrong = [
-        f"{c} {found[c]} (pinned {pins[c]})" for c in CHECKERS if c in pins and found[c] != pins[c]
-    ]
+    wrong = [f"{c} {found[c]} (pinned {pins[c]})" for c in CHECKERS if found[c] != pins[c]]
     if wrong:
-        fix = " ".join(f"{c}=={pins[c]}" for c in CHECKERS if c in pins)
+        fix = " ".join(f"{c}=={pins[c]}" for c in CHECKERS)
         raise ToolchainError(
             f"{python} has {', '.join(wrong)}; the judge needs its pinned checkers: "
             f"`{python} -m pip install {fix}`"

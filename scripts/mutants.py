@@ -1,0 +1,288 @@
+"""Break each guarded contract in turn, in a scratch copy, and show the suite going red.
+
+A test that passes whether or not the code keeps its promise protects nothing. Each mutant below
+is one realistic way to break a contract armbench relies on (a judge gate that always passes, a
+redaction that is skipped, a missing price that becomes $0, ...). For each, this script copies
+the working tree to a scratch folder, checks that the tests guarding the contract pass there,
+applies the mutation, runs those tests again and expects them to fail. It exits 1 if any mutant
+survives, and 2 if a mutant no longer applies (its code moved or changed: update it here).
+
+Mutants name the code they change by its text, not its file, so they survive files being
+moved; they name their tests by file name, wherever under tests/ that file lives.
+
+    python scripts/mutants.py            # every mutant (about ten minutes on 2 cores)
+    python scripts/mutants.py --list     # what each mutant breaks
+    python scripts/mutants.py redact-transcripts scope-gate   # some of them
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    contract: str
+    old: str
+    """Code text that must occur in exactly one file under src/armbench (once, unless `every`)."""
+    new: str
+    tests: tuple[str, ...]
+    """Test files (by name, found anywhere under tests/) that must go red."""
+    every: bool = False
+    """Replace every occurrence in that file, not just the one."""
+
+
+MUTANTS = (
+    Mutant(
+        "protected-gate",
+        "a changed or deleted protected file fails the trial",
+        "passed=not altered,",
+        "passed=True,",
+        ("test_guards_judge.py",),
+    ),
+    Mutant(
+        "scope-gate",
+        "a change outside the editable paths fails the trial",
+        "passed=not outside,",
+        "passed=True,",
+        ("test_guards_judge.py",),
+    ),
+    Mutant(
+        "suppressions-gate",
+        "a new `# type: ignore` / `# noqa` fails the trial",
+        "passed=after <= before,",
+        "passed=True,",
+        ("test_guards_judge.py",),
+    ),
+    Mutant(
+        "checker-version",
+        "the judge refuses checkers of other versions than the pinned ones",
+        "    if wrong:\n",
+        "    if False:\n",
+        ("test_guards_judge.py",),
+    ),
+    Mutant(
+        "unpinned-checkers",
+        "an empty or loose pin list is an error, not a skip",
+        "    if unpinned:\n",
+        "    if False:\n",
+        ("test_guards_judge.py",),
+    ),
+    Mutant(
+        "redact-records",
+        "error texts and gate outputs in trial records are redacted",
+        "return redacted(record, ctx.redact)",
+        "return record",
+        ("test_guards_secrets.py",),
+    ),
+    Mutant(
+        "redact-transcripts",
+        "transcripts are redacted",
+        "ctx.redact(json.dumps(payload, indent=1))",
+        "json.dumps(payload, indent=1)",
+        ("test_guards_secrets.py",),
+        every=True,
+    ),
+    Mutant(
+        "scrubbed-environment",
+        "commands inherit only allowlisted variables, never a key",
+        "env = {k: source[k] for k in _INHERITED if k in source}",
+        "env = dict(source)",
+        ("test_env_local.py", "test_e2e.py"),
+    ),
+    Mutant(
+        "missing-kind-price",
+        "a token kind without a price is an error, never $0",
+        "            if rate is None:\n",
+        "            if rate is None:\n                continue\n            if False:\n",
+        ("test_ratecard.py",),
+    ),
+    Mutant(
+        "missing-model-price",
+        "a model without a price is an error, never $0",
+        "        if rates is None:\n",
+        "        if rates is None:\n            return 0.0\n        if False:\n",
+        ("test_ratecard.py",),
+    ),
+    Mutant(
+        "infra-is-not-fail",
+        "a provider failure ends the trial as infra_error, never fail",
+        '    if agent.stop == "model_error":\n        return "infra_error"',
+        '    if agent.stop == "model_error":\n        return "fail"',
+        ("test_runner.py", "test_providers_e2e.py"),
+    ),
+    Mutant(
+        "every-gate-must-pass",
+        "a trial passes only when every gate passes",
+        "gates and all(g.passed for g in gates)",
+        "gates and any(g.passed for g in gates)",
+        ("test_e2e.py", "test_runner.py"),
+    ),
+    Mutant(
+        "pytest-min-passed",
+        "deleting the failing tests does not make a green build",
+        'bad == 0 and c["passed"] >= self.min_passed',
+        "bad == 0",
+        ("test_checkers.py",),
+    ),
+    Mutant(
+        "editor-confinement",
+        "the editor refuses paths outside the workspace",
+        "if not real.is_relative_to(self.root):",
+        "if False:",
+        ("test_editor_tools.py",),
+    ),
+    Mutant(
+        "kill-process-group",
+        "a command's whole process tree is killed when it ends or times out",
+        "        _kill_group(proc.pid)\n",
+        "        pass\n",
+        ("test_env_local.py",),
+    ),
+    Mutant(
+        "missing-key",
+        "a missing API key is refused before anything runs",
+        "    if required and not value:\n",
+        "    if False:\n",
+        ("test_providers_unit.py",),
+    ),
+)
+
+
+def scratch_copy(dest: Path) -> None:
+    """The working tree as git sees it (tracked and untracked files, not ignored ones)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
+    for raw in listed:
+        if not raw:
+            continue
+        rel = raw.decode()
+        source = ROOT / rel
+        if source.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / rel)
+
+
+def target_file(tree: Path, mutant: Mutant) -> Path:
+    hits = [
+        p
+        for p in sorted((tree / "src" / "armbench").rglob("*.py"))
+        if "packs" not in p.relative_to(tree / "src" / "armbench").parts
+        and mutant.old in p.read_text(encoding="utf-8")
+    ]
+    if len(hits) != 1:
+        where = ", ".join(str(p.relative_to(tree)) for p in hits) or "no file"
+        raise LookupError(f"{mutant.name}: its code is in {where}, expected exactly one file")
+    text = hits[0].read_text(encoding="utf-8")
+    if not mutant.every and text.count(mutant.old) != 1:
+        raise LookupError(f"{mutant.name}: its code occurs {text.count(mutant.old)} times")
+    return hits[0]
+
+
+def test_files(tree: Path, mutant: Mutant) -> list[str]:
+    found = []
+    for name in mutant.tests:
+        matches = sorted((tree / "tests").rglob(name))
+        if len(matches) != 1:
+            raise LookupError(f"{mutant.name}: test file {name} found {len(matches)} times")
+        found.append(str(matches[0].relative_to(tree)))
+    return found
+
+
+def pytest(tree: Path, tests: list[str]) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(tree / "src"), "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-n", "2", *tests],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
+def failed_tests(output: str) -> list[str]:
+    """The test ids of pytest's `FAILED <id> - <reason>` summary lines."""
+    return [
+        line.split(" ", 1)[1].split(" - ")[0]
+        for line in output.splitlines()
+        if line.startswith("FAILED ")
+    ]
+
+
+def run_mutant(mutant: Mutant, scratch: Path) -> tuple[str, str]:
+    """(verdict, detail): `caught`, `SURVIVED`, or `BROKEN` (it could not be tried)."""
+    tree = scratch / mutant.name
+    scratch_copy(tree)
+    try:
+        path = target_file(tree, mutant)
+        tests = test_files(tree, mutant)
+    except LookupError as exc:
+        return "BROKEN", str(exc)
+    clean = pytest(tree, tests)
+    if clean.returncode != 0:
+        return "BROKEN", "its tests fail without the mutation:\n" + clean.stdout[-2000:]
+    text = path.read_text(encoding="utf-8")
+    count = -1 if mutant.every else 1
+    path.write_text(text.replace(mutant.old, mutant.new, count), encoding="utf-8")
+    mutated = pytest(tree, tests)
+    where = path.relative_to(tree)
+    names = failed_tests(mutated.stdout)
+    # With -x, xdist reports a stop after the first failure as exit 2 ("Interrupted").
+    if mutated.returncode == 1 or (mutated.returncode == 2 and names):
+        return "caught", f"{where}: red in " + (", ".join(names) or "its tests")
+    if mutated.returncode == 0:
+        return "SURVIVED", f"{where}: {' '.join(tests)} still pass"
+    return "BROKEN", f"pytest exited {mutated.returncode} (not a test failure):\n" + (
+        mutated.stdout[-2000:] + mutated.stderr[-2000:]
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("names", nargs="*", help="mutants to try (default: all)")
+    parser.add_argument("--list", action="store_true", help="list the mutants and exit")
+    args = parser.parse_args()
+    known = {m.name: m for m in MUTANTS}
+    if args.list:
+        for m in MUTANTS:
+            print(f"{m.name:24} {m.contract}")
+        return 0
+    unknown = [n for n in args.names if n not in known]
+    if unknown:
+        print(f"unknown mutants: {', '.join(unknown)} (see --list)", file=sys.stderr)
+        return 2
+    chosen = [known[n] for n in args.names] if args.names else list(MUTANTS)
+    verdicts: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="armbench-mutants-") as tmp:
+        for mutant in chosen:
+            started = time.monotonic()
+            verdict, detail = run_mutant(mutant, Path(tmp))
+            verdicts.append(verdict)
+            took = time.monotonic() - started
+            print(f"{verdict:8} {mutant.name:24} ({took:.0f} s) {mutant.contract}", flush=True)
+            print(f"         {detail}", flush=True)
+            shutil.rmtree(Path(tmp) / mutant.name, ignore_errors=True)
+    caught = verdicts.count("caught")
+    print(f"\n{caught} of {len(verdicts)} mutants caught")
+    if "BROKEN" in verdicts:
+        return 2
+    return 0 if caught == len(verdicts) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
