@@ -32,7 +32,7 @@ import numpy as np
 
 from armbench import __version__
 from armbench.config import parse_config
-from armbench.models.types import TOKEN_KINDS
+from armbench.core import TOKEN_KINDS
 from armbench.pricing.effective import card_record
 from armbench.pricing.ratecard import RateCard
 from armbench.store.db import RunDatabase

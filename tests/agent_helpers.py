@@ -8,9 +8,9 @@ from armbench.agent import loop
 from armbench.agent.loop import Ledger, TrialClock, always
 from armbench.agent.tools import Toolbox
 from armbench.config import RetryPolicy
+from armbench.core import CallRecord, Message, ModelError, Role
+from armbench.models.base import Model
 from armbench.models.retry import RetryingCaller
-from armbench.models.types import Message, Model, ModelError, Role
-from armbench.store.records import CallRecord
 
 
 @dataclass

@@ -11,10 +11,11 @@ from agent_helpers import no_wait, run_agent
 from armbench.agent.loop import TrialClock, default_breakpoints
 from armbench.agent.tools import Toolbox
 from armbench.config import SimModelConfig
+from armbench.core import Message, ToolResultBlock
 from armbench.env.local import LocalEnvironment
 from armbench.models.script import ScriptModel, load_script
 from armbench.models.sim import SimModel
-from armbench.models.types import Message, TaskBrief, ToolResultBlock
+from armbench.models.types import TaskBrief
 
 
 def toolbox(root: Path) -> Toolbox:

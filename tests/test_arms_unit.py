@@ -41,7 +41,6 @@ from armbench.analysis.arms import (
     single_shot_scores,
 )
 from armbench.config import (
-    Limits,
     OrchestratedArm,
     RetryPolicy,
     ReturnPolicy,
@@ -49,34 +48,32 @@ from armbench.config import (
     RoutingStrategy,
     SimModelConfig,
 )
-from armbench.env.base import CommandResult
-from armbench.env.local import LocalEnvironment
-from armbench.judge.single_shot import (
+from armbench.core import (
+    CallRecord,
+    Limits,
+    Message,
+    ModelRequest,
+    ModelResponse,
+    Role,
+    TextBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+    TrialRecord,
+    Usage,
     extract_lenient,
     extract_strict,
-    format_score,
     has_run_line,
-    wrap_prompt,
 )
+from armbench.env.base import CommandResult
+from armbench.env.local import LocalEnvironment
+from armbench.judge.single_shot import format_score, wrap_prompt
+from armbench.models.base import Model, ModelIdentity
 from armbench.models.cache import linearize
 from armbench.models.retry import RetryingCaller
 from armbench.models.script import ScriptedTurn, ScriptModel
 from armbench.models.sim import SimModel, SimPolicy
-from armbench.models.types import (
-    Message,
-    Model,
-    ModelIdentity,
-    ModelRequest,
-    ModelResponse,
-    Role,
-    TaskBrief,
-    TextBlock,
-    ToolResultBlock,
-    ToolUseBlock,
-    Usage,
-)
+from armbench.models.types import TaskBrief
 from armbench.pricing.ratecard import RateCard
-from armbench.store.records import CallRecord, TrialRecord
 
 LIMITS = Limits(max_iterations=12, wall_s=600, bash_timeout_s=30)
 

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from armbench.cli import app
-from armbench.tasks.files import fingerprint_tree
+from armbench.core import fingerprint_tree
 
 runner = CliRunner()
 LEDGER = Path(__file__).parent / "data" / "inject" / "ledger"

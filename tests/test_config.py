@@ -10,9 +10,7 @@ import pytest
 import yaml
 
 from armbench.config import (
-    DEFAULT_LIMITS,
     ConfigError,
-    Limits,
     RunConfig,
     ScriptModelConfig,
     SimModelConfig,
@@ -20,6 +18,7 @@ from armbench.config import (
     load_config,
     parse_config,
 )
+from armbench.core import DEFAULT_LIMITS, Limits
 
 VALID = """\
 name: demo-1

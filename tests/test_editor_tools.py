@@ -10,9 +10,9 @@ import pytest
 
 from armbench.agent.editor import MAX_VIEW_LINES, EditorError, FileEditor
 from armbench.agent.tools import BASH, EDITOR, Toolbox
+from armbench.core import ToolResultBlock, ToolUseBlock
 from armbench.env.base import DEFAULT_OUTPUT_CAP, CommandResult
 from armbench.env.local import LocalEnvironment
-from armbench.models.types import ToolResultBlock, ToolUseBlock
 
 
 @pytest.fixture

@@ -15,9 +15,8 @@ from typer.testing import CliRunner
 from armbench.analysis.export import call_rows, call_schema, trial_rows, trial_schema
 from armbench.analysis.runs import load_run
 from armbench.cli import app
-from armbench.models.types import Usage
+from armbench.core import CallRecord, GateResult, TrialRecord, Usage
 from armbench.pricing.ratecard import RateCard
-from armbench.store.records import CallRecord, GateResult, TrialRecord
 from armbench.store.rundir import Manifest, RunDirectory
 
 runner = CliRunner()

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from armbench.core import GateResult
 from armbench.judge import toolchain
 from armbench.judge.gates import judge
-from armbench.store.records import GateResult
 from armbench.tasks.prepare import Prepared, apply_solution, prepare
 from armbench.tasks.spec import load_task
 

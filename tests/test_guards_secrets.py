@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from armbench.secrets import MASK
+from armbench.core import MASK
 from armbench.serve import SimServer
 from armbench.tasks.packs import load_pack
 

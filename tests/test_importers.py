@@ -22,9 +22,8 @@ from armbench.analysis.facts import load_run_facts
 from armbench.analysis.runs import LoadedRun, call_cost, load_run, trial_cost, trial_tokens
 from armbench.analysis.summary import summarize
 from armbench.cli import app
+from armbench.core import TrialRecord, Usage
 from armbench.importers.common import classify_provider_failure
-from armbench.models.types import Usage
-from armbench.store.records import TrialRecord
 
 runner = CliRunner()
 FIXTURES = Path(__file__).parent / "data" / "importers"

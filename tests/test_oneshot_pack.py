@@ -9,7 +9,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from armbench.cli import app
-from armbench.judge.single_shot import render_answer, score
+from armbench.core import render_answer
+from armbench.judge.single_shot import score
 from armbench.tasks.packs import builtin_pack_names, load_pack
 from armbench.tasks.single_shot import SingleShotTask
 from armbench.tasks.spec import Task

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from armbench.models.types import Usage
+from armbench.core import Usage
 from armbench.pricing.effective import (
     LOCAL_SOURCE,
     PricedModel,

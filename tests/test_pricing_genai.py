@@ -12,7 +12,7 @@ from typing import Any
 import genai_prices
 import pytest
 
-from armbench.models.types import Usage
+from armbench.core import Usage
 from armbench.pricing.genai import GENAI_PRICES_VERSION, genai_match, genai_rates
 from armbench.pricing.ratecard import ModelRates, RateCard, UnknownPriceError
 

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from armbench.analysis.runs import load_run, trial_cost
-from armbench.models.types import TOKEN_KINDS
+from armbench.core import TOKEN_KINDS
 from armbench.serve import SimServer, parse_fault
 from armbench.tasks.packs import Pack, load_pack
 

@@ -24,24 +24,25 @@ from openai.types.completion_usage import CompletionTokensDetails, PromptTokensD
 from armbench.agent.loop import default_breakpoints
 from armbench.agent.tools import BASH_SPEC, EDITOR_SPEC, Toolbox
 from armbench.config import AnthropicModelConfig, OpenAIModelConfig, SimModelConfig
-from armbench.env.local import LocalEnvironment
-from armbench.models import anthropic_messages, openai_chat
-from armbench.models.factory import MissingKeyError, ModelFactory
-from armbench.models.http_errors import classify_status, retry_after_seconds
-from armbench.models.types import (
+from armbench.core import (
+    MASK,
     UNPARSED_ARGUMENTS,
     CacheBreakpoint,
     InfraClass,
     Message,
     ModelError,
     ModelRequest,
-    TaskBrief,
+    Redactor,
     TextBlock,
     ToolResultBlock,
     ToolUseBlock,
     Usage,
 )
-from armbench.secrets import MASK, Redactor
+from armbench.env.local import LocalEnvironment
+from armbench.models import anthropic_messages, openai_chat
+from armbench.models.factory import MissingKeyError, ModelFactory
+from armbench.models.http_errors import classify_status, retry_after_seconds
+from armbench.models.types import TaskBrief
 from armbench.serve import SimServer, parse_fault
 
 SYSTEM = "You are a careful engineer."

@@ -12,9 +12,8 @@ from armbench.analysis.facts import load_facts, prompt_growth
 from armbench.analysis.report import _decision, build_report
 from armbench.analysis.runs import load_run, trial_cost
 from armbench.cli import app
-from armbench.models.types import Usage
+from armbench.core import CallRecord, TrialRecord, Usage
 from armbench.pricing.ratecard import RateCard
-from armbench.store.records import CallRecord, TrialRecord
 from armbench.store.rundir import Manifest, RunDirectory
 
 CARD = """\

@@ -12,11 +12,10 @@ import pytest
 
 from armbench.analysis.export import call_rows, trial_rows
 from armbench.analysis.runs import load_run, trial_cost
-from armbench.models.types import Usage
+from armbench.core import CallRecord, TrialRecord, Usage
 from armbench.pricing.effective import card_record, effective_card, priced_models
 from armbench.pricing.ratecard import RateCard, UnknownPriceError
 from armbench.pricing.reprice import REPRICINGS, reprice
-from armbench.store.records import CallRecord, TrialRecord
 from armbench.store.rundir import Manifest, RunDirectory
 
 pytestmark = pytest.mark.usefixtures("no_network")

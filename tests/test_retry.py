@@ -13,19 +13,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from armbench.config import RetryPolicy
-from armbench.models.retry import Attempt, RetryingCaller
-from armbench.models.types import (
+from armbench.core import (
     FATAL,
     RETRYABLE,
     InfraClass,
     Message,
     ModelError,
-    ModelIdentity,
     ModelRequest,
     ModelResponse,
     TextBlock,
     Usage,
 )
+from armbench.models.base import ModelIdentity
+from armbench.models.retry import Attempt, RetryingCaller
 
 REQUEST = ModelRequest(system="s", messages=(Message.user_text("hi"),))
 ALL_CLASSES: tuple[InfraClass, ...] = get_args(InfraClass)

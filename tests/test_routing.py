@@ -28,7 +28,7 @@ from armbench.agent.routing import (
     reference_answer,
 )
 from armbench.config import RoutingStrategy
-from armbench.models.types import (
+from armbench.core import (
     UNPARSED_ARGUMENTS,
     Message,
     ModelRequest,

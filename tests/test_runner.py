@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 import yaml
 
-from armbench.config import Limits, RunConfig, parse_config
+from armbench.config import RunConfig, parse_config
+from armbench.core import Limits, Redactor
 from armbench.models.factory import ModelFactory
 from armbench.runner import templates as templates_module
 from armbench.runner.plan import plan_trials
 from armbench.runner.templates import Templates
 from armbench.runner.trial import TrialContext, effective_limits, run_trial
-from armbench.secrets import Redactor
 from armbench.store.rundir import RunDirectory
 from armbench.tasks.inject import InjectionError
 from armbench.tasks.packs import BUILTIN_PACKS, load_pack

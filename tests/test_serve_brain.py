@@ -17,13 +17,12 @@ import pytest
 from armbench.agent.loop import SYSTEM_PROMPT
 from armbench.agent.tools import BASH_SPEC, EDITOR_SPEC, Toolbox
 from armbench.config import SimModelConfig
+from armbench.core import CacheBreakpoint, Message, ModelRequest, ToolUseBlock, iter_files
 from armbench.env.local import LocalEnvironment
 from armbench.judge.gates import judge
 from armbench.models.sim import SimAccounting
-from armbench.models.types import CacheBreakpoint, Message, ModelRequest, ToolUseBlock
 from armbench.serve import SimServer
 from armbench.serve.brain import Brain, BrainCall, brief_for
-from armbench.tasks.files import iter_files
 from armbench.tasks.packs import load_pack
 from armbench.tasks.prepare import Prepared, prepare
 

@@ -14,7 +14,7 @@ from openai.types.chat import ChatCompletion
 
 from armbench.agent.loop import SYSTEM_PROMPT
 from armbench.agent.tools import BASH_SPEC, EDITOR_SPEC
-from armbench.models.types import TextBlock, ToolResultBlock, ToolUseBlock
+from armbench.core import TextBlock, ToolResultBlock, ToolUseBlock
 from armbench.serve import SimServer
 from armbench.serve.openai_api import parse_request
 from armbench.tasks.packs import load_pack

@@ -9,15 +9,10 @@ from agent_helpers import no_wait, run_agent
 from armbench.agent.loop import TrialClock
 from armbench.agent.tools import Toolbox
 from armbench.config import SimModelConfig
+from armbench.core import Message, ModelRequest, TextBlock, ToolUseBlock
 from armbench.env.local import LocalEnvironment
 from armbench.models.sim import SimAccounting, SimModel, observations, replay
-from armbench.models.types import (
-    Message,
-    ModelRequest,
-    TaskBrief,
-    TextBlock,
-    ToolUseBlock,
-)
+from armbench.models.types import TaskBrief
 
 SETTINGS = SimModelConfig(provider="sim", skill=0.6, min_cacheable_tokens=100)
 CHECK = ("python -c 'import a, b; assert a.A == 1 and b.B == 2'",)

@@ -8,16 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from armbench.core import extract_lenient, extract_strict, has_run_line, render_answer
 from armbench.judge.single_shot import (
     CONTRACT,
     SingleShotScore,
     _compare,
     classify_contract_effect,
-    extract_lenient,
-    extract_strict,
     format_score,
-    has_run_line,
-    render_answer,
     score,
     wrap_prompt,
 )

@@ -12,9 +12,8 @@ from typing import Any
 
 import pytest
 
-from armbench.models.types import Usage
+from armbench.core import CallRecord, GateResult, TrialRecord, Usage
 from armbench.store.db import SCHEMA_VERSION, RunDatabase
-from armbench.store.records import CallRecord, GateResult, TrialRecord
 from armbench.store.rundir import (
     DATABASE,
     MANIFEST,

@@ -10,9 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from armbench.models.cache import PromptCache, Segment, linearize, uncached_usage
-from armbench.models.tokenizer import BLOCK_OVERHEAD, MESSAGE_OVERHEAD, count_tokens
-from armbench.models.types import (
+from armbench.core import (
     CacheBreakpoint,
     Message,
     ModelRequest,
@@ -22,6 +20,8 @@ from armbench.models.types import (
     ToolUseBlock,
     Usage,
 )
+from armbench.models.cache import PromptCache, Segment, linearize, uncached_usage
+from armbench.models.tokenizer import BLOCK_OVERHEAD, MESSAGE_OVERHEAD, count_tokens
 
 # --- tokenizer -------------------------------------------------------------------------------
 

@@ -21,8 +21,8 @@ from armbench.analysis.summary import contract_table, summarize
 from armbench.analysis.summary import spend_by_arm as summarize_spend
 from armbench.cli_import import import_app
 from armbench.config import ConfigError, RunConfig, load_config
+from armbench.core import ROLES, TrialRecord
 from armbench.judge.toolchain import ToolchainError
-from armbench.models.types import ROLES
 from armbench.pricing.ratecard import UnknownPriceError
 from armbench.runner.run import (
     Preflight,
@@ -32,7 +32,6 @@ from armbench.runner.run import (
     preflight,
     reopen_config,
 )
-from armbench.store.records import TrialRecord
 from armbench.store.rundir import RunDirectory, RunDirectoryError, write_atomic
 from armbench.tasks.packs import builtin_pack_names, combine, load_pack
 from armbench.tasks.spec import TaskFileError

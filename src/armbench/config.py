@@ -14,29 +14,11 @@ from typing import Annotated, Any, Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from armbench.validation import format_validation_error
+from armbench.core import Limits, format_validation_error
 
 
 class _Config(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
-
-
-class Limits(_Config):
-    """Caps on one agent's work in a trial; unset fields fall back to the task's, then defaults."""
-
-    max_iterations: int | None = Field(None, ge=1)
-    """Model calls before the trial stops as `limit`."""
-    wall_s: float | None = Field(None, gt=0)
-    """Wall-clock seconds before the trial stops as `limit` (simulated latency included)."""
-    bash_timeout_s: float | None = Field(None, gt=0)
-    """Seconds one bash command may run before its process tree is killed."""
-
-    def over(self, fallback: Limits) -> Limits:
-        """These limits, with unset fields taken from `fallback`."""
-        return Limits(**{k: v if v is not None else getattr(fallback, k) for k, v in self})
-
-
-DEFAULT_LIMITS = Limits(max_iterations=40, wall_s=1800, bash_timeout_s=120)
 
 
 class SimModelConfig(_Config):

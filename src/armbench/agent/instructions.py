@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from armbench.judge.single_shot import extract_strict, file_names, prose_lines, render_answer
+from armbench.core import extract_strict, file_names, prose_lines, render_answer
 from armbench.models.types import TaskBrief
 
 _DELETE = re.compile(r"^DELETE:\s*(\S+)\s*$")

@@ -12,24 +12,22 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 from armbench.agent.tools import Toolbox
-from armbench.models.retry import Attempt, OnAttempt, RetryingCaller
-from armbench.models.types import (
+from armbench.core import (
     CacheBreakpoint,
+    CallRecord,
     Message,
-    Model,
     ModelError,
-    ModelIdentity,
     ModelRequest,
     ModelResponse,
     Role,
+    Route,
+    StopReason,
     ToolSpec,
 )
-from armbench.store.records import CallRecord, StopReason
-
-Route = Literal["local", "cloud"]
+from armbench.models.base import Model, ModelIdentity
+from armbench.models.retry import Attempt, OnAttempt, RetryingCaller
 
 SYSTEM_PROMPT = """\
 You are a software engineer working in a Python repository; the current directory is its root.

@@ -35,21 +35,20 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 
 from armbench.agent.tools import BASH, EDITOR
 from armbench.config import RoutingStrategy
-from armbench.models.types import (
+from armbench.core import (
     UNPARSED_ARGUMENTS,
     Message,
     ModelRequest,
     ModelResponse,
+    Route,
     TextBlock,
     ToolResultBlock,
     ToolUseBlock,
 )
-
-Target = Literal["local", "cloud"]
 
 DEFAULT_CHECK_WORDS: tuple[str, ...] = ("pytest", "mypy", "ruff")
 """What counts as a check run when the task names no check commands."""
@@ -68,7 +67,7 @@ _EXIT_CODE = re.compile(r"\[exit code: ([^\]]*)\]\s*\Z")
 class RouteDecision:
     """Where one model call goes, and why — in one sentence with the numbers that decided."""
 
-    target: Target
+    target: Route
     reason: str
 
 
@@ -220,7 +219,7 @@ def _plural(count: int, noun: str) -> str:
 class ConstantRouter:
     """`always-local` / `always-cloud`: the baselines every other strategy is measured against."""
 
-    target: Target
+    target: Route
 
     def decide(self, messages: Sequence[Message]) -> RouteDecision:
         return RouteDecision(self.target, f"strategy always-{self.target} sends every call there")
@@ -301,7 +300,7 @@ class HeuristicRouter:
         signals = read_signals(messages, self.check_commands)
         terms = heuristic_terms(signals)
         score = heuristic_score(signals)
-        target: Target = "cloud" if score >= self.threshold else "local"
+        target: Route = "cloud" if score >= self.threshold else "local"
         relation = ">=" if target == "cloud" else "<"
         main = sorted((t for t in terms.items() if t[1] >= 0.005), key=lambda t: -t[1])[:3]
         why = ", ".join(f"{_term_label(n, signals)} +{v:.2f}" for n, v in main)
@@ -477,7 +476,7 @@ def classifier_request(messages: Sequence[Message], signals: Signals) -> ModelRe
 _ANSWER = re.compile(r"\b(local|cloud)\b", re.IGNORECASE)
 
 
-def parse_classifier_answer(text: str) -> Target | None:
+def parse_classifier_answer(text: str) -> Route | None:
     """The first of the words LOCAL / CLOUD in `text` (any case); None when neither appears."""
     match = _ANSWER.search(text)
     if match is None:

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from armbench.agent.editor import EditorError, FileEditor
+from armbench.core import UNPARSED_ARGUMENTS, ToolResultBlock, ToolSpec, ToolUseBlock
 from armbench.env.base import Environment
-from armbench.models.types import UNPARSED_ARGUMENTS, ToolResultBlock, ToolSpec, ToolUseBlock
 
 BASH = "bash"
 EDITOR = "editor"

@@ -20,10 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from armbench.core import CallRecord, TrialRecord, Usage
 from armbench.judge.single_shot import ContractEffect, classify_contract_effect
-from armbench.models.types import Usage
 from armbench.pricing.ratecard import RateCard
-from armbench.store.records import CallRecord, TrialRecord
 
 
 @dataclass(frozen=True)

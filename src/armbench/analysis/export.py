@@ -11,7 +11,7 @@ Parquet is for pandas, polars and duckdb users, so nested values are real nested
 than JSON strings that every query would have to parse:
 
 - `tokens`: struct of the six token kinds (int64), e.g. duckdb `tokens.cache_read`.
-- `tokens_by_role`: struct with one field per role (armbench.models.types.Role), each a struct
+- `tokens_by_role`: struct with one field per role (armbench.core.Role), each a struct
   of the six kinds; a role the trial did not use is null, not zeros — "had no executor" and
   "its executor read nothing" stay distinguishable. A struct rather than a map because the
   roles are a closed vocabulary and a struct reads as a dict in pandas and a plain path in
@@ -52,7 +52,7 @@ from armbench.analysis.runs import (
     tokens_by_role,
     trial_tokens,
 )
-from armbench.models.types import ROLES, TOKEN_KINDS
+from armbench.core import ROLES, TOKEN_KINDS
 
 TextFormat = Literal["jsonl", "csv"]
 Format = Literal["jsonl", "csv", "parquet"]

@@ -24,7 +24,7 @@ from armbench.analysis.arms import (
     recorded_tax,
 )
 from armbench.analysis.runs import run_rate_card
-from armbench.models.types import TOKEN_KINDS, Usage
+from armbench.core import TOKEN_KINDS, Usage
 from armbench.pricing.ratecard import RateCard
 from armbench.store.rundir import Manifest, RunDirectory
 

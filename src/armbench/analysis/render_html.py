@@ -38,7 +38,7 @@ from armbench.analysis.render_md import (
     seconds,
 )
 from armbench.analysis.report_model import Cell, Comparison, Report
-from armbench.models.types import ROLES
+from armbench.core import ROLES
 
 TEMPLATES = Path(__file__).parent / "templates"
 METRIC_ORDER = ("success", "cost_usd", "wall_s", "iterations")

@@ -29,7 +29,7 @@ from armbench.analysis.report_model import (
     Report,
 )
 from armbench.analysis.summary import arm_spend, mean, mean_cost_by_role, median
-from armbench.models.types import TOKEN_KINDS
+from armbench.core import TOKEN_KINDS
 
 Metric = Literal["cost_usd", "wall_s", "iterations", "success"]
 Axes = Literal["cost_wall", "cost_success"]

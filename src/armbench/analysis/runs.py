@@ -7,9 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from armbench.models.types import Usage
+from armbench.core import CallRecord, TrialRecord, Usage
 from armbench.pricing.ratecard import RateCard
-from armbench.store.records import CallRecord, TrialRecord
 from armbench.store.rundir import Manifest, RunDirectory
 
 

@@ -19,10 +19,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from armbench import __version__
-from armbench.models.types import InfraClass
+from armbench.core import InfraClass, TrialRecord
 from armbench.pricing.effective import card_record
 from armbench.pricing.ratecard import RateCard, UnknownPriceError
-from armbench.store.records import TrialRecord
 from armbench.store.rundir import Manifest, RunDirectory, utc_now
 
 Importer = Literal["fep", "hce"]

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from armbench.core import CallRecord, GateResult, InfraClass, Role, TrialRecord, TrialStatus, Usage
 from armbench.importers.common import (
     Fields,
     ImportDataError,
@@ -47,10 +48,8 @@ from armbench.importers.common import (
     read_jsonl,
     read_text,
 )
-from armbench.models.types import InfraClass, Role, Usage
 from armbench.pricing.effective import PricedModel, effective_card
 from armbench.pricing.ratecard import ModelRates, RateCard
-from armbench.store.records import CallRecord, GateResult, TrialRecord, TrialStatus
 
 Family = Literal["opus", "haiku", "qwen"]
 

@@ -37,8 +37,10 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from armbench.core import ROUTES as SIDES  # the study's ROUTES below are its R1…R5
+from armbench.core import CallRecord, GateResult, InfraClass, Route, TrialRecord, TrialStatus, Usage
 from armbench.importers.common import (
     Fields,
     ImportDataError,
@@ -49,13 +51,9 @@ from armbench.importers.common import (
     read_text,
     safe_id,
 )
-from armbench.models.types import InfraClass, Usage
 from armbench.pricing.effective import PricedModel, effective_card
 from armbench.pricing.ratecard import ModelRates, RateCard, UnknownPriceError
-from armbench.store.records import CallRecord, GateResult, TrialRecord, TrialStatus
 
-Side = Literal["local", "cloud"]
-SIDES: tuple[Side, ...] = ("local", "cloud")
 RAW = "raw.jsonl"
 PRICING = "pricing_tables.json"
 LOCAL_KEY = "__local__"
@@ -81,7 +79,7 @@ TOKEN_KEYS = (
 _DATE_SUFFIX = re.compile(r"-\d{4}-\d{2}-\d{2}$")
 
 
-def backend_side(entry: str, at: str) -> tuple[Side, str | None]:
+def backend_side(entry: str, at: str) -> tuple[Route, str | None]:
     """Which side a `per_call_backends` entry is, and the model it names (None: not named)."""
     parts = entry.split("/")
     if len(parts) >= 3 and parts[1] in SIDES:
@@ -150,9 +148,9 @@ class HceRow:
     judged: dict[str, float]
     """LLM-judge scores the data has (judge_win_rate, composite), kept in `extra` only."""
     total_calls: int
-    calls_by_side: dict[Side, int]
-    backends: list[tuple[Side, str | None]]
-    named: dict[Side, set[str]]
+    calls_by_side: dict[Route, int]
+    backends: list[tuple[Route, str | None]]
+    named: dict[Route, set[str]]
     """Model ids the row names per side."""
     error: str | None
     seed: int
@@ -213,7 +211,9 @@ def parse_row(row: dict[str, Any], at: str) -> HceRow:
     verdict = quality.row.get("functional_pass")
     if verdict is not None and not isinstance(verdict, bool):
         raise ImportDataError(f"{at}: quality.functional_pass: expected true, false or null")
-    named: dict[Side, set[str]] = {s: {m for side, m in backends if side == s and m} for s in SIDES}
+    named: dict[Route, set[str]] = {
+        s: {m for side, m in backends if side == s and m} for s in SIDES
+    }
     for side in SIDES:
         explicit = f.optional_text(f"{side}_model_id")
         if explicit is not None:
@@ -269,12 +269,12 @@ class Models:
 
     def __init__(self, rows: list[HceRow], table: dict[str, dict[str, float]] | None) -> None:
         self.table = table
-        self.only: dict[Side, Model | None] = {}
+        self.only: dict[Route, Model | None] = {}
         for side in SIDES:
             seen = {self.model(m, side) for r in rows for m in r.named[side]}
             self.only[side] = next(iter(seen)) if len(seen) == 1 else None
 
-    def resolve(self, row: HceRow, side: Side) -> tuple[Model, str]:
+    def resolve(self, row: HceRow, side: Route) -> tuple[Model, str]:
         """The model of `side` in `row` and the id the row names ("" when it names none and
         the model is inferred: the only one the file names on that side)."""
         named = row.named[side]
@@ -294,7 +294,7 @@ class Models:
             )
         return only, ""
 
-    def model(self, model_id: str, side: Side) -> Model:
+    def model(self, model_id: str, side: Route) -> Model:
         if side == "local":
             return Model(LOCAL_PROVIDER, model_id, local=True)
         key = table_key(model_id, self.table) if self.table is not None else None
@@ -302,7 +302,7 @@ class Models:
         return Model(cloud_provider(name), name, local=False)
 
 
-def _side_usage(row: HceRow, side: Side) -> Usage:
+def _side_usage(row: HceRow, side: Route) -> Usage:
     t = row.tokens
     if side == "local":
         return Usage(input=t["local_prompt"], output=t["local_completion"])
@@ -314,9 +314,9 @@ def _side_usage(row: HceRow, side: Side) -> Usage:
     )
 
 
-def _latencies(row: HceRow, used: list[Side]) -> tuple[dict[Side, float], str]:
+def _latencies(row: HceRow, used: list[Route]) -> tuple[dict[Route, float], str]:
     if row.backends and len(row.per_call_s) == len(row.backends):
-        per_side: dict[Side, float] = dict.fromkeys(SIDES, 0.0)
+        per_side: dict[Route, float] = dict.fromkeys(SIDES, 0.0)
         for (side, _), seconds in zip(row.backends, row.per_call_s, strict=True):
             per_side[side] += seconds
         return per_side, "per_call"

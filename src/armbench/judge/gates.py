@@ -14,12 +14,11 @@ from typing import Any
 
 import pathspec
 
+from armbench.core import GateResult, fingerprint_tree
 from armbench.env.local import JUDGED_ENV, LocalEnvironment
 from armbench.judge.checkers import CheckReport, run_mypy, run_pytest, run_ruff
 from armbench.judge.rules import count_suppressions
 from armbench.judge.structural import verify_moved_function
-from armbench.store.records import GateResult
-from armbench.tasks.files import fingerprint_tree
 from armbench.tasks.prepare import Prepared
 from armbench.tasks.spec import GateSpec, MovedFunctionGate, MypyGate, PytestGate, RuffGate
 

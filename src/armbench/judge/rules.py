@@ -7,7 +7,7 @@ import re
 import tokenize
 from pathlib import Path
 
-from armbench.tasks.files import iter_files
+from armbench.core import iter_files
 
 # Line-level (`# type: ignore`, `# noqa`, `# pyright: ignore`) and file-level (`# ruff: noqa`,
 # `# flake8: noqa`, `# mypy: ignore-errors` and other `# mypy:` relaxations) silencers.

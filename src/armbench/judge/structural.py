@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from armbench.tasks.files import iter_files
+from armbench.core import iter_files
 
 
 def module_file(root: Path, dotted: str) -> Path | None:

@@ -15,19 +15,19 @@ from typing import Any
 import anthropic
 
 from armbench.config import AnthropicModelConfig
-from armbench.models.http_errors import classify_status, retry_after_seconds
-from armbench.models.types import (
+from armbench.core import (
     SIMULATED_HEADER,
     Block,
     CacheBreakpoint,
     ModelError,
-    ModelIdentity,
     ModelRequest,
     ModelResponse,
     TextBlock,
     ToolUseBlock,
     Usage,
 )
+from armbench.models.base import ModelIdentity
+from armbench.models.http_errors import classify_status, retry_after_seconds
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 _BREAKPOINT_KINDS = {"tools": "tools", "system": "system", "message": "last_user"}

@@ -22,8 +22,8 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from armbench.core import ModelRequest, TextBlock, ToolResultBlock, ToolUseBlock, Usage
 from armbench.models.tokenizer import BLOCK_OVERHEAD, MESSAGE_OVERHEAD, count_tokens
-from armbench.models.types import ModelRequest, TextBlock, ToolResultBlock, ToolUseBlock, Usage
 
 TTL_SECONDS = {"5m": 300.0, "1h": 3600.0}
 

@@ -18,9 +18,11 @@ from armbench.config import (
     ScriptModelConfig,
     SimModelConfig,
 )
+from armbench.core import SIMULATED_PROVIDERS, Role
+from armbench.models.base import Model, ModelIdentity
 from armbench.models.script import ScriptModel, load_script
 from armbench.models.sim import SimModel, SimPolicy
-from armbench.models.types import SIMULATED_PROVIDERS, Model, ModelIdentity, Role, TaskBrief
+from armbench.models.types import TaskBrief
 
 
 class MissingKeyError(ValueError):

@@ -13,7 +13,7 @@ import math
 import time
 from collections.abc import Mapping
 
-from armbench.models.types import InfraClass
+from armbench.core import InfraClass
 
 _QUOTA_CODES = frozenset({"insufficient_quota", "billing_error", "billing_hard_limit_reached"})
 _QUOTA_WORDS = ("credit balance",)

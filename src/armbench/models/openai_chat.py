@@ -17,13 +17,11 @@ from urllib.parse import urlparse
 import openai
 
 from armbench.config import OpenAIModelConfig
-from armbench.models.http_errors import classify_status, retry_after_seconds
-from armbench.models.types import (
+from armbench.core import (
     SIMULATED_HEADER,
     UNPARSED_ARGUMENTS,
     Block,
     ModelError,
-    ModelIdentity,
     ModelRequest,
     ModelResponse,
     TextBlock,
@@ -31,6 +29,8 @@ from armbench.models.types import (
     ToolUseBlock,
     Usage,
 )
+from armbench.models.base import ModelIdentity
+from armbench.models.http_errors import classify_status, retry_after_seconds
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 NO_KEY = "armbench-no-key"

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from armbench.config import RetryPolicy
-from armbench.models.types import InfraClass, Model, ModelError, ModelRequest, ModelResponse
+from armbench.core import InfraClass, ModelError, ModelRequest, ModelResponse
+from armbench.models.base import Model
 
 
 @dataclass(frozen=True)

@@ -16,19 +16,19 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from armbench.models.cache import linearize, uncached_usage
-from armbench.models.tokenizer import BLOCK_OVERHEAD, count_tokens
-from armbench.models.types import (
+from armbench.core import (
     Block,
     InfraClass,
     ModelError,
-    ModelIdentity,
     ModelRequest,
     ModelResponse,
     TextBlock,
     ToolUseBlock,
     Usage,
 )
+from armbench.models.base import ModelIdentity
+from armbench.models.cache import linearize, uncached_usage
+from armbench.models.tokenizer import BLOCK_OVERHEAD, count_tokens
 
 
 class ScriptedCall(BaseModel):

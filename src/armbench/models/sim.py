@@ -37,7 +37,20 @@ from armbench.agent.instructions import render_instruction
 from armbench.agent.routing import reference_answer
 from armbench.agent.tools import BASH, DELEGATE, EDITOR
 from armbench.config import SimModelConfig
-from armbench.judge.single_shot import CONTRACT, render_answer
+from armbench.core import (
+    Block,
+    ModelError,
+    ModelRequest,
+    ModelResponse,
+    Role,
+    TextBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+    Usage,
+    render_answer,
+)
+from armbench.judge.single_shot import CONTRACT
+from armbench.models.base import ModelIdentity
 from armbench.models.cache import (
     PromptCache,
     block_text,
@@ -46,19 +59,7 @@ from armbench.models.cache import (
     uncached_billing,
 )
 from armbench.models.tokenizer import BLOCK_OVERHEAD, count_tokens
-from armbench.models.types import (
-    Block,
-    ModelError,
-    ModelIdentity,
-    ModelRequest,
-    ModelResponse,
-    Role,
-    TaskBrief,
-    TextBlock,
-    ToolResultBlock,
-    ToolUseBlock,
-    Usage,
-)
+from armbench.models.types import TaskBrief
 
 _EXIT_CODE = re.compile(r"\[exit code: ([^\]]+)\]\s*$")
 _IDENTIFIER = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]{3,}\b")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from armbench.models.types import SIMULATED_PROVIDERS
+from armbench.core import SIMULATED_PROVIDERS
 from armbench.pricing.genai import GENAI_PRICES_VERSION, NoGenaiPrice, genai_match
 from armbench.pricing.ratecard import PRICED_KINDS, ModelRates, RateCard, UnknownPriceError
 

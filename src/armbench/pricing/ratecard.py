@@ -41,8 +41,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from armbench.models.types import Usage
-from armbench.validation import format_validation_error
+from armbench.core import Usage, format_validation_error
 
 PricedKind = Literal["input", "output", "cache_write_5m", "cache_write_1h", "cache_read"]
 PRICED_KINDS: tuple[PricedKind, ...] = (

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from armbench.analysis.runs import trial_cost
-from armbench.models.types import SIMULATED_PROVIDERS
+from armbench.core import SIMULATED_PROVIDERS
 from armbench.pricing.effective import (
     LOCAL_SOURCE,
     describe_layers,

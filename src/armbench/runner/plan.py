@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from armbench.config import ArmConfig, RunConfig
-from armbench.seeds import derive_seed
+from armbench.core import derive_seed
 from armbench.tasks.packs import Pack
 from armbench.tasks.single_shot import AnyTask, SingleShotTask
 

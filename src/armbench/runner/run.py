@@ -22,18 +22,15 @@ from typing import Any
 
 from armbench import __version__
 from armbench.config import ConfigError, RunConfig, parse_config
+from armbench.core import FATAL, Redactor, TrialRecord, fingerprint_tree
 from armbench.judge.toolchain import verify_toolchain
 from armbench.models.factory import ModelFactory, identity_of
-from armbench.models.types import FATAL
 from armbench.pricing.effective import card_record, effective_card, priced_models
 from armbench.pricing.ratecard import RateCard
 from armbench.runner.plan import TrialPlan, plan_trials
 from armbench.runner.templates import Templates
 from armbench.runner.trial import TrialContext, run_trial
-from armbench.secrets import Redactor
-from armbench.store.records import TrialRecord
 from armbench.store.rundir import Manifest, RunDirectory, utc_now
-from armbench.tasks.files import fingerprint_tree
 from armbench.tasks.packs import Pack, combine, load_pack
 
 OnTrial = Callable[[TrialRecord], None]

@@ -23,34 +23,30 @@ from armbench.agent.arms.orchestrated import run_orchestrated
 from armbench.agent.arms.routed import run_routed
 from armbench.agent.arms.solo import run_solo
 from armbench.agent.loop import AgentRun, Ledger, TrialClock
-from armbench.config import (
+from armbench.config import OrchestratedArm, RoutedArm, RunConfig, SingleShotArm, SoloArm
+from armbench.core import (
     DEFAULT_LIMITS,
+    GateResult,
     Limits,
-    OrchestratedArm,
-    RoutedArm,
-    RunConfig,
-    SingleShotArm,
-    SoloArm,
+    Message,
+    ModelError,
+    ModelRequest,
+    Redactor,
+    Role,
+    TextBlock,
+    TrialRecord,
+    TrialStatus,
+    derive_seed,
 )
 from armbench.env.local import JUDGED_ENV, LocalEnvironment
 from armbench.judge.gates import changed_paths, judge
 from armbench.judge.single_shot import score, wrap_prompt
+from armbench.models.base import Model
 from armbench.models.factory import ModelFactory, identity_of
 from armbench.models.retry import RetryingCaller
-from armbench.models.types import (
-    Message,
-    Model,
-    ModelError,
-    ModelRequest,
-    Role,
-    TaskBrief,
-    TextBlock,
-)
+from armbench.models.types import TaskBrief
 from armbench.runner.plan import TrialPlan
 from armbench.runner.templates import Templates
-from armbench.secrets import Redactor
-from armbench.seeds import derive_seed
-from armbench.store.records import GateResult, TrialRecord, TrialStatus
 from armbench.store.rundir import RunDirectory
 from armbench.tasks.prepare import Prepared
 from armbench.tasks.single_shot import SingleShotTask, single_shot_brief

@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from armbench.models.types import (
+from armbench.core import (
     Block,
     CacheBreakpoint,
     Message,

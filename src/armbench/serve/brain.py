@@ -23,6 +23,16 @@ from armbench.agent.arms.orchestrated import EXECUTOR_SYSTEM, ORCHESTRATOR_SYSTE
 from armbench.agent.instructions import parse_instruction
 from armbench.agent.routing import ROUTER_SYSTEM
 from armbench.config import SimModelConfig
+from armbench.core import (
+    Block,
+    CacheBreakpoint,
+    ModelRequest,
+    TextBlock,
+    ToolUseBlock,
+    Usage,
+    derive_seed,
+    iter_files,
+)
 from armbench.judge.single_shot import CONTRACT
 from armbench.models.sim import (
     SimAccounting,
@@ -34,17 +44,7 @@ from armbench.models.sim import (
     route_answer,
     single_shot_answer,
 )
-from armbench.models.types import (
-    Block,
-    CacheBreakpoint,
-    ModelRequest,
-    TaskBrief,
-    TextBlock,
-    ToolUseBlock,
-    Usage,
-)
-from armbench.seeds import derive_seed
-from armbench.tasks.files import iter_files
+from armbench.models.types import TaskBrief
 from armbench.tasks.packs import Pack
 from armbench.tasks.single_shot import single_shot_brief
 from armbench.tasks.spec import Task

@@ -22,7 +22,7 @@ import time
 import uuid
 from typing import Any
 
-from armbench.models.types import (
+from armbench.core import (
     Block,
     Message,
     ModelRequest,

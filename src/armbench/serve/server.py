@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal, Protocol
 
-from armbench.models.types import SIMULATED_HEADER, TOKEN_KINDS, Usage
+from armbench.core import SIMULATED_HEADER, TOKEN_KINDS, Usage
 from armbench.serve.anthropic_api import AnthropicWire
 from armbench.serve.brain import Answer, Brain, BrainCall, InvalidRequest
 from armbench.serve.faults import FaultPlan, FaultRule, rules_from_json

@@ -14,8 +14,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from armbench.models.types import TOKEN_KINDS, Usage
-from armbench.store.records import CallRecord, GateResult, TrialRecord
+from armbench.core import TOKEN_KINDS, CallRecord, GateResult, TrialRecord, Usage
 
 SCHEMA_VERSION = 1
 

@@ -13,9 +13,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from armbench.core import copy_tree, fingerprint_tree, iter_files
 from armbench.env.local import JUDGED_ENV, LocalEnvironment
 from armbench.judge.checkers import run_mypy
-from armbench.tasks.files import copy_tree, fingerprint_tree, iter_files
 from armbench.tasks.inject import InjectionManifest, InjectionRequest, inject, restore
 from armbench.tasks.spec import MypyGate, Task
 

@@ -28,9 +28,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from armbench.core import format_validation_error
 from armbench.models.types import TaskBrief
 from armbench.tasks.spec import TASK_FILE, Task, TaskFileError, read_task_file, task_from_raw
-from armbench.validation import format_validation_error
 
 
 class _Model(BaseModel):

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from armbench.validation import format_validation_error
+from armbench.core import format_validation_error
 
 TASK_FILE = "task.yaml"
 

@@ -17,10 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from armbench.core import GateResult, derive_seed, render_answer
 from armbench.judge import single_shot
 from armbench.judge.gates import judge
-from armbench.seeds import derive_seed
-from armbench.store.records import GateResult
 from armbench.tasks.packs import Pack
 from armbench.tasks.prepare import Prepared, apply_solution, prepare
 from armbench.tasks.single_shot import AnyTask, SingleShotTask
@@ -157,10 +156,10 @@ def validate_single_shot_task(
 ) -> SingleShotValidation:
     """Score the empty, the blank-files and the reference answer `repeats` times each."""
     try:
-        reference = single_shot.render_answer(task.reference_files(), task.run_line, contract=True)
+        reference = render_answer(task.reference_files(), task.run_line, contract=True)
     except OSError as exc:
         return SingleShotValidation(task.id, [], [], error=f"cannot read the reference: {exc}")
-    blank = single_shot.render_answer(dict.fromkeys(task.files, ""), None, contract=True)
+    blank = render_answer(dict.fromkeys(task.files, ""), None, contract=True)
     answers = [answer for answer in ("", blank, reference) for _ in range(repeats)]
     with tempfile.TemporaryDirectory(prefix=f"armbench-validate-{task.id}-") as tmp:
         scratch = Path(tmp)

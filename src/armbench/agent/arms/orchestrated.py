@@ -22,8 +22,7 @@ from armbench.agent.instructions import parse_instruction
 from armbench.agent.loop import AgentAbort, AgentRun, Pick, always, run_agent
 from armbench.agent.tools import DELEGATE, ExtraTool, ToolInputError
 from armbench.config import OrchestratedArm, ReturnPolicy
-from armbench.models.types import ModelRequest, ModelResponse, ToolSpec
-from armbench.tasks.files import iter_files
+from armbench.core import ModelRequest, ModelResponse, ToolSpec, iter_files
 
 ORCHESTRATOR_SYSTEM = """\
 You lead the work on a Python repository; the current directory is its root. You have an

@@ -13,7 +13,7 @@ from armbench.agent.arms.context import ArmContext, ArmOutcome
 from armbench.agent.loop import Pick, run_agent
 from armbench.agent.routing import make_router
 from armbench.config import RoutedArm
-from armbench.models.types import Message, ModelRequest, ModelResponse
+from armbench.core import Message, ModelRequest, ModelResponse
 
 
 def run_routed(arm: RoutedArm, ctx: ArmContext) -> ArmOutcome:

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from armbench.core import TOKEN_KINDS, ModelRequest, ModelResponse, ToolResultBlock, Usage
 from armbench.models.cache import linearize
-from armbench.models.types import TOKEN_KINDS, ModelRequest, ModelResponse, ToolResultBlock, Usage
 
 PROMPT_KINDS = ("input", "cache_write_5m", "cache_write_1h", "cache_read")
 

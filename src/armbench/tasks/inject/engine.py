@@ -43,10 +43,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from armbench.core import IGNORED_DIRS
 from armbench.env.local import LocalEnvironment
 from armbench.judge.checkers import COLLECTION, CheckReport, Finding, run_mypy, run_pytest, run_ruff
 from armbench.judge.toolchain import installed_versions
-from armbench.tasks.files import IGNORED_DIRS
 from armbench.tasks.inject.catalogue import (
     KINDS,
     OPERATORS,

@@ -8,10 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from armbench.models.types import InfraClass, Role, Usage
-
-TrialStatus = Literal["pass", "fail", "limit", "infra_error"]
-StopReason = Literal["finished", "max_iterations", "wall_clock", "model_error", "harness_error"]
+from armbench.core.outcomes import InfraClass, StopReason, TrialStatus
+from armbench.core.roles import Role, Route
+from armbench.core.tokens import Usage
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,7 @@ class CallRecord:
     request_id: str | None = None
     error_class: InfraClass | None = None
     error: str | None = None
-    route: Literal["local", "cloud"] | None = None
+    route: Route | None = None
     """Routed arms: which of the two models this call went to."""
 
 
