@@ -48,6 +48,7 @@ from armbench.core import (
     TextBlock,
     ToolResultBlock,
     ToolUseBlock,
+    exited_zero,
 )
 
 DEFAULT_CHECK_WORDS: tuple[str, ...] = ("pytest", "mypy", "ruff")
@@ -60,7 +61,6 @@ EDIT_COMMANDS = frozenset({"create", "str_replace", "insert"})
 """Editor commands that change the workspace — the only thing counted as progress."""
 MALFORMED_MARKERS = ("not a JSON object", "unknown tool")
 """Phrases of the tool errors that say a call was malformed (see armbench.agent.tools)."""
-_EXIT_CODE = re.compile(r"\[exit code: ([^\]]*)\]\s*\Z")
 
 
 @dataclass(frozen=True)
@@ -142,10 +142,7 @@ def _check_outcome(call: _Call, needles: Sequence[str]) -> bool | None:
         return None
     if call.result.is_error or not any(n in _normalise(command) for n in needles):
         return None
-    match = _EXIT_CODE.search(call.result.content)
-    if match is None:
-        return None
-    return match.group(1).strip() == "0"
+    return exited_zero(call.result.content)
 
 
 def _trailing_failures(outcomes: Sequence[bool]) -> int:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from armbench.agent.editor import EditorError, FileEditor
-from armbench.core import UNPARSED_ARGUMENTS, ToolResultBlock, ToolSpec, ToolUseBlock
+from armbench.core import UNPARSED_ARGUMENTS, ToolResultBlock, ToolSpec, ToolUseBlock, exit_line
 from armbench.env.base import Environment
 
 BASH = "bash"
@@ -146,8 +146,8 @@ class Toolbox:
         command = _str(args, "command")
         timeout = max(min(self.bash_timeout_s, time_left_s), 1.0)
         result = self.env.run(command, timeout_s=timeout, output_cap=self.output_cap)
-        code = "killed (timeout)" if result.timed_out else str(result.exit_code)
-        return f"{result.output.rstrip()}\n[exit code: {code}]".lstrip("\n")
+        ending = exit_line(result.exit_code, timed_out=result.timed_out)
+        return f"{result.output.rstrip()}\n{ending}".lstrip("\n")
 
     def _edit(self, args: Mapping[str, Any], time_left_s: float) -> str:
         command = _str(args, "command")

@@ -47,6 +47,7 @@ from armbench.core import (
     ToolResultBlock,
     ToolUseBlock,
     Usage,
+    exited_zero,
     render_answer,
 )
 from armbench.judge.single_shot import CONTRACT
@@ -61,7 +62,6 @@ from armbench.models.cache import (
 from armbench.models.tokenizer import BLOCK_OVERHEAD, count_tokens
 from armbench.models.types import TaskBrief
 
-_EXIT_CODE = re.compile(r"\[exit code: ([^\]]+)\]\s*$")
 _IDENTIFIER = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]{3,}\b")
 _FILLER = (
     "I want to keep the change minimal and consistent with the existing style.",
@@ -193,7 +193,7 @@ class SimPolicy:
             )
             self._last_check = output
             rounds_left -= 1
-            if _exit_code(output) == "0" or rounds_left <= 0:
+            if exited_zero(output) or rounds_left <= 0:
                 break
             self._discover(output)
             focus = [p for p in sorted(self._targets) if p in output] or sorted(self._targets)
@@ -211,7 +211,7 @@ class SimPolicy:
         if removed:
             lines.append("Removed: " + ", ".join(removed) + ".")
         if self._last_check:
-            passed = _exit_code(self._last_check) == "0"
+            passed = exited_zero(self._last_check) is True
             lines.append("The checks pass." if passed else "The checks still report problems.")
         if self._settings.verbosity >= 0.5:
             for path in written:
@@ -251,7 +251,7 @@ class SimPolicy:
             output, _ = yield SimAction(
                 self._say("Verifying the executor's work."), BASH, {"command": checks}
             )
-            if _exit_code(output) == "0":
+            if exited_zero(output):
                 break
             rounds_left -= 1
             self._discover(output)
@@ -530,8 +530,3 @@ def can_edit(request: ModelRequest) -> bool:
             command = tool.input_schema.get("properties", {}).get("command", {})
             return "str_replace" in command.get("enum", ["str_replace"])
     return False
-
-
-def _exit_code(bash_output: str) -> str | None:
-    match = _EXIT_CODE.search(bash_output)
-    return match.group(1) if match else None

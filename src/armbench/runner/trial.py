@@ -68,7 +68,7 @@ class TrialContext:
 
 def effective_limits(plan: TrialPlan, config: RunConfig) -> Limits:
     spec = plan.task.spec
-    task = Limits(**spec.limits.model_dump()) if isinstance(spec, TaskSpec) else Limits()
+    task = spec.limits if isinstance(spec, TaskSpec) else Limits()
     return plan.arm.limits.over(config.limits).over(task).over(DEFAULT_LIMITS)
 
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from armbench.core import format_validation_error
+from armbench.core import Limits, format_validation_error
 
 TASK_FILE = "task.yaml"
 
@@ -105,14 +105,6 @@ Rule = Literal["no_new_suppressions"]
 """`no_new_suppressions`: no more `# type: ignore` / `# noqa` comments than at the start."""
 
 
-class TaskLimits(_Spec):
-    """Task defaults; a run's config overrides them field by field."""
-
-    max_iterations: int | None = Field(None, ge=1)
-    wall_s: float | None = Field(None, gt=0)
-    bash_timeout_s: float | None = Field(None, gt=0)
-
-
 class TaskSpec(_Spec):
     """One task, as written in `task.yaml`."""
 
@@ -135,7 +127,8 @@ class TaskSpec(_Spec):
     rules: tuple[Rule, ...] = ()
     check_commands: tuple[str, ...] = ()
     """The commands the prompt tells the agent to run to check its work."""
-    limits: TaskLimits = TaskLimits()
+    limits: Limits = Limits()
+    """The task's defaults; a run's config overrides them field by field."""
 
     @model_validator(mode="after")
     def _restore_needs_injection(self) -> TaskSpec:

@@ -11,7 +11,6 @@ orchestrator's context — the delegation tax (see tax.py) is what re-reading it
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from armbench.agent.instructions import parse_instruction
 from armbench.agent.loop import AgentAbort, AgentRun, Pick, always, run_agent
 from armbench.agent.tools import DELEGATE, ExtraTool, ToolInputError
 from armbench.config import OrchestratedArm, ReturnPolicy
-from armbench.core import ModelRequest, ModelResponse, ToolSpec, iter_files
+from armbench.core import ModelRequest, ModelResponse, ToolSpec, exited_zero, iter_files
 
 ORCHESTRATOR_SYSTEM = """\
 You lead the work on a Python repository; the current directory is its root. You have an
@@ -58,8 +57,6 @@ DELEGATE_SPEC = ToolSpec(
     },
 )
 
-_EXIT = re.compile(r"\[exit code: ([^\]]+)\]\s*$")
-
 
 def _texts(root: Path) -> dict[str, str]:
     """The text files of a workspace (for the diff a structured return reports)."""
@@ -90,8 +87,8 @@ def _last_check(run: AgentRun) -> str:
     """How the executor's last bash command ended: the checks' status, as far as it shows."""
     for message in reversed(run.messages):
         for block in message.content:
-            if block.type == "tool_result" and (match := _EXIT.search(block.content)):
-                return "passed" if match.group(1) == "0" else "failed"
+            if block.type == "tool_result" and (passed := exited_zero(block.content)) is not None:
+                return "passed" if passed else "failed"
     return "not run"
 
 
