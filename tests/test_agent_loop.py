@@ -12,14 +12,14 @@ from armbench.agent.loop import TrialClock, default_breakpoints
 from armbench.agent.tools import Toolbox
 from armbench.config import SimModelConfig
 from armbench.core import Message, ToolResultBlock
-from armbench.env.local import LocalEnvironment
+from armbench.env import LOCAL
 from armbench.models.script import ScriptModel, load_script
 from armbench.models.sim import SimModel
 from armbench.models.types import TaskBrief
 
 
 def toolbox(root: Path) -> Toolbox:
-    return Toolbox(LocalEnvironment(root, home=root.parent), bash_timeout_s=30)
+    return Toolbox(LOCAL(root, home=root.parent), bash_timeout_s=30)
 
 
 def script(tmp_path: Path, turns: list[dict[str, object]]) -> ScriptModel:

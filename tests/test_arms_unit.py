@@ -64,7 +64,7 @@ from armbench.core import (
     extract_strict,
     has_run_line,
 )
-from armbench.env.base import CommandResult
+from armbench.env import CommandResult
 from armbench.env.local import LocalEnvironment
 from armbench.judge.single_shot import format_score, wrap_prompt
 from armbench.models.base import Model, ModelIdentity

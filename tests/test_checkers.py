@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from armbench.env.local import LocalEnvironment
-from armbench.judge.checkers import (
+from armbench.checks import (
     COLLECTION,
     CheckReport,
     Finding,
-    _module_path,
     parse_junit,
     run_mypy,
     run_pytest,
     run_ruff,
 )
+from armbench.checks.runners import _module_path
+from armbench.env import LOCAL, Environment
 
 PY = sys.executable
 ZERO = {"passed": 0, "failed": 0, "errored": 0, "skipped": 0, "collection_errors": 0}
@@ -244,7 +244,7 @@ def mypy_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("mypy-cache")
 
 
-def _repo(root: Path, changes: dict[str, str] | None = None) -> LocalEnvironment:
+def _repo(root: Path, changes: dict[str, str] | None = None) -> Environment:
     files = {
         "pyproject.toml": PYPROJECT,
         "pkg/__init__.py": "",
@@ -253,7 +253,7 @@ def _repo(root: Path, changes: dict[str, str] | None = None) -> LocalEnvironment
         **(changes or {}),
     }
     _write(root, files)
-    return LocalEnvironment(root)
+    return LOCAL(root)
 
 
 def test_mypy_clean_repo_passes(tmp_path: Path, mypy_cache: Path) -> None:

@@ -11,8 +11,8 @@ import pytest
 from armbench.agent.editor import MAX_VIEW_LINES, EditorError, FileEditor
 from armbench.agent.tools import BASH, EDITOR, Toolbox
 from armbench.core import ToolResultBlock, ToolUseBlock
-from armbench.env.base import DEFAULT_OUTPUT_CAP, CommandResult
-from armbench.env.local import LocalEnvironment
+from armbench.env import DEFAULT_OUTPUT_CAP, LOCAL, CommandResult
+from armbench.env.host_files import HostFiles
 
 
 @pytest.fixture
@@ -39,12 +39,14 @@ def _numbered(first: int, *lines: str) -> str:
 
 def test_view_numbers_every_line(ws: Path) -> None:
     (ws / "f.py").write_text("alpha\n\tbeta\n\ngamma\n")
-    assert FileEditor(ws).view("f.py") == ("     1\talpha\n     2\t\tbeta\n     3\t\n     4\tgamma")
+    assert FileEditor(LOCAL(ws)).view("f.py") == (
+        "     1\talpha\n     2\t\tbeta\n     3\t\n     4\tgamma"
+    )
 
 
 def test_view_range(ws: Path) -> None:
     (ws / "f.py").write_text("a\nb\nc\nd\n")
-    editor = FileEditor(ws)
+    editor = FileEditor(LOCAL(ws))
     assert editor.view("f.py", (2, 3)) == _numbered(2, "b", "c")
     assert editor.view("f.py", (3, -1)) == _numbered(3, "c", "d")
     assert editor.view("f.py", (4, 4)) == _numbered(4, "d")
@@ -55,19 +57,19 @@ def test_view_range(ws: Path) -> None:
 def test_view_range_outside_the_file_is_an_error(ws: Path, bad: tuple[int, int]) -> None:
     (ws / "f.py").write_text("a\nb\nc\nd\n")
     with pytest.raises(EditorError) as info:
-        FileEditor(ws).view("f.py", bad)
+        FileEditor(LOCAL(ws)).view("f.py", bad)
     assert str(info.value) == f"f.py: view_range {list(bad)} is outside 1..4"
 
 
 def test_view_range_with_other_negative_end_is_an_error(ws: Path) -> None:
     (ws / "f.py").write_text("a\nb\nc\nd\n")
     with pytest.raises(EditorError):
-        FileEditor(ws).view("f.py", (1, -2))
+        FileEditor(LOCAL(ws)).view("f.py", (1, -2))
 
 
 def test_view_of_a_long_file_is_capped(ws: Path) -> None:
     (ws / "long.txt").write_text("".join(f"line {i}\n" for i in range(1, MAX_VIEW_LINES + 11)))
-    shown = FileEditor(ws).view("long.txt")
+    shown = FileEditor(LOCAL(ws)).view("long.txt")
     lines = shown.splitlines()
     assert lines[0] == "     1\tline 1"
     assert lines[MAX_VIEW_LINES - 1] == f"{MAX_VIEW_LINES:6}\tline {MAX_VIEW_LINES}"
@@ -77,7 +79,7 @@ def test_view_of_a_long_file_is_capped(ws: Path) -> None:
 
 def test_view_missing_and_binary_files(ws: Path) -> None:
     (ws / "blob.bin").write_bytes(b"\xff\xfe\x00garbage")
-    editor = FileEditor(ws)
+    editor = FileEditor(LOCAL(ws))
     with pytest.raises(EditorError, match=r"^nope\.py: no such file$"):
         editor.view("nope.py")
     with pytest.raises(EditorError, match=r"^blob\.bin: not a UTF-8 text file$"):
@@ -100,7 +102,7 @@ def test_view_directory_lists_two_levels_and_hides_caches(ws: Path) -> None:
     ]:
         (ws / rel).parent.mkdir(parents=True, exist_ok=True)
         (ws / rel).write_text("")
-    editor = FileEditor(ws)
+    editor = FileEditor(LOCAL(ws))
     assert editor.view(".").splitlines() == ["a.py", "pkg/", "pkg/b.py", "pkg/sub/"]
     # A subfolder is listed with paths relative to the workspace root.
     assert editor.view("pkg").splitlines() == [
@@ -113,14 +115,14 @@ def test_view_directory_lists_two_levels_and_hides_caches(ws: Path) -> None:
 
 def test_view_empty_directory(ws: Path) -> None:
     (ws / "empty").mkdir()
-    assert FileEditor(ws).view("empty") == "(empty directory)"
+    assert FileEditor(LOCAL(ws)).view("empty") == "(empty directory)"
 
 
 # --- create ----------------------------------------------------------------------------------
 
 
 def test_create_writes_a_new_file_with_parents(ws: Path) -> None:
-    editor = FileEditor(ws)
+    editor = FileEditor(LOCAL(ws))
     assert editor.create("pkg/new.py", "x = 1\ny = 2\n") == "created pkg/new.py (2 lines)"
     assert (ws / "pkg" / "new.py").read_text() == "x = 1\ny = 2\n"
 
@@ -128,7 +130,7 @@ def test_create_writes_a_new_file_with_parents(ws: Path) -> None:
 def test_create_refuses_an_existing_file(ws: Path) -> None:
     (ws / "f.py").write_text("original\n")
     (ws / "d").mkdir()
-    editor = FileEditor(ws)
+    editor = FileEditor(LOCAL(ws))
     with pytest.raises(EditorError) as info:
         editor.create("f.py", "new\n")
     assert str(info.value) == "f.py: already exists; use str_replace or insert to change it"
@@ -142,7 +144,7 @@ def test_create_refuses_an_existing_file(ws: Path) -> None:
 
 def test_str_replace_exact_single_occurrence(ws: Path) -> None:
     (ws / "f.py").write_text("".join(f"line{i}\n" for i in range(1, 11)))
-    result = FileEditor(ws).str_replace("f.py", "line5", "five\nFIVE")
+    result = FileEditor(LOCAL(ws)).str_replace("f.py", "line5", "five\nFIVE")
     expected = "".join(f"line{i}\n" for i in range(1, 5)) + "five\nFIVE\n"
     expected += "".join(f"line{i}\n" for i in range(6, 11))
     assert (ws / "f.py").read_text() == expected
@@ -154,14 +156,14 @@ def test_str_replace_exact_single_occurrence(ws: Path) -> None:
 
 def test_str_replace_can_delete(ws: Path) -> None:
     (ws / "f.py").write_text("keep\ndrop me\nkeep too\n")
-    FileEditor(ws).str_replace("f.py", "drop me\n", "")
+    FileEditor(LOCAL(ws)).str_replace("f.py", "drop me\n", "")
     assert (ws / "f.py").read_text() == "keep\nkeep too\n"
 
 
 def test_str_replace_not_found(ws: Path) -> None:
     (ws / "f.py").write_text("x = 1\n")
     with pytest.raises(EditorError) as info:
-        FileEditor(ws).str_replace("f.py", "x = 2", "x = 3")
+        FileEditor(LOCAL(ws)).str_replace("f.py", "x = 2", "x = 3")
     assert str(info.value) == "f.py: old_str not found; view the file and copy the text exactly"
     assert (ws / "f.py").read_text() == "x = 1\n"
 
@@ -169,7 +171,7 @@ def test_str_replace_not_found(ws: Path) -> None:
 def test_str_replace_multiple_occurrences(ws: Path) -> None:
     (ws / "f.py").write_text("x = 1\ny = 1\nx = 1\n")
     with pytest.raises(EditorError) as info:
-        FileEditor(ws).str_replace("f.py", "x = 1", "x = 2")
+        FileEditor(LOCAL(ws)).str_replace("f.py", "x = 1", "x = 2")
     assert str(info.value) == (
         "f.py: old_str occurs 2 times (lines [1, 3]); add surrounding lines to make it unique"
     )
@@ -180,13 +182,13 @@ def test_str_replace_counts_overlapping_occurrences(ws: Path) -> None:
     # "a\na" occurs at line 1 and at line 2 of "a\na\na": the edit target is ambiguous.
     (ws / "f.py").write_text("a\na\na\n")
     with pytest.raises(EditorError, match=r"^f\.py: old_str occurs 2 times"):
-        FileEditor(ws).str_replace("f.py", "a\na", "b")
+        FileEditor(LOCAL(ws)).str_replace("f.py", "a\na", "b")
     assert (ws / "f.py").read_text() == "a\na\na\n"
 
 
 def test_str_replace_empty_old_str_and_missing_file(ws: Path) -> None:
     (ws / "f.py").write_text("x\n")
-    editor = FileEditor(ws)
+    editor = FileEditor(LOCAL(ws))
     with pytest.raises(EditorError, match=r"^old_str must not be empty$"):
         editor.str_replace("f.py", "", "y")
     with pytest.raises(EditorError, match=r"^gone\.py: no such file$"):
@@ -198,26 +200,26 @@ def test_str_replace_empty_old_str_and_missing_file(ws: Path) -> None:
 
 def test_insert_at_top(ws: Path) -> None:
     (ws / "f.py").write_text("a\nb\n")
-    result = FileEditor(ws).insert("f.py", 0, "first")
+    result = FileEditor(LOCAL(ws)).insert("f.py", 0, "first")
     assert (ws / "f.py").read_text() == "first\na\nb\n"
     assert result == "edited f.py\n" + _numbered(1, "first", "a", "b")
 
 
 def test_insert_in_the_middle_keeps_multiline_text(ws: Path) -> None:
     (ws / "f.py").write_text("a\nb\nc\n")
-    FileEditor(ws).insert("f.py", 1, "x\ny\n")
+    FileEditor(LOCAL(ws)).insert("f.py", 1, "x\ny\n")
     assert (ws / "f.py").read_text() == "a\nx\ny\nb\nc\n"
 
 
 def test_insert_at_end_of_file_without_trailing_newline(ws: Path) -> None:
     (ws / "f.py").write_text("a\nb")
-    FileEditor(ws).insert("f.py", 2, "c")
+    FileEditor(LOCAL(ws)).insert("f.py", 2, "c")
     assert (ws / "f.py").read_text() == "a\nb\nc\n"
 
 
 def test_insert_into_empty_file(ws: Path) -> None:
     (ws / "f.py").write_text("")
-    FileEditor(ws).insert("f.py", 0, "only")
+    FileEditor(LOCAL(ws)).insert("f.py", 0, "only")
     assert (ws / "f.py").read_text() == "only\n"
 
 
@@ -225,7 +227,7 @@ def test_insert_into_empty_file(ws: Path) -> None:
 def test_insert_line_out_of_range(ws: Path, line: int) -> None:
     (ws / "f.py").write_text("a\nb\n")
     with pytest.raises(EditorError) as info:
-        FileEditor(ws).insert("f.py", line, "x")
+        FileEditor(LOCAL(ws)).insert("f.py", line, "x")
     assert str(info.value) == f"f.py: insert_line {line} is outside 0..2"
     assert (ws / "f.py").read_text() == "a\nb\n"
 
@@ -241,7 +243,7 @@ def _refused(action: Any) -> str:
 
 
 def test_parent_escape_is_refused(ws: Path, outside: Path) -> None:
-    editor = FileEditor(ws)
+    editor = FileEditor(LOCAL(ws))
     message = _refused(lambda: editor.view("../outside/secret.txt"))
     assert message == (
         "../outside/secret.txt: outside the workspace; only files under it can be edited"
@@ -252,7 +254,7 @@ def test_parent_escape_is_refused(ws: Path, outside: Path) -> None:
 
 
 def test_absolute_path_outside_is_refused(ws: Path, outside: Path) -> None:
-    editor = FileEditor(ws)
+    editor = FileEditor(LOCAL(ws))
     secret = str(outside / "secret.txt")
     _refused(lambda: editor.view(secret))
     _refused(lambda: editor.str_replace(secret, "top", "bottom"))
@@ -265,7 +267,7 @@ def test_absolute_path_outside_is_refused(ws: Path, outside: Path) -> None:
 def test_absolute_and_dotted_paths_inside_are_allowed(ws: Path) -> None:
     (ws / "pkg").mkdir()
     (ws / "pkg" / "f.py").write_text("x\n")
-    editor = FileEditor(ws)
+    editor = FileEditor(LOCAL(ws))
     assert editor.view(str(ws / "pkg" / "f.py")) == _numbered(1, "x")
     assert editor.view("pkg/../pkg/./f.py") == _numbered(1, "x")
 
@@ -274,7 +276,7 @@ def test_symlink_inside_pointing_outside_is_refused(ws: Path, outside: Path) -> 
     (ws / "link.txt").symlink_to(outside / "secret.txt")
     (ws / "linkdir").symlink_to(outside)
     (ws / "dangling.txt").symlink_to(outside / "not-yet.txt")
-    editor = FileEditor(ws)
+    editor = FileEditor(LOCAL(ws))
     _refused(lambda: editor.view("link.txt"))
     _refused(lambda: editor.str_replace("link.txt", "top", "bottom"))
     _refused(lambda: editor.insert("link.txt", 0, "x"))
@@ -288,22 +290,22 @@ def test_symlink_inside_pointing_outside_is_refused(ws: Path, outside: Path) -> 
 def test_symlink_inside_pointing_inside_is_allowed(ws: Path) -> None:
     (ws / "real.py").write_text("x\n")
     (ws / "alias.py").symlink_to(ws / "real.py")
-    assert FileEditor(ws).view("alias.py") == _numbered(1, "x")
+    assert FileEditor(LOCAL(ws)).view("alias.py") == _numbered(1, "x")
 
 
 def test_empty_path_is_an_error(ws: Path) -> None:
     with pytest.raises(EditorError, match=r"^path is required$"):
-        FileEditor(ws).view("")
+        FileEditor(LOCAL(ws)).view("")
 
 
 # --- Toolbox ---------------------------------------------------------------------------------
 
 
-class FakeEnv:
-    """Records what the Toolbox asks an Environment to run."""
+class FakeEnv(HostFiles):
+    """Records what the Toolbox asks an Environment to run; its files are the folder's own."""
 
     def __init__(self, workdir: Path, result: CommandResult) -> None:
-        self._workdir = workdir
+        self._workdir = workdir.resolve()
         self.result = result
         self.calls: list[dict[str, Any]] = []
 
@@ -333,7 +335,7 @@ def _call(name: str, **args: Any) -> ToolUseBlock:
 
 
 def test_toolbox_specs(ws: Path) -> None:
-    box = Toolbox(LocalEnvironment(ws), bash_timeout_s=5)
+    box = Toolbox(LOCAL(ws), bash_timeout_s=5)
     assert [s.name for s in box.specs] == [EDITOR, BASH]
 
 
@@ -420,7 +422,7 @@ def test_os_level_edit_failures_become_error_results(ws: Path, args: dict[str, A
 
 
 def test_bash_output_ends_with_exit_code(ws: Path) -> None:
-    box = Toolbox(LocalEnvironment(ws), bash_timeout_s=10)
+    box = Toolbox(LOCAL(ws), bash_timeout_s=10)
     result = box.execute(_call(BASH, command="echo hi; echo there >&2; exit 3"), time_left_s=30)
     assert result == ToolResultBlock(
         tool_use_id="toolu_1", content="hi\nthere\n[exit code: 3]", is_error=False
@@ -431,7 +433,7 @@ def test_bash_output_ends_with_exit_code(ws: Path) -> None:
 
 
 def test_bash_runs_in_the_workspace(ws: Path) -> None:
-    box = Toolbox(LocalEnvironment(ws), bash_timeout_s=10)
+    box = Toolbox(LOCAL(ws), bash_timeout_s=10)
     box.execute(_call(BASH, command="echo made > made.txt"), time_left_s=30)
     assert (ws / "made.txt").read_text() == "made\n"
 
@@ -451,7 +453,7 @@ def test_bash_timeout_is_capped_by_time_left(
 
 
 def test_bash_timeout_kills_and_says_so(ws: Path) -> None:
-    box = Toolbox(LocalEnvironment(ws), bash_timeout_s=60)
+    box = Toolbox(LOCAL(ws), bash_timeout_s=60)
     result = box.execute(_call(BASH, command="echo start; sleep 30"), time_left_s=1.0)
     assert not result.is_error
     assert result.content == (

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from armbench.checks import toolchain
 from armbench.core import GateResult
-from armbench.judge import toolchain
 from armbench.judge.gates import judge
 from armbench.tasks.prepare import Prepared, apply_solution, prepare
 from armbench.tasks.spec import load_task

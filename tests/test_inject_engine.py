@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from armbench.env.local import LocalEnvironment
-from armbench.judge.checkers import run_mypy, run_pytest, run_ruff
+from armbench.checks import run_mypy, run_pytest, run_ruff
+from armbench.env import LOCAL
 from armbench.tasks.inject import (
     CATALOGUE,
     InjectionError,
@@ -56,7 +56,7 @@ def snapshot(repo: Path) -> dict[str, bytes]:
 
 def checker_counts(repo: Path) -> dict[str, int]:
     """What the three checkers report on `repo`, counted the way a task is judged."""
-    env = LocalEnvironment(repo)
+    env = LOCAL(repo)
     with tempfile.TemporaryDirectory(prefix="inject-test-mypy-") as cache:
         mypy = run_mypy(env, python=sys.executable, cache_dir=Path(cache))
     ruff = run_ruff(env, python=sys.executable)

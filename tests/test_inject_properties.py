@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from armbench.env.local import LocalEnvironment
-from armbench.judge.checkers import run_mypy, run_pytest, run_ruff
+from armbench.checks import run_mypy, run_pytest, run_ruff
+from armbench.env import LOCAL
 from armbench.tasks.inject import InjectionError, InjectionRequest, inject, plan, restore
 from armbench.tasks.inject.engine import Plan, read_sources
 
@@ -101,7 +101,7 @@ def test_different_seeds_pick_different_sites(seeds: list[int]) -> None:
 
 
 def counted(repo: Path) -> dict[str, int]:
-    env = LocalEnvironment(repo)
+    env = LOCAL(repo)
     with tempfile.TemporaryDirectory(prefix="inject-prop-mypy-") as cache:
         mypy = run_mypy(env, python=sys.executable, cache_dir=Path(cache))
     ruff = run_ruff(env, python=sys.executable)

@@ -38,7 +38,7 @@ from armbench.core import (
     ToolUseBlock,
     Usage,
 )
-from armbench.env.local import LocalEnvironment
+from armbench.env import LOCAL
 from armbench.models import anthropic_messages, openai_chat
 from armbench.models.factory import MissingKeyError, ModelFactory
 from armbench.models.http_errors import classify_status, retry_after_seconds
@@ -677,7 +677,7 @@ def test_openai_unparsable_arguments_become_a_tool_error(tmp_path: Path) -> None
     assert response.usage == Usage(input=50, output=5)
     assert response.model_id == "gpt-test-2099"
 
-    toolbox = Toolbox(LocalEnvironment(tmp_path, home=tmp_path), bash_timeout_s=10)
+    toolbox = Toolbox(LOCAL(tmp_path, home=tmp_path), bash_timeout_s=10)
     ok = toolbox.execute(response.tool_uses[0], time_left_s=10)
     assert not ok.is_error and ok.content == "hi\n[exit code: 0]"
     bad = toolbox.execute(response.tool_uses[1], time_left_s=10)

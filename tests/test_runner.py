@@ -12,6 +12,7 @@ import yaml
 
 from armbench.config import RunConfig, parse_config
 from armbench.core import Limits, Redactor
+from armbench.env import LOCAL
 from armbench.models.factory import ModelFactory
 from armbench.runner import templates as templates_module
 from armbench.runner.plan import plan_trials
@@ -118,6 +119,7 @@ def test_a_harness_failure_becomes_an_infra_error_record(
         python=sys.executable,
         models=ModelFactory(cfg.models),
         redact=Redactor(),
+        environments=LOCAL,
     )
     record = run_trial(plan, ctx)
     assert record.status == "infra_error"

@@ -18,7 +18,7 @@ from armbench.agent.loop import SYSTEM_PROMPT
 from armbench.agent.tools import BASH_SPEC, EDITOR_SPEC, Toolbox
 from armbench.config import SimModelConfig
 from armbench.core import CacheBreakpoint, Message, ModelRequest, ToolUseBlock, iter_files
-from armbench.env.local import LocalEnvironment
+from armbench.env import LOCAL
 from armbench.judge.gates import judge
 from armbench.models.sim import SimAccounting
 from armbench.serve import SimServer
@@ -213,7 +213,7 @@ def solve(
     prepared.materialize(workspace)
     home = tmp_path / "home"
     home.mkdir()
-    toolbox = Toolbox(LocalEnvironment(workspace, home=home), bash_timeout_s=120)
+    toolbox = Toolbox(LOCAL(workspace, home=home), bash_timeout_s=120)
     with SimServer(api, pack=PACK, default_skill=1.0, seed=0) as server:
         turns = agent(server, task.spec.prompt)(toolbox)
         stats = server.stats()

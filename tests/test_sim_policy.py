@@ -10,7 +10,7 @@ from armbench.agent.loop import TrialClock
 from armbench.agent.tools import Toolbox
 from armbench.config import SimModelConfig
 from armbench.core import Message, ModelRequest, TextBlock, ToolUseBlock
-from armbench.env.local import LocalEnvironment
+from armbench.env import LOCAL
 from armbench.models.sim import SimAccounting, SimModel, observations, replay
 from armbench.models.types import TaskBrief
 
@@ -31,7 +31,7 @@ def test_replaying_a_conversation_gives_the_same_actions(tmp_path: Path) -> None
     root = workspace(tmp_path)
     run = run_agent(
         SimModel("m", SETTINGS, brief, seed=5),
-        Toolbox(LocalEnvironment(root), bash_timeout_s=30),
+        Toolbox(LOCAL(root), bash_timeout_s=30),
         prompt="p",
         role="solo",
         max_iterations=40,
@@ -63,7 +63,7 @@ def test_restorable_files_are_repaired_once_check_output_names_them(tmp_path: Pa
     strong = SETTINGS.model_copy(update={"skill": 1.0})
     run = run_agent(
         SimModel("m", strong, brief, seed=1),
-        Toolbox(LocalEnvironment(root), bash_timeout_s=30),
+        Toolbox(LOCAL(root), bash_timeout_s=30),
         prompt="p",
         role="solo",
         max_iterations=40,

@@ -19,10 +19,10 @@ from armbench.analysis.facts import RunFacts, load_run_facts
 from armbench.analysis.runs import LoadedRun, load_run
 from armbench.analysis.summary import contract_table, summarize
 from armbench.analysis.summary import spend_by_arm as summarize_spend
+from armbench.checks import ToolchainError
 from armbench.cli_import import import_app
 from armbench.config import ConfigError, RunConfig, load_config
 from armbench.core import ROLES, TrialRecord
-from armbench.judge.toolchain import ToolchainError
 from armbench.pricing.ratecard import UnknownPriceError
 from armbench.runner.run import (
     Preflight,

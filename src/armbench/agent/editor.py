@@ -1,15 +1,20 @@
 """The file editor tool: view, create, str_replace, insert — confined to the workspace.
 
-Paths are resolved with symlinks followed before the confinement check, so a link inside the
-workspace that points outside it is refused like any other escape.
+Every read and write goes through the trial's Environment, which resolves each path with
+symlinks followed and refuses one that leads outside the workspace, so a link inside the
+workspace that points elsewhere is refused like any other escape, whatever the backend.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import io
+
+from armbench.env import Environment, OutsideWorkspace
 
 MAX_VIEW_LINES = 2000
-_HIDDEN_DIRS = {".git", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".venv"}
+_HIDDEN_DIRS = frozenset(
+    {".git", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".venv"}
+)
 
 
 def occurrences(text: str, needle: str) -> int:
@@ -30,35 +35,35 @@ class EditorError(Exception):
 
 
 class FileEditor:
-    def __init__(self, root: Path) -> None:
-        self.root = root.resolve()
+    def __init__(self, env: Environment) -> None:
+        self.env = env
 
-    def resolve(self, path: str) -> Path:
-        """The real path for `path` (relative to the workspace, or absolute inside it)."""
+    def resolve(self, path: str) -> str:
+        """The workspace-relative real path of `path` (relative, or absolute inside it)."""
         if not path:
             raise EditorError("path is required")
-        candidate = Path(path)
-        if not candidate.is_absolute():
-            candidate = self.root / candidate
-        real = candidate.resolve()
-        if not real.is_relative_to(self.root):
-            raise EditorError(f"{path}: outside the workspace; only files under it can be edited")
-        return real
+        try:
+            return self.env.resolve(path)
+        except OutsideWorkspace as exc:
+            raise EditorError(
+                f"{path}: outside the workspace; only files under it can be edited"
+            ) from exc
 
-    def _shown(self, real: Path) -> str:
-        return real.relative_to(self.root).as_posix() or "."
-
-    def _read(self, real: Path, path: str) -> str:
-        if not real.is_file():
+    def _read(self, real: str, path: str) -> str:
+        if self.env.kind(real) != "file":
             raise EditorError(f"{path}: no such file")
         try:
-            return real.read_text(encoding="utf-8")
+            # Universal newlines, as text files are read: an edit writes `\n` line ends.
+            return io.TextIOWrapper(io.BytesIO(self.env.read_bytes(real)), encoding="utf-8").read()
         except UnicodeDecodeError as exc:
             raise EditorError(f"{path}: not a UTF-8 text file") from exc
 
+    def _write(self, real: str, text: str) -> None:
+        self.env.write_bytes(real, text.encode("utf-8"))
+
     def view(self, path: str, view_range: tuple[int, int] | None = None) -> str:
         real = self.resolve(path)
-        if real.is_dir():
+        if self.env.kind(real) == "dir":
             return self._listing(real)
         lines = self._read(real, path).splitlines()
         start, end = 1, len(lines)
@@ -77,22 +82,17 @@ class FileEditor:
         numbered = "\n".join(f"{n:6}\t{line}" for n, line in enumerate(shown, start))
         return numbered + note
 
-    def _listing(self, folder: Path) -> str:
-        entries: list[str] = []
-        for child in sorted(folder.rglob("*")):
-            rel = child.relative_to(folder)
-            if len(rel.parts) > 2 or _HIDDEN_DIRS.intersection(rel.parts):
-                continue
-            entries.append(self._shown(child) + ("/" if child.is_dir() else ""))
-        return "\n".join(entries) or "(empty directory)"
+    def _listing(self, folder: str) -> str:
+        entries = self.env.listing(folder, depth=2, hidden=_HIDDEN_DIRS)
+        shown = [path + ("/" if is_dir else "") for path, is_dir in entries]
+        return "\n".join(shown) or "(empty directory)"
 
     def create(self, path: str, file_text: str) -> str:
         real = self.resolve(path)
-        if real.exists():
+        if self.env.kind(real) is not None:
             raise EditorError(f"{path}: already exists; use str_replace or insert to change it")
-        real.parent.mkdir(parents=True, exist_ok=True)
-        real.write_text(file_text, encoding="utf-8")
-        return f"created {self._shown(real)} ({len(file_text.splitlines())} lines)"
+        self._write(real, file_text)
+        return f"created {real} ({len(file_text.splitlines())} lines)"
 
     def str_replace(self, path: str, old_str: str, new_str: str) -> str:
         real = self.resolve(path)
@@ -111,9 +111,10 @@ class FileEditor:
                 "add surrounding lines to make it unique"
             )
         start = text.index(old_str)
-        real.write_text(text.replace(old_str, new_str, 1), encoding="utf-8")
+        edited = text.replace(old_str, new_str, 1)
+        self._write(real, edited)
         first = text.count("\n", 0, start) + 1
-        return f"edited {self._shown(real)}\n" + self._snippet(real, first, new_str.count("\n") + 1)
+        return f"edited {real}\n" + self._snippet(edited, first, new_str.count("\n") + 1)
 
     def insert(self, path: str, insert_line: int, new_str: str) -> str:
         real = self.resolve(path)
@@ -124,13 +125,13 @@ class FileEditor:
             lines[-1] += "\n"
         added = new_str if new_str.endswith("\n") else new_str + "\n"
         lines[insert_line:insert_line] = [added]
-        real.write_text("".join(lines), encoding="utf-8")
-        return f"edited {self._shown(real)}\n" + self._snippet(
-            real, insert_line + 1, added.count("\n")
-        )
+        edited = "".join(lines)
+        self._write(real, edited)
+        return f"edited {real}\n" + self._snippet(edited, insert_line + 1, added.count("\n"))
 
-    def _snippet(self, real: Path, first: int, count: int, context: int = 3) -> str:
-        lines = real.read_text(encoding="utf-8").splitlines()
+    @staticmethod
+    def _snippet(text: str, first: int, count: int, context: int = 3) -> str:
+        lines = text.splitlines()
         lo = max(first - context, 1)
         hi = min(first + count - 1 + context, len(lines))
         return "\n".join(f"{n:6}\t{lines[n - 1]}" for n in range(lo, hi + 1))

@@ -8,7 +8,7 @@ from typing import Any
 
 from armbench.agent.editor import EditorError, FileEditor
 from armbench.core import UNPARSED_ARGUMENTS, ToolResultBlock, ToolSpec, ToolUseBlock, exit_line
-from armbench.env.base import Environment
+from armbench.env import Environment
 
 BASH = "bash"
 EDITOR = "editor"
@@ -110,7 +110,7 @@ class Toolbox:
         extra: tuple[ExtraTool, ...] = (),
     ) -> None:
         self.env = env
-        self.editor = FileEditor(env.workdir)
+        self.editor = FileEditor(env)
         self.bash_timeout_s = bash_timeout_s
         self.output_cap = output_cap
         self.read_only = read_only

@@ -2,7 +2,7 @@
 
 This backend isolates by convention, not by force: the agent's shell can still read any path
 the user can. Protected files are therefore verified by fingerprint at judge time, and a
-sandboxing backend can slot in behind the same Environment protocol.
+sandboxing backend can slot in behind the same Environment protocol (see armbench.env.factory).
 """
 
 from __future__ import annotations
@@ -21,16 +21,12 @@ from pathlib import Path
 from typing import IO
 
 from armbench.env.base import DEFAULT_OUTPUT_CAP, CommandResult
+from armbench.env.host_files import HostFiles
 
 # Variables a command may inherit. Everything else is dropped: an allowlist cannot leak a
 # credential under a name nobody thought of, which a denylist of `*_API_KEY` patterns can.
 _INHERITED = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM", "TMPDIR", "SYSTEMROOT")
 
-JUDGED_ENV = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
-"""Set for trials and the judge: pytest loads no plugin merely because it is installed beside
-the pinned checkers (armbench's own dev plugins would otherwise join every judged test run);
-a task that needs one names it in its gate's args (`-p name`), and the agent's checks then
-behave as the judge's do."""
 _SECRET_NAME = re.compile(
     r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH|COOKIE|SESSION)", re.I
 )
@@ -128,8 +124,9 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
-class LocalEnvironment:
-    """Runs commands as local processes in `workdir`, one process group per command."""
+class LocalEnvironment(HostFiles):
+    """Runs commands as local processes in `workdir`, one process group per command; its files
+    are the workspace folder's own (see HostFiles)."""
 
     def __init__(
         self,

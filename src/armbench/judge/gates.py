@@ -14,9 +14,9 @@ from typing import Any
 
 import pathspec
 
+from armbench.checks import JUDGED_ENV, CheckReport, run_mypy, run_pytest, run_ruff
 from armbench.core import GateResult, fingerprint_tree
-from armbench.env.local import JUDGED_ENV, LocalEnvironment
-from armbench.judge.checkers import CheckReport, run_mypy, run_pytest, run_ruff
+from armbench.env import LOCAL, EnvironmentFactory
 from armbench.judge.rules import count_suppressions
 from armbench.judge.structural import verify_moved_function
 from armbench.tasks.prepare import Prepared
@@ -118,7 +118,13 @@ def _gate_names(gates: tuple[GateSpec, ...]) -> list[str]:
     ]
 
 
-def judge(workspace: Path, prepared: Prepared, *, python: str) -> tuple[GateResult, ...]:
+def judge(
+    workspace: Path,
+    prepared: Prepared,
+    *,
+    python: str,
+    environments: EnvironmentFactory = LOCAL,
+) -> tuple[GateResult, ...]:
     """Run every gate of the task on `workspace`, in a scrubbed environment of its own."""
     spec = prepared.task.spec
     results: list[GateResult] = []
@@ -130,7 +136,7 @@ def judge(workspace: Path, prepared: Prepared, *, python: str) -> tuple[GateResu
     with tempfile.TemporaryDirectory(prefix="armbench-judge-") as scratch:
         home = Path(scratch) / "home"
         home.mkdir()
-        env = LocalEnvironment(workspace, home=home, extra_env=JUDGED_ENV)
+        env = environments(workspace, home=home, extra_env=JUDGED_ENV)
         for name, gate in zip(_gate_names(spec.gates), spec.gates, strict=True):
             if isinstance(gate, MypyGate):
                 cache = Path(scratch) / "mypy-cache"

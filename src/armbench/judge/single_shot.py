@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from armbench.checks import JUDGED_ENV
 from armbench.core import GateResult, copy_tree, extract_lenient, extract_strict, has_run_line
-from armbench.env.base import CommandResult
-from armbench.env.local import JUDGED_ENV, LocalEnvironment
+from armbench.env import LOCAL, CommandResult, Environment, EnvironmentFactory
 from armbench.tasks.single_shot import CommandCheck, SingleShotTask, StdoutCheck
 
 CONTRACT = """\
@@ -194,12 +194,19 @@ def _format_gate(files: Sequence[str], strict: Mapping[str, str], run_line: bool
     )
 
 
-def score(task: SingleShotTask, answer: str, *, python: str, scratch: Path) -> SingleShotScore:
+def score(
+    task: SingleShotTask,
+    answer: str,
+    *,
+    python: str,
+    scratch: Path,
+    environments: EnvironmentFactory = LOCAL,
+) -> SingleShotScore:
     """Score `answer` to `task`: strictly for format, by running it for execution.
 
     A fresh workspace (a copy of the task's fixture) is made in a new folder under `scratch`,
     the leniently extracted files are written into it, each run step is run in order, then each
-    check. Commands run through `LocalEnvironment` with a scrubbed environment in which
+    check. Commands run in an Environment from `environments`, scrubbed, in which
     `python`/`python3` are the interpreter `python`. When a required file is missing nothing
     is run; the run and check gates then fail as "not run".
     """
@@ -238,6 +245,7 @@ def score(task: SingleShotTask, answer: str, *, python: str, scratch: Path) -> S
             Path(tempfile.mkdtemp(prefix="score-", dir=scratch)),
             run_names,
             check_names,
+            environments,
         )
     execution = int(all(g.passed for g in gates[1:]))
     return SingleShotScore(
@@ -257,6 +265,7 @@ def _execute(
     root: Path,
     run_names: list[str],
     check_names: list[str],
+    environments: EnvironmentFactory,
 ) -> list[GateResult]:
     workspace = root / "workspace"
     fixture = task.fixture_dir
@@ -272,7 +281,7 @@ def _execute(
         target.write_text(content, encoding="utf-8")
     home = root / "home"
     home.mkdir()
-    env = LocalEnvironment(
+    env = environments(
         workspace, home=home, path_prefix=[_shim_dir(python, root)], extra_env=JUDGED_ENV
     )
     gates: list[GateResult] = []
@@ -328,7 +337,7 @@ def _stdout_gate(
     )
 
 
-def _command_gate(name: str, check: CommandCheck, env: LocalEnvironment) -> GateResult:
+def _command_gate(name: str, check: CommandCheck, env: Environment) -> GateResult:
     result = env.run(check.command, timeout_s=check.timeout_s)
     details = _command_details(result, check.timeout_s)
     if details and result.output.strip():

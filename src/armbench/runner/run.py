@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from armbench import __version__
+from armbench.checks import verify_toolchain
 from armbench.config import ConfigError, RunConfig, parse_config
 from armbench.core import FATAL, Redactor, TrialRecord, fingerprint_tree
-from armbench.judge.toolchain import verify_toolchain
+from armbench.env import LOCAL, EnvironmentFactory
 from armbench.models.factory import ModelFactory, identity_of
 from armbench.pricing.effective import card_record, effective_card, priced_models
 from armbench.pricing.ratecard import RateCard
@@ -52,6 +53,8 @@ class Preflight:
     checkers: dict[str, str]
     python: str
     models: ModelFactory
+    environments: EnvironmentFactory
+    """The backend every command of the run goes through."""
 
 
 def preflight(config: RunConfig, *, python: str = sys.executable) -> Preflight:
@@ -74,10 +77,13 @@ def preflight(config: RunConfig, *, python: str = sys.executable) -> Preflight:
     models = config.model_dump(mode="json")["models"]
     configured = priced_models({k: v for k, v in models.items() if k in used})
     card, provenance = effective_card(configured, override, at=datetime.now(UTC))
-    checkers = verify_toolchain(python, Path.cwd())
+    environments = LOCAL
+    checkers = verify_toolchain(python, Path.cwd(), environments=environments)
     # Raises MissingKeyError before anything runs; models no arm uses need no key.
     models = ModelFactory({k: m for k, m in config.models.items() if k in used})
-    return Preflight(config, pack, packs, plans, card, provenance, checkers, python, models)
+    return Preflight(
+        config, pack, packs, plans, card, provenance, checkers, python, models, environments
+    )
 
 
 def sdk_versions() -> dict[str, str]:
@@ -173,10 +179,13 @@ def execute(
         ctx = TrialContext(
             config=pre.config,
             run_dir=run_dir,
-            templates=Templates(run_dir.path / "prepared", python=pre.python),
+            templates=Templates(
+                run_dir.path / "prepared", python=pre.python, environments=pre.environments
+            ),
             python=pre.python,
             models=pre.models,
             redact=Redactor(pre.models.secrets),
+            environments=pre.environments,
         )
         records: list[TrialRecord] = []
         stopped: str | None = None

@@ -6,6 +6,7 @@ import shutil
 import threading
 from pathlib import Path
 
+from armbench.env import LOCAL, EnvironmentFactory
 from armbench.tasks.prepare import Prepared, prepare
 from armbench.tasks.spec import Task
 
@@ -13,9 +14,12 @@ from armbench.tasks.spec import Task
 class Templates:
     """Thread-safe cache of prepared templates under `root` (outside every workspace)."""
 
-    def __init__(self, root: Path, *, python: str) -> None:
+    def __init__(
+        self, root: Path, *, python: str, environments: EnvironmentFactory = LOCAL
+    ) -> None:
         self.root = root
         self.python = python
+        self.environments = environments
         self._lock = threading.Lock()
         self._locks: dict[tuple[str, int | None], threading.Lock] = {}
         self._ready: dict[tuple[str, int | None], Prepared] = {}
@@ -35,7 +39,13 @@ class Templates:
                 # A killed run may have left this folder half-built; preparing is deterministic.
                 shutil.rmtree(folder, ignore_errors=True)
                 try:
-                    self._ready[key] = prepare(task, folder, inject_seed=seed, python=self.python)
+                    self._ready[key] = prepare(
+                        task,
+                        folder,
+                        inject_seed=seed,
+                        python=self.python,
+                        environments=self.environments,
+                    )
                 except Exception as exc:
                     shutil.rmtree(folder, ignore_errors=True)
                     self._failed[key] = exc

@@ -23,6 +23,7 @@ from armbench.agent.arms.orchestrated import run_orchestrated
 from armbench.agent.arms.routed import run_routed
 from armbench.agent.arms.solo import run_solo
 from armbench.agent.loop import AgentRun, Ledger, TrialClock
+from armbench.checks import JUDGED_ENV
 from armbench.config import OrchestratedArm, RoutedArm, RunConfig, SingleShotArm, SoloArm
 from armbench.core import (
     DEFAULT_LIMITS,
@@ -38,7 +39,7 @@ from armbench.core import (
     TrialStatus,
     derive_seed,
 )
-from armbench.env.local import JUDGED_ENV, LocalEnvironment
+from armbench.env import EnvironmentFactory
 from armbench.judge.gates import changed_paths, judge
 from armbench.judge.single_shot import score, wrap_prompt
 from armbench.models.base import Model
@@ -64,6 +65,8 @@ class TrialContext:
     """Interpreter with the pinned checkers; the agent's `python` and the judge's."""
     models: ModelFactory
     redact: Redactor
+    environments: EnvironmentFactory
+    """Builds every Environment of the trial: the agent's, the judge's."""
 
 
 def effective_limits(plan: TrialPlan, config: RunConfig) -> Limits:
@@ -181,7 +184,7 @@ def _attempt(plan: TrialPlan, ctx: TrialContext, work: Path, base: dict[str, Any
     if prepared.mypy_cache is not None:
         shutil.copytree(prepared.mypy_cache, home / ".mypy_cache")
     limits = effective_limits(plan, ctx.config)
-    env = LocalEnvironment(
+    env = ctx.environments(
         workspace,
         home=home,
         extra_env={
@@ -229,7 +232,7 @@ def _attempt(plan: TrialPlan, ctx: TrialContext, work: Path, base: dict[str, Any
     judge_s = 0.0
     if agent.stop != "model_error":
         judge_started = time.monotonic()
-        gates = judge(workspace, prepared, python=ctx.python)
+        gates = judge(workspace, prepared, python=ctx.python, environments=ctx.environments)
         judge_s = time.monotonic() - judge_started
     status = _status(agent, gates)
     simulated = ledger.simulated or any(
@@ -305,7 +308,17 @@ def _attempt_single_shot(
     except ModelError as exc:
         error = exc
     wall_s = clock.elapsed()
-    scored = None if error else score(task, answer, python=ctx.python, scratch=work / "score")
+    scored = (
+        None
+        if error
+        else score(
+            task,
+            answer,
+            python=ctx.python,
+            scratch=work / "score",
+            environments=ctx.environments,
+        )
+    )
     status: TrialStatus = (
         "infra_error"
         if error

@@ -13,9 +13,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from armbench.checks import JUDGED_ENV, run_mypy
 from armbench.core import copy_tree, fingerprint_tree, iter_files
-from armbench.env.local import JUDGED_ENV, LocalEnvironment
-from armbench.judge.checkers import run_mypy
+from armbench.env import LOCAL, EnvironmentFactory
 from armbench.tasks.inject import InjectionManifest, InjectionRequest, inject, restore
 from armbench.tasks.spec import MypyGate, Task
 
@@ -55,7 +55,14 @@ def _originals(template: Path, manifest: InjectionManifest) -> dict[str, str | N
         return {rel: (scratch / rel).read_text(encoding="utf-8") for rel in manifest.touched_paths}
 
 
-def prepare(task: Task, template: Path, *, inject_seed: int | None, python: str) -> Prepared:
+def prepare(
+    task: Task,
+    template: Path,
+    *,
+    inject_seed: int | None,
+    python: str,
+    environments: EnvironmentFactory = LOCAL,
+) -> Prepared:
     """Build `task`'s starting tree at `template` (must not exist) and describe it."""
     spec = task.spec
     copy_tree(task.fixture_dir, template)
@@ -70,7 +77,9 @@ def prepare(task: Task, template: Path, *, inject_seed: int | None, python: str)
         if seed is None:
             raise ValueError(f"task {task.id}: injection needs a seed")
         request = InjectionRequest(mypy=step.mypy, ruff=step.ruff, collect=step.collect, seed=seed)
-        manifest = inject(template, request, python=python, extra_env=JUDGED_ENV)
+        manifest = inject(
+            template, request, python=python, extra_env=JUDGED_ENV, environments=environments
+        )
 
     solution: dict[str, str | None] = {}
     if spec.solution.restore_injected and manifest is not None:
@@ -86,18 +95,20 @@ def prepare(task: Task, template: Path, *, inject_seed: int | None, python: str)
         solution=solution,
         injection=manifest,
         inject_seed=seed,
-        mypy_cache=_warm_mypy_cache(task, template, python),
+        mypy_cache=_warm_mypy_cache(task, template, python, environments),
     )
 
 
-def _warm_mypy_cache(task: Task, template: Path, python: str) -> Path | None:
+def _warm_mypy_cache(
+    task: Task, template: Path, python: str, environments: EnvironmentFactory
+) -> Path | None:
     """Run the task's mypy gate once on the template, keeping its cache beside it. Its
     verdict does not matter: a broken template still leaves the rest of the cache warm."""
     gate = next((g for g in task.spec.gates if isinstance(g, MypyGate)), None)
     if gate is None:
         return None
     cache = template.with_name(template.name + ".mypy-cache")
-    env = LocalEnvironment(template, extra_env=JUDGED_ENV)
+    env = environments(template, extra_env=JUDGED_ENV)
     run_mypy(env, python=python, args=gate.args, cache_dir=cache)
     return cache if cache.is_dir() else None
 

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from armbench.agent.loop import AgentRun, Ledger
 from armbench.agent.tools import ExtraTool, Toolbox
 from armbench.core import Limits, Message, Role
-from armbench.env.base import Environment
+from armbench.env import Environment
 from armbench.models.base import Model
 from armbench.models.retry import RetryingCaller
 from armbench.models.types import TaskBrief

@@ -43,10 +43,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from armbench.checks import (
+    COLLECTION,
+    CheckReport,
+    Finding,
+    installed_versions,
+    run_mypy,
+    run_pytest,
+    run_ruff,
+)
 from armbench.core import IGNORED_DIRS
-from armbench.env.local import LocalEnvironment
-from armbench.judge.checkers import COLLECTION, CheckReport, Finding, run_mypy, run_pytest, run_ruff
-from armbench.judge.toolchain import installed_versions
+from armbench.env import LOCAL, EnvironmentFactory
 from armbench.tasks.inject.catalogue import (
     KINDS,
     OPERATORS,
@@ -412,8 +419,9 @@ class _Checkers:
         python: str,
         cache_dir: Path | None = None,
         extra_env: Mapping[str, str] | None = None,
+        environments: EnvironmentFactory = LOCAL,
     ) -> None:
-        self.env = LocalEnvironment(workdir, path_prefix=[Path(python).parent], extra_env=extra_env)
+        self.env = environments(workdir, path_prefix=[Path(python).parent], extra_env=extra_env)
         self.python = python
         self.cache_dir = cache_dir
 
@@ -452,13 +460,16 @@ class _Checkers:
         return sorted(out)
 
 
-def discover_scope(repo: Path, python: str = sys.executable) -> Scope:
+def discover_scope(
+    repo: Path, python: str = sys.executable, *, environments: EnvironmentFactory = LOCAL
+) -> Scope:
     """`Scope.static` narrowed by what ruff and pytest list in `repo` (which they do not touch).
 
     Use it with `plan` to see what `inject` would choose from, without running mypy.
     """
     repo = repo.resolve()
-    return _discover(_Checkers(repo, python), repo, read_sources(repo))
+    checkers = _Checkers(repo, python, environments=environments)
+    return _discover(checkers, repo, read_sources(repo))
 
 
 def _discover(checkers: _Checkers, repo: Path, sources: Mapping[str, bytes]) -> Scope:
@@ -611,6 +622,7 @@ def inject(
     python: str = sys.executable,
     *,
     extra_env: Mapping[str, str] | None = None,
+    environments: EnvironmentFactory = LOCAL,
 ) -> InjectionManifest:
     """Inject exactly the requested breakage into `repo`, verified by the real checkers.
 
@@ -624,7 +636,7 @@ def inject(
     with tempfile.TemporaryDirectory(prefix="armbench-inject-") as tmp:
         work = Path(tmp) / "repo"
         _copy_repo(repo, work)
-        checkers = _Checkers(work, python, Path(tmp) / "mypy-cache", extra_env)
+        checkers = _Checkers(work, python, Path(tmp) / "mypy-cache", extra_env, environments)
         sources = read_sources(work)
         with ThreadPoolExecutor(max_workers=1) as executor:
             listing = executor.submit(_discover, checkers, work, sources)
@@ -634,7 +646,11 @@ def inject(
         pool = seeded_pool(sources, scope, request.seed)
         chosen, evidence = _verify_rounds(checkers, work, sources, pool, request)
         manifest = build_manifest(
-            request, sources, chosen, evidence, installed_versions(python, work)
+            request,
+            sources,
+            chosen,
+            evidence,
+            installed_versions(python, work, environments=environments),
         )
         _write_back(repo, sources, apply_sites(sources, chosen))
     return manifest

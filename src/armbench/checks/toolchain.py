@@ -7,7 +7,7 @@ import re
 from importlib.metadata import PackageNotFoundError, requires
 from pathlib import Path
 
-from armbench.env.local import LocalEnvironment
+from armbench.env import LOCAL, EnvironmentFactory
 
 CHECKERS = ("mypy", "ruff", "pytest")
 
@@ -32,9 +32,11 @@ def pinned_versions() -> dict[str, str]:
     return pins
 
 
-def installed_versions(python: str, cwd: Path) -> dict[str, str]:
+def installed_versions(
+    python: str, cwd: Path, *, environments: EnvironmentFactory = LOCAL
+) -> dict[str, str]:
     """What `python -m <checker> --version` says, for each checker."""
-    env = LocalEnvironment(cwd)
+    env = environments(cwd)
     versions: dict[str, str] = {}
     for checker in CHECKERS:
         result = env.run([python, "-m", checker, "--version"], timeout_s=60)
@@ -43,7 +45,9 @@ def installed_versions(python: str, cwd: Path) -> dict[str, str]:
     return versions
 
 
-def verify_toolchain(python: str, cwd: Path) -> dict[str, str]:
+def verify_toolchain(
+    python: str, cwd: Path, *, environments: EnvironmentFactory = LOCAL
+) -> dict[str, str]:
     """The checker versions of `python`, or ToolchainError naming each mismatch and the fix."""
     pins = pinned_versions()
     unpinned = [c for c in CHECKERS if c not in pins]
@@ -53,7 +57,7 @@ def verify_toolchain(python: str, cwd: Path) -> dict[str, str]:
             "(`name==version`), so verdicts could drift with whatever is installed; "
             "reinstall armbench (`make install`)"
         )
-    found = installed_versions(python, cwd)
+    found = installed_versions(python, cwd, environments=environments)
     wrong = [f"{c} {found[c]} (pinned {pins[c]})" for c in CHECKERS if found[c] != pins[c]]
     if wrong:
         fix = " ".join(f"{c}=={pins[c]}" for c in CHECKERS)

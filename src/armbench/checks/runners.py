@@ -17,12 +17,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from armbench.env.base import CommandResult, Environment
+from armbench.env import CommandResult, Environment
 
 Tool = Literal["mypy", "ruff", "pytest"]
 TAIL_CHARS = 4000
 COLLECTION = "collection"
 """The `code` of a pytest finding that is a collection error."""
+
+JUDGED_ENV = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+"""Set for trials and the judge: pytest loads no plugin merely because it is installed beside
+the pinned checkers (armbench's own dev plugins would otherwise join every judged test run);
+a task that needs one names it in its gate's args (`-p name`), and the agent's checks then
+behave as the judge's do."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,36 @@
+"""The checkers a verdict rests on: mypy, ruff and pytest runners that read machine-readable
+reports, and the pinned toolchain the judge refuses to judge without."""
+
+from armbench.checks.runners import (
+    COLLECTION,
+    JUDGED_ENV,
+    CheckReport,
+    Finding,
+    parse_junit,
+    run_mypy,
+    run_pytest,
+    run_ruff,
+)
+from armbench.checks.toolchain import (
+    CHECKERS,
+    ToolchainError,
+    installed_versions,
+    pinned_versions,
+    verify_toolchain,
+)
+
+__all__ = [
+    "CHECKERS",
+    "COLLECTION",
+    "JUDGED_ENV",
+    "CheckReport",
+    "Finding",
+    "ToolchainError",
+    "installed_versions",
+    "parse_junit",
+    "pinned_versions",
+    "run_mypy",
+    "run_pytest",
+    "run_ruff",
+    "verify_toolchain",
+]
