@@ -19,11 +19,12 @@ import pytest
 from typer.testing import CliRunner
 
 from armbench.analysis.facts import load_run_facts
-from armbench.analysis.runs import LoadedRun, call_cost, load_run, trial_cost, trial_tokens
+from armbench.analysis.runs import LoadedRun, load_run
 from armbench.analysis.summary import summarize
 from armbench.cli import app
 from armbench.core import TrialRecord, Usage
 from armbench.importers.common import classify_provider_failure
+from armbench.pricing.costing import call_cost, trial_cost, trial_tokens
 
 runner = CliRunner()
 FIXTURES = Path(__file__).parent / "data" / "importers"

@@ -11,10 +11,10 @@ from typer.testing import CliRunner
 from armbench.cli import app
 from armbench.core import render_answer
 from armbench.judge.single_shot import score
+from armbench.judge.validate import SingleShotValidation, validate_pack
 from armbench.tasks.packs import builtin_pack_names, load_pack
 from armbench.tasks.single_shot import SingleShotTask
 from armbench.tasks.spec import Task
-from armbench.tasks.validate import SingleShotValidation, validate_pack
 
 runner = CliRunner()
 

@@ -18,8 +18,9 @@ from typing import Literal
 import pytest
 import yaml
 
-from armbench.analysis.runs import load_run, trial_cost
+from armbench.analysis.runs import load_run
 from armbench.core import TOKEN_KINDS
+from armbench.pricing.costing import trial_cost
 from armbench.serve import SimServer, parse_fault
 from armbench.tasks.packs import Pack, load_pack
 

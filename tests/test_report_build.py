@@ -10,9 +10,10 @@ from typer.testing import CliRunner
 
 from armbench.analysis.facts import load_facts, prompt_growth
 from armbench.analysis.report import _decision, build_report
-from armbench.analysis.runs import load_run, trial_cost
+from armbench.analysis.runs import load_run
 from armbench.cli import app
 from armbench.core import CallRecord, TrialRecord, Usage
+from armbench.pricing.costing import trial_cost
 from armbench.pricing.ratecard import RateCard
 from armbench.store.rundir import Manifest, RunDirectory
 

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from armbench.analysis.export import call_rows, trial_rows
-from armbench.analysis.runs import load_run, trial_cost
+from armbench.analysis.runs import load_run
 from armbench.core import CallRecord, TrialRecord, Usage
+from armbench.pricing.costing import trial_cost
 from armbench.pricing.effective import card_record, effective_card, priced_models
 from armbench.pricing.ratecard import RateCard, UnknownPriceError
 from armbench.pricing.reprice import REPRICINGS, reprice

@@ -459,7 +459,7 @@ def test_expect_exit_and_files_in_folders(tmp_path: Path) -> None:
 
 
 def test_validation_reports_vacuous_checks_and_failing_references(tmp_path: Path) -> None:
-    from armbench.tasks.validate import validate_single_shot_task
+    from armbench.judge.validate import validate_single_shot_task
 
     good = validate_single_shot_task(
         load_single_shot_task(make_task(tmp_path / "good")), python=PY, repeats=2

@@ -657,7 +657,7 @@ def tasks_validate(
 
     Each state is judged REPEATS times; a gate whose verdict changes is reported as flaky.
     """
-    from armbench.tasks.validate import TaskValidation, validate_pack
+    from armbench.judge.validate import TaskValidation, validate_pack
 
     try:
         loaded = load_pack(pack)

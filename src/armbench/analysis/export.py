@@ -45,14 +45,9 @@ from armbench.analysis.arms import (
     delegation_tax,
     single_shot_scores,
 )
-from armbench.analysis.runs import (
-    LoadedRun,
-    call_cost,
-    cost_by_role,
-    tokens_by_role,
-    trial_tokens,
-)
+from armbench.analysis.runs import LoadedRun
 from armbench.core import ROLES, TOKEN_KINDS
+from armbench.pricing.costing import call_cost, cost_by_role, tokens_by_role, trial_tokens
 
 TextFormat = Literal["jsonl", "csv"]
 Format = Literal["jsonl", "csv", "parquet"]

@@ -26,8 +26,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from armbench.analysis.runs import trial_cost
 from armbench.core import SIMULATED_PROVIDERS
+from armbench.pricing.costing import trial_cost
 from armbench.pricing.effective import (
     LOCAL_SOURCE,
     describe_layers,
