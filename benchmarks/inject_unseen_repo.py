@@ -22,8 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from armbench.env.local import LocalEnvironment
-from armbench.judge.checkers import run_mypy, run_pytest, run_ruff
+from armbench.checks import run_mypy, run_pytest, run_ruff
+from armbench.env import LOCAL
 from armbench.tasks.inject import InjectionError, InjectionRequest, inject, restore
 
 PACKAGE = "iniconfig==2.3.1"
@@ -70,7 +70,7 @@ def fetch(into: Path) -> Path:
 
 
 def counts(repo: Path, cache: Path) -> tuple[int, int, int]:
-    env = LocalEnvironment(repo)
+    env = LOCAL(repo)
     mypy = run_mypy(env, python=sys.executable, cache_dir=cache)
     ruff = run_ruff(env, python=sys.executable)
     pytest = run_pytest(env, python=sys.executable)

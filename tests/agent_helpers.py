@@ -11,6 +11,7 @@ from armbench.config import RetryPolicy
 from armbench.core import CallRecord, Message, ModelError, Role
 from armbench.models.base import Model
 from armbench.models.retry import RetryingCaller
+from armbench.prompts import AGENT_SYSTEM, PromptSet
 
 
 @dataclass
@@ -45,6 +46,7 @@ def run_agent(
         wall_s=wall_s,
         ledger=ledger,
         caller=caller,
+        system=PromptSet().render(AGENT_SYSTEM),
     )
     return SoloRun(run.stop, run.messages, run.iterations, run.error, ledger.rows)
 

@@ -14,8 +14,7 @@ from armbench.config import SimModelConfig
 from armbench.core import Message, ToolResultBlock
 from armbench.env import LOCAL
 from armbench.models.script import ScriptModel, load_script
-from armbench.models.sim import SimModel
-from armbench.models.types import TaskBrief
+from armbench.sim import SimModel, TaskBrief
 
 
 def toolbox(root: Path) -> Toolbox:

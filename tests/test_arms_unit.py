@@ -10,18 +10,7 @@ from typing import Any
 
 import pytest
 
-from armbench.agent.arms.context import ArmContext, ArmOutcome
-from armbench.agent.arms.orchestrated import (
-    EXECUTOR_SYSTEM,
-    VIEW_ONLY_NOTE,
-    run_orchestrated,
-    shape_return,
-)
-from armbench.agent.arms.routed import run_routed
-from armbench.agent.arms.tax import DelegationTax
-from armbench.agent.instructions import parse_instruction, render_instruction
 from armbench.agent.loop import AgentRun, Ledger, Pick, TrialClock, default_breakpoints, run_agent
-from armbench.agent.routing import classifier_request, read_signals, reference_answer
 from armbench.agent.tools import (
     BASH,
     BASH_SPEC,
@@ -40,6 +29,12 @@ from armbench.analysis.arms import (
     delegation_tax,
     single_shot_scores,
 )
+from armbench.arms.base import ArmContext, ArmOutcome
+from armbench.arms.orchestrated import run_orchestrated
+from armbench.arms.returns import shape_return
+from armbench.arms.routed import run_routed
+from armbench.arms.routing import classifier_request, read_signals
+from armbench.arms.tax import DelegationTax
 from armbench.config import (
     OrchestratedArm,
     RetryPolicy,
@@ -66,16 +61,31 @@ from armbench.core import (
 )
 from armbench.env import CommandResult
 from armbench.env.local import LocalEnvironment
-from armbench.judge.single_shot import format_score, wrap_prompt
+from armbench.judge.single_shot import format_score
 from armbench.models.base import Model, ModelIdentity
-from armbench.models.cache import linearize
+from armbench.models.prompt_cache import linearize
 from armbench.models.retry import RetryingCaller
 from armbench.models.script import ScriptedTurn, ScriptModel
-from armbench.models.sim import SimModel, SimPolicy
-from armbench.models.types import TaskBrief
 from armbench.pricing.ratecard import RateCard
+from armbench.prompts import (
+    AGENT_SYSTEM,
+    CONTRACT,
+    EXECUTOR_SYSTEM,
+    ORCHESTRATOR_SYSTEM,
+    ROUTER_SYSTEM,
+    PromptSet,
+)
+from armbench.sim import (
+    SimModel,
+    SimPolicy,
+    TaskBrief,
+    parse_instruction,
+    reference_answer,
+    render_instruction,
+)
 
 LIMITS = Limits(max_iterations=12, wall_s=600, bash_timeout_s=30)
+PROMPTS = PromptSet()
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -105,34 +115,34 @@ class Recording:
         return self.inner.complete(request)
 
 
-Factory = Callable[[Role, TaskBrief | None], Model]
+Factory = Callable[[Role], Model]
 
 
 @dataclass
 class Builds:
-    """The `build` / `build_pair` closures of a trial, over fixed factories, with a log."""
+    """A trial's models (`arms.ModelSeats`) over fixed factories, with a log of what was built."""
 
     factories: dict[str, Factory]
-    pair: tuple[Model, Model] | None = None
-    log: list[tuple[str, Role, TaskBrief | None]] = field(default_factory=list)
+    routed: tuple[Model, Model] | None = None
+    log: list[tuple[str, Role]] = field(default_factory=list)
 
-    def build(self, key: str, role: Role, brief: TaskBrief | None = None, /) -> Model:
-        self.log.append((key, role, brief))
-        return self.factories[key](role, brief)
+    def model(self, key: str, role: Role) -> Model:
+        self.log.append((key, role))
+        return self.factories[key](role)
 
-    def build_pair(self, local: str, cloud: str) -> tuple[Model, Model]:
-        assert self.pair is not None
-        return self.pair
+    def pair(self, local: str, cloud: str) -> tuple[Model, Model]:
+        assert self.routed is not None
+        return self.routed
 
 
 def fixed(model: Model) -> Factory:
-    return lambda _role, _brief: model
+    return lambda _role: model
 
 
 def queue(*models: Model) -> Factory:
     """A factory handing out `models` in order (one executor per delegation)."""
     pending = list(models)
-    return lambda _role, _brief: pending.pop(0)
+    return lambda _role: pending.pop(0)
 
 
 def repo(tmp_path: Path, files: dict[str, str]) -> Path:
@@ -152,14 +162,15 @@ def context(
     env: LocalEnvironment | None = None,
 ) -> ArmContext:
     return ArmContext(
+        task=None,  # type: ignore[arg-type]  # agentic arms never read it
         prompt="Do the task.",
         env=env or LocalEnvironment(root, home=root.parent),
         limits=limits,
         check_commands=checks,
         ledger=Ledger(TrialClock()),
         caller=RetryingCaller(RetryPolicy(), sleep=lambda _s: None),
-        build=builds.build,
-        build_pair=builds.build_pair,
+        models=builds,
+        prompts=PROMPTS,
     )
 
 
@@ -540,10 +551,8 @@ def test_a_delegation_runs_the_executor_in_the_same_workspace(tmp_path: Path) ->
     ]
     assert outcome.extra["orchestrator_iterations"] == 2
     assert outcome.extra["returns"] == {"policy": "free", "max_chars": 1500}
-    # the executor was built for the instruction, with the checks it names
-    assert [(k, r) for k, r, _ in builds.log] == [("boss", "orchestrator"), ("worker", "executor")]
-    assert builds.log[1][2] == parse_instruction(INSTRUCTION)
-    assert builds.log[1][2] is not None and builds.log[1][2].check_commands == (CHECK,)
+    # an executor was built for the delegation
+    assert builds.log == [("boss", "orchestrator"), ("worker", "executor")]
     # its conversation is kept for the transcript
     (side,) = outcome.side_conversations
     assert side["stop"] == "finished"
@@ -556,7 +565,7 @@ def test_a_delegation_runs_the_executor_in_the_same_workspace(tmp_path: Path) ->
     # the orchestrator has the full editor, bash and the delegate tool
     assert [t.name for t in outcome.run.tools] == [EDITOR, BASH, DELEGATE]
     assert outcome.run.tools[0] == EDITOR_SPEC
-    assert VIEW_ONLY_NOTE not in outcome.run.system
+    assert outcome.run.system == PROMPTS.render(ORCHESTRATOR_SYSTEM, may_edit=True)
 
 
 def test_the_tax_of_a_scripted_orchestrator_is_estimated_from_the_report_share(
@@ -690,10 +699,10 @@ def test_a_read_only_orchestrator_may_view_but_not_edit(tmp_path: Path) -> None:
     assert (root / "app.py").read_text() == "VALUE = 1\n"
     assert not (root / "new.py").exists()
     assert outcome.run.tools[0] == EDITOR_VIEW_SPEC
-    assert outcome.run.system.endswith(VIEW_ONLY_NOTE)
+    assert outcome.run.system == PROMPTS.render(ORCHESTRATOR_SYSTEM, may_edit=False)
     assert outcome.run.stop == "finished"
     assert outcome.extra["delegations"] == []
-    assert [r for _, r, _ in builds.log] == ["orchestrator"]
+    assert [r for _, r in builds.log] == ["orchestrator"]
 
 
 def test_an_executor_that_fails_for_good_ends_the_orchestrator_run(tmp_path: Path) -> None:
@@ -742,7 +751,7 @@ def test_a_bad_instruction_is_a_tool_error_not_a_crash(
     assert refused.content == "error: `instruction` must be a non-empty string"
     assert outcome.run.stop == "finished"
     assert outcome.extra["delegations"] == [] and outcome.side_conversations == []
-    assert [r for _, r, _ in builds.log] == ["orchestrator"]
+    assert [r for _, r in builds.log] == ["orchestrator"]
     assert [r.role for r in ctx.ledger.rows] == ["orchestrator", "orchestrator"]
 
 
@@ -796,7 +805,7 @@ def test_the_executor_gets_its_own_system_prompt_and_full_editor(tmp_path: Path)
     )
     orchestrate(tmp_path, boss, worker, arm=arm)
     (request,) = worker.requests
-    assert request.system == EXECUTOR_SYSTEM
+    assert request.system == PROMPTS.render(EXECUTOR_SYSTEM)
     assert [t.name for t in request.tools] == [EDITOR, BASH]
     assert request.tools[0] == EDITOR_SPEC
     assert request.messages == (Message.user_text("x"),)
@@ -818,7 +827,7 @@ def route(
     tmp_path.mkdir(exist_ok=True)
     root = repo(tmp_path, {"check.py": CHECK_PY})
     factories: dict[str, Factory] = {} if router is None else {"cheap": fixed(router)}
-    builds = Builds(factories, pair=(local, cloud))
+    builds = Builds(factories, routed=(local, cloud))
     ctx = context(root, builds, checks=(GATE,))
     arm = RoutedArm(kind="routed", local="small", cloud="big", strategy=strategy)
     return run_routed(arm, ctx), ctx
@@ -976,6 +985,7 @@ def test_a_shared_policy_decides_at_the_skill_of_the_model_answering(tmp_path: P
         wall_s=600,
         ledger=ledger,
         caller=RetryingCaller(RetryPolicy(), sleep=lambda _s: None),
+        system=PROMPTS.render(AGENT_SYSTEM),
     )
     assert run.stop == "finished" and run.iterations == 9
     turns = [m for m in run.messages if m.role == "assistant"]
@@ -1010,7 +1020,7 @@ def test_a_routed_sim_pair_plays_one_coder(tmp_path: Path, target: str, right: b
         SimModel("weak", WEAK, brief, 8, policy=shared),
         SimModel("strong", STRONG, brief, 8, policy=shared),
     )
-    ctx = context(root, Builds({}, pair=pair))
+    ctx = context(root, Builds({}, routed=pair))
     strategy = RoutingStrategy(name=f"always-{target}")
     outcome = run_routed(RoutedArm(kind="routed", local="w", cloud="s", strategy=strategy), ctx)
     assert outcome.run.stop == "finished"
@@ -1038,7 +1048,9 @@ def test_the_router_sim_answers_like_the_reference_at_full_skill(
     outcomes: tuple[int, ...], expected: str
 ) -> None:
     messages = bash_turns(*outcomes)
-    request = classifier_request(messages, read_signals(messages, ("pytest -q",)))
+    request = classifier_request(
+        messages, read_signals(messages, ("pytest -q",)), system=PROMPTS.render(ROUTER_SYSTEM)
+    )
     assert reference_answer(request) == expected
     sensible = SimModel("r", STRONG, TaskBrief(), 1, role="router")
     contrary = SimModel("r", WEAK, TaskBrief(), 1, role="router")
@@ -1056,7 +1068,7 @@ SOLUTION = {"hello.py": "def greeting() -> str:\n    return 'hello'\n\nprint(gre
 
 def test_the_single_shot_sim_follows_the_contract_at_full_skill() -> None:
     brief = TaskBrief(solution=SOLUTION, check_commands=("python hello.py",))
-    prompt = wrap_prompt("Write hello.py.", ["hello.py"])
+    prompt = PROMPTS.render(CONTRACT, prompt="Write hello.py.", files=["hello.py"])
     request = ModelRequest(system="", messages=(Message.user_text(prompt),))
     answer = SimModel("s", STRONG, brief, 4, role="single_shot").complete(request)
     assert not answer.tool_uses
@@ -1068,7 +1080,7 @@ def test_the_single_shot_sim_follows_the_contract_at_full_skill() -> None:
 
 def test_the_single_shot_sim_at_zero_skill_breaks_format_and_code() -> None:
     brief = TaskBrief(solution=SOLUTION, check_commands=("python hello.py",))
-    prompt = wrap_prompt("Write hello.py.", ["hello.py"])
+    prompt = PROMPTS.render(CONTRACT, prompt="Write hello.py.", files=["hello.py"])
     request = ModelRequest(system="", messages=(Message.user_text(prompt),))
     text = SimModel("s", WEAK, brief, 4, role="single_shot").complete(request).content[0]
     assert isinstance(text, TextBlock)
@@ -1107,7 +1119,7 @@ def test_sim_responses_bill_each_message_block(role: Role) -> None:
 
 def test_sim_block_usage_follows_the_prompt_cache() -> None:
     cached = STRONG.model_copy(update={"min_cacheable_tokens": 0})
-    model = SimModel("m", cached, TaskBrief(solution={"a.py": "A = 1\n"}), 2, role="executor")
+    model = SimModel("m", cached, TaskBrief(solution={"a.py": "A = 1\n"}), 2, role="solo")
     opening = (Message.user_text("do it " * 50),)
     first = ModelRequest(
         system="sys",
@@ -1152,12 +1164,11 @@ def orchestrate_sims(tmp_path: Path, *, may_edit: bool) -> tuple[ArmOutcome, Arm
     brief = TaskBrief(solution={"a.py": "ALPHA = 1\n"}, check_commands=(check,))
     built = iter(range(100))
 
-    def boss(role: Role, _brief: TaskBrief | None) -> Model:
+    def boss(role: Role) -> Model:
         return SimModel("boss", STRONG, brief, 11, role=role)
 
-    def worker(role: Role, given: TaskBrief | None) -> Model:
-        assert given is not None
-        return SimModel("worker", WEAK, given, 20 + next(built), role=role)
+    def worker(role: Role) -> Model:  # it learns what to do from the instruction it is given
+        return SimModel("worker", WEAK, TaskBrief(), 20 + next(built), role=role)
 
     limits = LIMITS.model_copy(update={"max_iterations": 30})
     ctx = context(root, Builds({"boss": boss, "worker": worker}), checks=(check,), limits=limits)

@@ -315,7 +315,7 @@ def test_arm_kinds_load_with_their_defaults(tmp_path: Path) -> None:
     assert arms["B"].returns.policy == "free" and arms["B"].orchestrator_may_edit
     assert arms["B"].executor_limits.max_iterations == 20
     assert arms["R"].model_keys() == {"local": "y", "cloud": "x"}
-    assert arms["S"].model_keys() == {"single_shot": "x"} and not arms["S"].contract
+    assert arms["S"].model_keys() == {"model": "x"} and not arms["S"].contract
 
 
 # --- Limits and hashing ----------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from armbench.agent.instructions import parse_instruction, render_instruction
+from armbench.sim import parse_instruction, render_instruction
 
 PATHS = st.sampled_from(["a.py", "pkg/b.py", "tests/test_c.py", "d.txt"])
 CONTENT = st.text(

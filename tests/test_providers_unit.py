@@ -42,7 +42,6 @@ from armbench.env import LOCAL
 from armbench.models import anthropic_messages, openai_chat
 from armbench.models.factory import MissingKeyError, ModelFactory
 from armbench.models.http_errors import classify_status, retry_after_seconds
-from armbench.models.types import TaskBrief
 from armbench.serve import SimServer, parse_fault
 
 SYSTEM = "You are a careful engineer."
@@ -872,7 +871,7 @@ def test_local_openai_models_need_no_key(settings: dict[str, Any]) -> None:
     assert not openai_chat.needs_key(config)
     factory = ModelFactory({"local": config}, environ={})
     assert factory.secrets == []
-    model = factory.build("local", brief=TaskBrief(), seed=0)
+    model = factory.build("local")
     assert isinstance(model, openai_chat.OpenAIChatModel)
     assert openai_chat.make_client(config, None).api_key == openai_chat.NO_KEY
     factory.close()

@@ -12,9 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from armbench.agent.routing import (
-    MAX_DIGEST_CHARS,
-    ROUTER_SYSTEM,
+from armbench.arms.routing import (
     CascadeRouter,
     RouteDecision,
     Router,
@@ -25,8 +23,8 @@ from armbench.agent.routing import (
     make_router,
     parse_classifier_answer,
     read_signals,
-    reference_answer,
 )
+from armbench.arms.routing.classifier import MAX_DIGEST_CHARS
 from armbench.config import RoutingStrategy
 from armbench.core import (
     UNPARSED_ARGUMENTS,
@@ -38,9 +36,13 @@ from armbench.core import (
     ToolUseBlock,
     Usage,
 )
+from armbench.prompts import ROUTER_SYSTEM as ROUTER_PROMPT
+from armbench.prompts import PromptSet
+from armbench.sim import reference_answer
 
 PROMPT = "Fix the off-by-one in tallyho/count.py. Run `pytest -q` to check."
 CHECKS = ("pytest -q",)
+ROUTER_SYSTEM = PromptSet().render(ROUTER_PROMPT)
 
 Step = tuple[str, dict[str, Any], str, bool]
 """One tool call of a scripted turn: tool name, input, result text, result is_error."""
@@ -428,7 +430,10 @@ class FakeClassifier:
 def test_classifier_asks_once_per_decision_and_maps_answers() -> None:
     fake = FakeClassifier("LOCAL", "cloud.", "Route this to: local", "banana", "")
     router = make_router(
-        strategy("classifier", classifier="cheap"), check_commands=CHECKS, classify=fake
+        strategy("classifier", classifier="cheap"),
+        check_commands=CHECKS,
+        classify=fake,
+        classifier_system=ROUTER_SYSTEM,
     )
     convo = Convo()
     decisions = [router.decide(convo.messages)]
@@ -450,7 +455,10 @@ def test_classifier_failure_propagates() -> None:
         raise RuntimeError("router model down")
 
     router = make_router(
-        strategy("classifier", classifier="cheap"), check_commands=CHECKS, classify=broken
+        strategy("classifier", classifier="cheap"),
+        check_commands=CHECKS,
+        classify=broken,
+        classifier_system=ROUTER_SYSTEM,
     )
     with pytest.raises(RuntimeError, match="router model down"):
         router.decide(Convo().messages)
@@ -492,7 +500,7 @@ def test_classifier_request_is_bounded_and_leads_with_the_signals() -> None:
     for _ in range(20):
         convo.turn(check(False), text="z" * 3000)
     signals = convo.signals()
-    digest = classifier_request(convo.messages, signals).messages[0].text
+    digest = classifier_request(convo.messages, signals, system=ROUTER_SYSTEM).messages[0].text
     assert len(digest) <= MAX_DIGEST_CHARS
     assert digest.startswith("signals:\nconsecutive_failed_checks=20\nlast_check_failed=yes\n")
     assert "[exit code: 1]" in digest  # the latest result survives the cut
@@ -503,7 +511,9 @@ def test_classifier_request_is_bounded_and_leads_with_the_signals() -> None:
 
 
 def reference_for(convo: Convo) -> str:
-    return reference_answer(classifier_request(convo.messages, convo.signals()))
+    return reference_answer(
+        classifier_request(convo.messages, convo.signals(), system=ROUTER_SYSTEM)
+    )
 
 
 def test_reference_answer_follows_the_digest() -> None:
@@ -536,7 +546,10 @@ def test_a_classifier_that_answers_as_the_reference_routes_like_it() -> None:
         return answer(reference_answer(request))
 
     router = make_router(
-        strategy("classifier", classifier="cheap"), check_commands=CHECKS, classify=sensible
+        strategy("classifier", classifier="cheap"),
+        check_commands=CHECKS,
+        classify=sensible,
+        classifier_system=ROUTER_SYSTEM,
     )
     targets = decide_each(
         router, Convo(), (edit(),), (check(False),), (check(False),), (check(True),)
@@ -631,7 +644,7 @@ def test_signals_are_consistent_and_the_digest_carries_them(turns: list[list[str
     assert signals.last_check_failed == (signals.consecutive_failed_checks > 0)
     assert 0 <= signals.calls_without_progress <= signals.turns == len(turns)
     assert 0.0 <= heuristic_score(signals) <= 1.0
-    request = classifier_request(convo.messages, signals)
+    request = classifier_request(convo.messages, signals, system=ROUTER_SYSTEM)
     assert len(request.messages[0].text) <= MAX_DIGEST_CHARS
     stuck = (
         signals.consecutive_failed_checks >= 2

@@ -14,9 +14,10 @@ from armbench.config import RunConfig, parse_config
 from armbench.core import Limits, Redactor
 from armbench.env import LOCAL
 from armbench.models.factory import ModelFactory
-from armbench.runner import templates as templates_module
+from armbench.runner import prepared_cache as prepared_cache_module
 from armbench.runner.plan import plan_trials
-from armbench.runner.templates import Templates
+from armbench.runner.prepared_cache import PreparedCache
+from armbench.runner.run import arm_prompts
 from armbench.runner.trial import TrialContext, effective_limits, run_trial
 from armbench.store.rundir import RunDirectory
 from armbench.tasks.inject import InjectionError
@@ -92,15 +93,15 @@ def test_a_failed_preparation_is_remembered_and_cleaned_up(
         prepared.append(folder)
         return prepare(task, folder, **kwargs)
 
-    monkeypatch.setattr(templates_module, "prepare", counting_prepare)
+    monkeypatch.setattr(prepared_cache_module, "prepare", counting_prepare)
     task = load_pack(str(impossible_pack)).task("breakage")
-    templates = Templates(tmp_path / "prepared", python=sys.executable)
+    cache = PreparedCache(tmp_path / "prepared", python=sys.executable)
     with pytest.raises(InjectionError, match="collect: asked for 40") as first:
-        templates.get(task, inject_seed=1)
+        cache.get(task, inject_seed=1)
     assert not any((tmp_path / "prepared").iterdir())
     assert prepared == [tmp_path / "prepared" / "breakage-seed1"]
     with pytest.raises(InjectionError) as again:
-        templates.get(task, inject_seed=1)
+        cache.get(task, inject_seed=1)
     assert again.value is first.value  # the remembered failure, raised again
     assert len(prepared) == 1  # not prepared again
     assert not any((tmp_path / "prepared").iterdir())
@@ -115,11 +116,12 @@ def test_a_harness_failure_becomes_an_infra_error_record(
     ctx = TrialContext(
         config=cfg,
         run_dir=run_dir,
-        templates=Templates(run_dir.path / "prepared", python=sys.executable),
+        prepared=PreparedCache(run_dir.path / "prepared", python=sys.executable),
         python=sys.executable,
         models=ModelFactory(cfg.models),
         redact=Redactor(),
         environments=LOCAL,
+        prompts=arm_prompts(cfg),
     )
     record = run_trial(plan, ctx)
     assert record.status == "infra_error"

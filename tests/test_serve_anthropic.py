@@ -12,10 +12,12 @@ import anthropic
 import pytest
 from anthropic.types import Message, TextBlock, ToolUseBlock
 
-from armbench.agent.loop import SYSTEM_PROMPT
 from armbench.agent.tools import BASH_SPEC, EDITOR_SPEC
+from armbench.prompts import AGENT_SYSTEM, PromptSet
 from armbench.serve import SimServer
 from armbench.tasks.packs import load_pack
+
+SYSTEM_PROMPT = PromptSet().render(AGENT_SYSTEM)
 
 PACK = load_pack("demo")
 FEATURE = PACK.task("feature").spec

@@ -14,17 +14,20 @@ import anthropic
 import openai
 import pytest
 
-from armbench.agent.loop import SYSTEM_PROMPT
 from armbench.agent.tools import BASH_SPEC, EDITOR_SPEC, Toolbox
 from armbench.config import SimModelConfig
 from armbench.core import CacheBreakpoint, Message, ModelRequest, ToolUseBlock, iter_files
 from armbench.env import LOCAL
 from armbench.judge.gates import judge
-from armbench.models.sim import SimAccounting
+from armbench.prompts import AGENT_SYSTEM, PromptSet
 from armbench.serve import SimServer
-from armbench.serve.brain import Brain, BrainCall, brief_for
+from armbench.serve.brain import Brain, BrainCall
+from armbench.sim import SimAccounting
+from armbench.sim import task_brief as brief_for
 from armbench.tasks.packs import load_pack
 from armbench.tasks.prepare import Prepared, prepare
+
+SYSTEM_PROMPT = PromptSet().render(AGENT_SYSTEM)
 
 PACK = load_pack("demo")
 CANARY = "sk-armbench-canary-5f3e9d"

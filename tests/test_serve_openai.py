@@ -12,12 +12,14 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletion
 
-from armbench.agent.loop import SYSTEM_PROMPT
 from armbench.agent.tools import BASH_SPEC, EDITOR_SPEC
 from armbench.core import TextBlock, ToolResultBlock, ToolUseBlock
+from armbench.prompts import AGENT_SYSTEM, PromptSet
 from armbench.serve import SimServer
 from armbench.serve.openai_api import parse_request
 from armbench.tasks.packs import load_pack
+
+SYSTEM_PROMPT = PromptSet().render(AGENT_SYSTEM)
 
 PACK = load_pack("demo")
 FEATURE = PACK.task("feature").spec

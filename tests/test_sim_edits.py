@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from armbench.agent.editor import occurrences
-from armbench.models.sim import plan_edits, unnumber
+from armbench.sim import plan_edits, unnumber
 
 LINES = st.lists(
     st.sampled_from(["a", "b", "c", "def f():", "    return 1", "", "x = 1"]), max_size=12

@@ -11,8 +11,7 @@ from armbench.agent.tools import Toolbox
 from armbench.config import SimModelConfig
 from armbench.core import Message, ModelRequest, TextBlock, ToolUseBlock
 from armbench.env import LOCAL
-from armbench.models.sim import SimAccounting, SimModel, observations, replay
-from armbench.models.types import TaskBrief
+from armbench.sim import SimAccounting, SimModel, TaskBrief, observations, replay
 
 SETTINGS = SimModelConfig(provider="sim", skill=0.6, min_cacheable_tokens=100)
 CHECK = ("python -c 'import a, b; assert a.A == 1 and b.B == 2'",)

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from armbench.analysis.contract import classify_contract_effect
 from armbench.core import extract_lenient, extract_strict, has_run_line, render_answer
-from armbench.judge.single_shot import (
-    CONTRACT,
-    SingleShotScore,
-    _compare,
-    classify_contract_effect,
-    format_score,
-    score,
-    wrap_prompt,
-)
+from armbench.judge.single_shot import SingleShotScore, format_score, score
+from armbench.judge.single_shot.execution import _compare
+from armbench.prompts import CONTRACT, PromptSet
 from armbench.tasks.single_shot import (
     SingleShotTask,
     load_any_task,
@@ -34,15 +30,21 @@ def fence(content: str, lang: str = "python") -> str:
     return f"```{lang}\n{content}```\n"
 
 
+CONTRACT_SHA256 = "96f8b121898ec8e3e30c1f1295b52bf8183dea3ae94d0ea04b998413324cc2c2"
+
+
 # --- the contract and rendering -----------------------------------------------------------
 
 
-def test_wrap_prompt_appends_the_contract_and_the_files() -> None:
-    wrapped = wrap_prompt("Write `a.py` and `b.py`.\n\n", ["a.py", "b.py"])
+def test_the_contract_prompt_appends_the_format_and_the_files() -> None:
+    wrapped = PromptSet().render(
+        CONTRACT, prompt="Write `a.py` and `b.py`.\n\n", files=["a.py", "b.py"]
+    )
     assert wrapped.startswith("Write `a.py` and `b.py`.\n\nAnswer in this exact format.")
-    assert CONTRACT in wrapped
-    assert wrapped.rstrip().endswith("Required files: a.py, b.py")
-    assert "FILE: <path>" in CONTRACT and "RUN: <command>" in CONTRACT
+    assert wrapped.endswith("\n\nRequired files: a.py, b.py\n")
+    assert "FILE: <path>" in wrapped and "RUN: <command>" in wrapped
+    # The text the published contract had, byte for byte (its sha256, from before it was data).
+    assert hashlib.sha256(wrapped.encode()).hexdigest() == CONTRACT_SHA256
 
 
 def test_a_contract_answer_extracts_both_ways_and_scores_format() -> None:

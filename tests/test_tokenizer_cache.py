@@ -20,7 +20,7 @@ from armbench.core import (
     ToolUseBlock,
     Usage,
 )
-from armbench.models.cache import PromptCache, Segment, linearize, uncached_usage
+from armbench.models.prompt_cache import PromptCache, Segment, linearize, uncached_usage
 from armbench.models.tokenizer import BLOCK_OVERHEAD, MESSAGE_OVERHEAD, count_tokens
 
 # --- tokenizer -------------------------------------------------------------------------------

@@ -29,12 +29,6 @@ from armbench.core import (
 from armbench.models.base import Model, ModelIdentity
 from armbench.models.retry import Attempt, OnAttempt, RetryingCaller
 
-SYSTEM_PROMPT = """\
-You are a software engineer working in a Python repository; the current directory is its root.
-Use the `editor` tool to view and change files and the `bash` tool to run commands. Work in
-small steps and check your work with the commands the task names. When the task is done, reply
-with a short summary and no tool call."""
-
 
 class TrialClock:
     """Wall time of a trial: real elapsed time plus simulated model latency (simulated models do
@@ -190,7 +184,7 @@ def run_agent(
     wall_s: float,
     ledger: Ledger,
     caller: RetryingCaller,
-    system: str = SYSTEM_PROMPT,
+    system: str,
     observe: Observer | None = None,
 ) -> AgentRun:
     run = AgentRun("finished", [Message.user_text(prompt)], system=system, tools=toolbox.specs)

@@ -20,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from armbench.analysis.contract import ContractEffect, classify_contract_effect
 from armbench.core import CallRecord, TrialRecord, Usage
-from armbench.judge.single_shot import ContractEffect, classify_contract_effect
 from armbench.pricing.ratecard import RateCard
 
 

@@ -9,9 +9,9 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from armbench.analysis.contract import ContractEffect, classify_contract_effect
 from armbench.analysis.facts import RunFacts, TrialFacts
 from armbench.analysis.report_model import ArmSpend
-from armbench.judge.single_shot import ContractEffect, classify_contract_effect
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
-"""Judging a workspace: every gate runs and is recorded; the trial passes only if all pass.
+"""Judging an agentic workspace: the file gates, then each of the task's gates by kind.
 
-Cheap file checks (protected, scope, rules) run before the checkers, because running the test
-suite executes the agent's code, which could otherwise cover its tracks.
+Every gate runs and is recorded; the trial passes only if all pass. Gate kinds are a registry:
+a kind (`kind:` in task.yaml, armbench.tasks.spec) maps to a function that runs it. Adding a kind
+is its spec model in armbench.tasks.spec (in the `GateSpec` union) and its runner here, listed
+in `GATES`.
 """
 
 from __future__ import annotations
@@ -9,86 +11,33 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pathspec
-
 from armbench.checks import JUDGED_ENV, CheckReport, run_mypy, run_pytest, run_ruff
-from armbench.core import GateResult, fingerprint_tree
-from armbench.env import LOCAL, EnvironmentFactory
-from armbench.judge.rules import count_suppressions
+from armbench.core import GateResult
+from armbench.env import LOCAL, Environment, EnvironmentFactory
+from armbench.judge.file_gates import MAX_LISTED, file_gates
 from armbench.judge.structural import verify_moved_function
-from armbench.tasks.prepare import Prepared
-from armbench.tasks.spec import GateSpec, MovedFunctionGate, MypyGate, PytestGate, RuffGate
-
-_MAX_LISTED = 10
+from armbench.tasks import GateSpec, MovedFunctionGate, MypyGate, Prepared, PytestGate, RuffGate
 
 
-def _matcher(patterns: tuple[str, ...]) -> pathspec.PathSpec[Any]:
-    return pathspec.PathSpec.from_lines("gitignore", patterns)
+@dataclass(frozen=True)
+class GateContext:
+    """What a gate runs against: the workspace, its pristine template, the judge's Environment
+    on it, the checker interpreter and a scratch folder outside the workspace."""
+
+    workspace: Path
+    prepared: Prepared
+    env: Environment
+    python: str
+    scratch: Path
 
 
-def _listed(items: list[str]) -> str:
-    more = f" (+{len(items) - _MAX_LISTED} more)" if len(items) > _MAX_LISTED else ""
-    return ", ".join(items[:_MAX_LISTED]) + more
-
-
-def changed_paths(workspace: Path, prepared: Prepared) -> list[str]:
-    """Paths added, modified or deleted since the workspace was prepared."""
-    now = fingerprint_tree(workspace)
-    before = prepared.fingerprints
-    return sorted(p for p in now.keys() | before.keys() if now.get(p) != before.get(p))
-
-
-def protected_gate(workspace: Path, prepared: Prepared) -> GateResult:
-    spec = _matcher(prepared.task.spec.protected)
-    guarded = [p for p in prepared.fingerprints if spec.match_file(p)]
-    now = fingerprint_tree(workspace)
-    altered = [p for p in guarded if now.get(p) != prepared.fingerprints[p]]
-    return GateResult(
-        name="protected",
-        kind="protected",
-        passed=not altered,
-        exit_code=None,
-        counts={"protected": len(guarded), "altered": len(altered)},
-        duration_s=0.0,
-        details=f"protected files changed or removed: {_listed(altered)}" if altered else "",
-    )
-
-
-def scope_gate(changed: list[str], prepared: Prepared) -> GateResult:
-    spec = _matcher(prepared.task.spec.editable)
-    outside = [p for p in changed if not spec.match_file(p)]
-    return GateResult(
-        name="scope",
-        kind="scope",
-        passed=not outside,
-        exit_code=None,
-        counts={"changed": len(changed), "outside": len(outside)},
-        duration_s=0.0,
-        details=f"changed outside the editable paths: {_listed(outside)}" if outside else "",
-    )
-
-
-def suppressions_gate(workspace: Path, prepared: Prepared) -> GateResult:
-    before = sum(count_suppressions(prepared.template).values())
-    after_by_file = count_suppressions(workspace)
-    after = sum(after_by_file.values())
-    return GateResult(
-        name="no_new_suppressions",
-        kind="rule",
-        passed=after <= before,
-        exit_code=None,
-        counts={"before": before, "after": after},
-        duration_s=0.0,
-        details=(
-            f"{after - before} new `# type: ignore` / `# noqa` comments "
-            f"(files with any: {_listed(sorted(after_by_file))})"
-            if after > before
-            else ""
-        ),
-    )
+GateRunner = Callable[[str, Any, GateContext], GateResult]
+"""Runs one gate: its name, its spec, the context."""
 
 
 def _from_report(name: str, report: CheckReport) -> GateResult:
@@ -98,7 +47,7 @@ def _from_report(name: str, report: CheckReport) -> GateResult:
             f"{f.path}:{f.line}: [{f.code}] {f.message.splitlines()[0] if f.message else ''}"
             for f in report.findings
         ]
-        details = "; ".join(lines[:_MAX_LISTED]) or f"exit code {report.exit_code}"
+        details = "; ".join(lines[:MAX_LISTED]) or f"exit code {report.exit_code}"
     return GateResult(
         name=name,
         kind=report.tool,
@@ -109,6 +58,47 @@ def _from_report(name: str, report: CheckReport) -> GateResult:
         output_tail=report.output_tail,
         details=details,
     )
+
+
+def run_mypy_gate(name: str, gate: MypyGate, ctx: GateContext) -> GateResult:
+    cache = ctx.scratch / "mypy-cache"
+    if ctx.prepared.mypy_cache is not None and not cache.exists():
+        shutil.copytree(ctx.prepared.mypy_cache, cache)
+    return _from_report(name, run_mypy(ctx.env, python=ctx.python, args=gate.args, cache_dir=cache))
+
+
+def run_ruff_gate(name: str, gate: RuffGate, ctx: GateContext) -> GateResult:
+    return _from_report(name, run_ruff(ctx.env, python=ctx.python, args=gate.args))
+
+
+def run_pytest_gate(name: str, gate: PytestGate, ctx: GateContext) -> GateResult:
+    report = run_pytest(ctx.env, python=ctx.python, args=gate.args, min_passed=gate.min_passed)
+    return _from_report(name, report)
+
+
+def run_moved_function_gate(name: str, gate: MovedFunctionGate, ctx: GateContext) -> GateResult:
+    started = time.monotonic()
+    verdict = verify_moved_function(
+        ctx.workspace, ctx.prepared.template, gate.function, gate.source, gate.target
+    )
+    return GateResult(
+        name=name,
+        kind="structural",
+        passed=verdict.passed,
+        exit_code=None,
+        counts={"problems": len(verdict.problems)},
+        duration_s=time.monotonic() - started,
+        details=verdict.details,
+    )
+
+
+GATES: Mapping[str, GateRunner] = {
+    "mypy": run_mypy_gate,
+    "ruff": run_ruff_gate,
+    "pytest": run_pytest_gate,
+    "moved_function": run_moved_function_gate,
+}
+"""Gate kind → its runner."""
 
 
 def _gate_names(gates: tuple[GateSpec, ...]) -> list[str]:
@@ -127,49 +117,12 @@ def judge(
 ) -> tuple[GateResult, ...]:
     """Run every gate of the task on `workspace`, in a scrubbed environment of its own."""
     spec = prepared.task.spec
-    results: list[GateResult] = []
-    if spec.protected:
-        results.append(protected_gate(workspace, prepared))
-    results.append(scope_gate(changed_paths(workspace, prepared), prepared))
-    if "no_new_suppressions" in spec.rules:
-        results.append(suppressions_gate(workspace, prepared))
+    results = file_gates(workspace, prepared)
     with tempfile.TemporaryDirectory(prefix="armbench-judge-") as scratch:
         home = Path(scratch) / "home"
         home.mkdir()
         env = environments(workspace, home=home, extra_env=JUDGED_ENV)
+        ctx = GateContext(workspace, prepared, env, python, Path(scratch))
         for name, gate in zip(_gate_names(spec.gates), spec.gates, strict=True):
-            if isinstance(gate, MypyGate):
-                cache = Path(scratch) / "mypy-cache"
-                if prepared.mypy_cache is not None and not cache.exists():
-                    shutil.copytree(prepared.mypy_cache, cache)
-                results.append(
-                    _from_report(
-                        name, run_mypy(env, python=python, args=gate.args, cache_dir=cache)
-                    )
-                )
-            elif isinstance(gate, RuffGate):
-                results.append(_from_report(name, run_ruff(env, python=python, args=gate.args)))
-            elif isinstance(gate, PytestGate):
-                report = run_pytest(env, python=python, args=gate.args, min_passed=gate.min_passed)
-                results.append(_from_report(name, report))
-            elif isinstance(gate, MovedFunctionGate):
-                results.append(_moved_function(name, gate, workspace, prepared))
+            results.append(GATES[gate.kind](name, gate, ctx))
     return tuple(results)
-
-
-def _moved_function(
-    name: str, gate: MovedFunctionGate, workspace: Path, prepared: Prepared
-) -> GateResult:
-    started = time.monotonic()
-    verdict = verify_moved_function(
-        workspace, prepared.template, gate.function, gate.source, gate.target
-    )
-    return GateResult(
-        name=name,
-        kind="structural",
-        passed=verdict.passed,
-        exit_code=None,
-        counts={"problems": len(verdict.problems)},
-        duration_s=time.monotonic() - started,
-        details=verdict.details,
-    )

@@ -221,3 +221,19 @@ class AnthropicMessagesModel:
             raise translate_error(exc) from exc
         except (ValueError, TypeError, AttributeError) as exc:  # undecodable or ill-shaped body
             raise ModelError(f"malformed response: {exc}", "malformed_response") from exc
+
+
+class _Provider:
+    def key_variable(self, settings: AnthropicModelConfig) -> tuple[str | None, bool]:
+        return settings.api_key_env, True
+
+    def client(self, settings: AnthropicModelConfig, api_key: str | None) -> anthropic.Anthropic:
+        return make_client(settings, api_key or "")
+
+    def model(
+        self, name: str, settings: AnthropicModelConfig, client: anthropic.Anthropic
+    ) -> AnthropicMessagesModel:
+        return AnthropicMessagesModel(settings, client)
+
+
+PROVIDER = _Provider()

@@ -224,3 +224,19 @@ class OpenAIChatModel:
             raise translate_error(exc) from exc
         except (ValueError, TypeError, AttributeError) as exc:  # undecodable or ill-shaped body
             raise ModelError(f"malformed response: {exc}", "malformed_response") from exc
+
+
+class _Provider:
+    def key_variable(self, settings: OpenAIModelConfig) -> tuple[str | None, bool]:
+        return settings.api_key_env, needs_key(settings)
+
+    def client(self, settings: OpenAIModelConfig, api_key: str | None) -> openai.OpenAI:
+        return make_client(settings, api_key)
+
+    def model(
+        self, name: str, settings: OpenAIModelConfig, client: openai.OpenAI
+    ) -> OpenAIChatModel:
+        return OpenAIChatModel(settings, client)
+
+
+PROVIDER = _Provider()

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from armbench.config import ScriptModelConfig
 from armbench.core import (
     Block,
     InfraClass,
@@ -27,7 +28,7 @@ from armbench.core import (
     Usage,
 )
 from armbench.models.base import ModelIdentity
-from armbench.models.cache import linearize, uncached_usage
+from armbench.models.prompt_cache import linearize, uncached_usage
 from armbench.models.tokenizer import BLOCK_OVERHEAD, count_tokens
 
 
@@ -102,3 +103,17 @@ class ScriptModel:
             request_id=f"script-{self._calls}",
             simulated=True,
         )
+
+
+class _Provider:
+    def key_variable(self, settings: ScriptModelConfig) -> tuple[str | None, bool]:
+        return None, False
+
+    def client(self, settings: ScriptModelConfig, api_key: str | None) -> None:
+        return None
+
+    def model(self, name: str, settings: ScriptModelConfig, client: None) -> ScriptModel:
+        return ScriptModel(name, load_script(settings.path))
+
+
+PROVIDER = _Provider()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from armbench.arms import arm_kind
 from armbench.config import ArmConfig, RunConfig
 from armbench.core import derive_seed
+from armbench.tasks import AnyTask, task_kind
 from armbench.tasks.packs import Pack
-from armbench.tasks.single_shot import AnyTask, SingleShotTask
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,9 @@ class TrialPlan:
 
 
 def runs_on(arm: ArmConfig, task: AnyTask) -> bool:
-    """Single-shot arms run on single-shot tasks; every other arm on agentic tasks."""
-    return (arm.kind == "single_shot") == isinstance(task, SingleShotTask)
+    """Whether the arm's kind runs on tasks of this kind (single-shot arms on single-shot
+    tasks, the others on agentic ones)."""
+    return arm_kind(arm.kind).tasks == task_kind(task)
 
 
 def plan_trials(config: RunConfig, pack: Pack) -> list[TrialPlan]:

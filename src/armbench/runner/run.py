@@ -28,8 +28,9 @@ from armbench.env import LOCAL, EnvironmentFactory
 from armbench.models.factory import ModelFactory, identity_of
 from armbench.pricing.effective import card_record, effective_card, priced_models
 from armbench.pricing.ratecard import RateCard
+from armbench.prompts import PromptSet, override
 from armbench.runner.plan import TrialPlan, plan_trials
-from armbench.runner.templates import Templates
+from armbench.runner.prepared_cache import PreparedCache
 from armbench.runner.trial import TrialContext, run_trial
 from armbench.store.rundir import Manifest, RunDirectory, utc_now
 from armbench.tasks.packs import Pack, combine, load_pack
@@ -55,6 +56,8 @@ class Preflight:
     models: ModelFactory
     environments: EnvironmentFactory
     """The backend every command of the run goes through."""
+    prompts: dict[str, PromptSet]
+    """Each arm's prompts, by arm name."""
 
 
 def preflight(config: RunConfig, *, python: str = sys.executable) -> Preflight:
@@ -82,8 +85,44 @@ def preflight(config: RunConfig, *, python: str = sys.executable) -> Preflight:
     # Raises MissingKeyError before anything runs; models no arm uses need no key.
     models = ModelFactory({k: m for k, m in config.models.items() if k in used})
     return Preflight(
-        config, pack, packs, plans, card, provenance, checkers, python, models, environments
+        config,
+        pack,
+        packs,
+        plans,
+        card,
+        provenance,
+        checkers,
+        python,
+        models,
+        environments,
+        arm_prompts(config),
     )
+
+
+def arm_prompts(config: RunConfig) -> dict[str, PromptSet]:
+    """Each arm's prompts: the built-in ones, with its config's overrides in their place."""
+    return {
+        name: PromptSet(
+            override(prompt_id, replacement.template(), source=f"arms.{name}.prompts.{prompt_id}")
+            for prompt_id, replacement in arm.prompts.items()
+        )
+        for name, arm in config.arms.items()
+    }
+
+
+def prompts_record(config: RunConfig, prompts: dict[str, PromptSet]) -> list[dict[str, Any]]:
+    """Every prompt the run renders: its id, the sha256 of its template, where it came from
+    (`armbench` or the config field of an override), and the arms that render it."""
+    entries: dict[tuple[str, str], dict[str, Any]] = {}
+    for name, arm in config.arms.items():
+        for prompt_id in type(arm).PROMPTS:
+            prompt = prompts[name][prompt_id]
+            key = (prompt_id, prompt.sha256)
+            entry = entries.setdefault(
+                key, {"id": prompt_id, "sha256": prompt.sha256, "source": prompt.source, "arms": []}
+            )
+            entry["arms"].append(name)
+    return [entries[key] for key in sorted(entries)]
 
 
 def sdk_versions() -> dict[str, str]:
@@ -128,6 +167,7 @@ def create_run(pre: Preflight, *, out_parent: Path, config_source: str) -> RunDi
         sdks=sdk_versions(),
         simulated=any(identity_of(k, m).simulated for k, m in config.models.items()),
         trials_planned=len(pre.plans),
+        prompts=prompts_record(config, pre.prompts),
     )
     run_dir.write_manifest(manifest)
     run_dir.database().close()  # creates the schema now, so an empty run is still a valid run
@@ -147,6 +187,15 @@ def reopen_config(run_dir: RunDirectory) -> RunConfig:
     )
     if config.canonical_hash() != manifest.config_hash:
         raise ConfigError(f"{run_dir.path}: the manifest's config no longer matches its hash")
+    recorded = {(p["id"], p["sha256"]) for p in manifest.prompts}
+    if recorded:  # runs made before prompts were recorded have none to compare
+        now = {(p["id"], p["sha256"]) for p in prompts_record(config, arm_prompts(config))}
+        changed = sorted({prompt_id for prompt_id, _ in recorded ^ now})
+        if changed:
+            raise ConfigError(
+                f"{run_dir.path}: prompt {', '.join(changed)} changed since the run started "
+                "(its sha256 differs from the manifest's); resuming would mix two experiments"
+            )
     return config
 
 
@@ -179,13 +228,14 @@ def execute(
         ctx = TrialContext(
             config=pre.config,
             run_dir=run_dir,
-            templates=Templates(
+            prepared=PreparedCache(
                 run_dir.path / "prepared", python=pre.python, environments=pre.environments
             ),
             python=pre.python,
             models=pre.models,
             redact=Redactor(pre.models.secrets),
             environments=pre.environments,
+            prompts=pre.prompts,
         )
         records: list[TrialRecord] = []
         stopped: str | None = None

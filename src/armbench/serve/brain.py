@@ -3,7 +3,7 @@
 A request names no task and no trial, so the brain works out both from what it is sent: the
 brief from the first user message (the task's prompt, looked up in the pack), the seed from the
 server's seed, the model name and that prompt, and the position in the conversation from the
-tool results so far (`armbench.models.sim.replay`). The same conversation therefore gets the
+tool results so far (`armbench.sim.replay`). The same conversation therefore gets the
 same answers from any server thread, in any order, after a restart.
 
 Usage comes from one `SimAccounting` per model name, shared by all conversations, so the prompt
@@ -19,9 +19,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from armbench.agent.arms.orchestrated import EXECUTOR_SYSTEM, ORCHESTRATOR_SYSTEM
-from armbench.agent.instructions import parse_instruction
-from armbench.agent.routing import ROUTER_SYSTEM
 from armbench.config import SimModelConfig
 from armbench.core import (
     Block,
@@ -31,23 +28,24 @@ from armbench.core import (
     ToolUseBlock,
     Usage,
     derive_seed,
-    iter_files,
 )
-from armbench.judge.single_shot import CONTRACT
-from armbench.models.sim import (
+from armbench.prompts import CONTRACT, PromptSet
+from armbench.sim import (
     SimAccounting,
     SimRole,
+    TaskBrief,
     can_edit,
+    first_user_text,
     observations,
+    parse_instruction,
     render,
     replay,
     route_answer,
     single_shot_answer,
+    single_shot_brief,
+    task_brief,
 )
-from armbench.models.types import TaskBrief
-from armbench.tasks.packs import Pack
-from armbench.tasks.single_shot import single_shot_brief
-from armbench.tasks.spec import Task
+from armbench.tasks import Pack, Task
 
 CacheTtl = Literal["5m", "1h"]
 
@@ -78,42 +76,6 @@ class Answer:
     stop_reason: Literal["end_turn", "tool_use"]
 
 
-def _overlay(task: Task, relative: str | None, *, suffix: str = "") -> dict[str, str]:
-    """Text of the files of one of the task's folders, by workspace-relative path."""
-    if relative is None:
-        return {}
-    folder = task.resolve(relative)
-    return {
-        rel: (folder / rel).read_text(encoding="utf-8")
-        for rel in iter_files(folder)
-        if rel.endswith(suffix)
-    }
-
-
-def brief_for(task: Task) -> TaskBrief:
-    """What the sim is told about `task` when it cannot see the trial that prepared it.
-
-    An overlay solution is known in full. Injected breakage is not: the server never learns
-    which files a trial's injection broke, so the sim is offered the pristine text of every
-    Python file and restores the ones the check output names.
-    """
-    spec = task.spec
-    solution: dict[str, str | None] = dict(_overlay(task, spec.solution.overlay))
-    solution.update(dict.fromkeys(spec.solution.delete))
-    restorable: dict[str, str] = {}
-    if spec.solution.restore_injected:
-        restorable = _overlay(task, spec.fixture, suffix=".py")
-        restorable.update(_overlay(task, spec.prepare.overlay, suffix=".py"))
-    return TaskBrief(solution=solution, check_commands=spec.check_commands, restorable=restorable)
-
-
-def first_user_text(request: ModelRequest) -> str:
-    for message in request.messages:
-        if message.role == "user":
-            return message.text
-    return ""
-
-
 def end_of_prompt(request: ModelRequest) -> tuple[CacheBreakpoint, ...]:
     """A breakpoint on the prompt's last block (none for an empty prompt): where Anthropic's
     top-level `cache_control` puts its marker, and where OpenAI's automatic caching ends."""
@@ -140,9 +102,10 @@ class Brain:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._briefs = {
-            t.spec.prompt.strip(): brief_for(t) if isinstance(t, Task) else single_shot_brief(t)
+            t.spec.prompt.strip(): task_brief(t) if isinstance(t, Task) else single_shot_brief(t)
             for t in (pack.tasks if pack else ())
         }
+        self._prompts = PromptSet()
         self._default_skill = default_skill
         self._model_skills = dict(model_skills or {})
         self._seed = seed
@@ -180,38 +143,41 @@ class Brain:
     def answer(self, call: BrainCall, *, call_id: str) -> Answer:
         """The sim's next turn in `call.request`'s conversation, and what it costs.
 
-        The role is read from what the request is: an executor's or an orchestrator's system
-        prompt, the router's, or a task prompt with no tools (a single-shot completion).
+        The role is read from what the request is, by the prompt registry: the system prompt of
+        an executor, an orchestrator or the router, or a task prompt with no tools (a
+        single-shot completion, under the execution contract when its text is one).
         """
         request = call.request
         accounting = self.accounting(call.model)
         settings = accounting.settings
         opening = first_user_text(request)
         seed = derive_seed(self._seed, call.model, opening)
-        if request.system.startswith(ROUTER_SYSTEM):
+        role = self._prompts.role_of(request.system)
+        if role == "router":
             rng = random.Random(derive_seed(seed, len(request.messages)))
             content: tuple[Block, ...] = (
                 TextBlock(text=route_answer(request, settings.skill, rng)),
             )
         elif not request.tools and (brief := self.brief(request)).solution:
-            contract = CONTRACT in opening
+            asked = self._prompts.identify(opening)
+            contract = asked is not None and asked.id == CONTRACT
             text = single_shot_answer(
                 brief, contract=contract, skill=settings.skill, rng=random.Random(seed)
             )
             content = (TextBlock(text=text),)
         else:
-            role: SimRole = "solo"
+            coder: SimRole = "solo"
             brief = self.brief(request)
-            if request.system.startswith(EXECUTOR_SYSTEM):
-                role, brief = "executor", parse_instruction(opening)
-            elif request.system.startswith(ORCHESTRATOR_SYSTEM):
-                role = "orchestrator"
+            if role == "executor":
+                coder, brief = "executor", parse_instruction(opening)
+            elif role == "orchestrator":
+                coder = "orchestrator"
             action = replay(
                 settings,
                 brief,
                 seed,
                 observations(request),
-                role=role,
+                role=coder,
                 can_edit=can_edit(request),
             )
             content = render(action, call_id=call_id)

@@ -1,1 +1,27 @@
-"""The run directory: manifest, SQLite ledger and trials, transcripts."""
+"""The run directory: `manifest.json` (what ran, with what), `armbench.sqlite` (trials, the
+ledger of model calls, gates; each trial written in one transaction) and transcripts."""
+
+from armbench.store.db import SCHEMA_VERSION, RunDatabase
+from armbench.store.rundir import (
+    DATABASE,
+    MANIFEST,
+    TRANSCRIPTS,
+    Manifest,
+    RunDirectory,
+    RunDirectoryError,
+    utc_now,
+    write_atomic,
+)
+
+__all__ = [
+    "DATABASE",
+    "MANIFEST",
+    "SCHEMA_VERSION",
+    "TRANSCRIPTS",
+    "Manifest",
+    "RunDatabase",
+    "RunDirectory",
+    "RunDirectoryError",
+    "utc_now",
+    "write_atomic",
+]

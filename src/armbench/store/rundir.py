@@ -48,6 +48,8 @@ class Manifest(BaseModel):
     simulated: bool
     """True when any model of the run is simulated: its numbers do not measure a real model."""
     trials_planned: int
+    prompts: list[dict[str, Any]] = []
+    """Every prompt the run renders: `{id, sha256, source, arms}` (see runner.run)."""
     imported: dict[str, Any] | None = None
     """Runs made by `armbench import`, not by armbench: `{importer, source, sha256, notes}` —
     where the data came from and what it does not measure (notes are shown by every report)."""

@@ -1,1 +1,74 @@
-"""Tasks: the declarative format, packs, workspace preparation, breakage injection, validation."""
+"""Tasks: the declarative task format (agentic and single-shot), packs, preparing a task's
+workspace, and the breakage injector (armbench.tasks.inject)."""
+
+from armbench.tasks.packs import (
+    BUILTIN_PACKS,
+    Pack,
+    builtin_pack_names,
+    combine,
+    load_pack,
+    resolve_pack_folder,
+)
+from armbench.tasks.prepare import Prepared, apply_solution, prepare
+from armbench.tasks.single_shot import (
+    AnyTask,
+    CheckSpec,
+    CommandCheck,
+    RunStep,
+    SingleShotSpec,
+    SingleShotTask,
+    StdoutCheck,
+    TaskKind,
+    load_any_task,
+    load_single_shot_task,
+    task_kind,
+)
+from armbench.tasks.spec import (
+    TASK_FILE,
+    GateSpec,
+    InjectStep,
+    MovedFunctionGate,
+    MypyGate,
+    PytestGate,
+    RuffGate,
+    Rule,
+    Task,
+    TaskFileError,
+    TaskSpec,
+    load_task,
+)
+
+__all__ = [
+    "BUILTIN_PACKS",
+    "TASK_FILE",
+    "AnyTask",
+    "CheckSpec",
+    "CommandCheck",
+    "GateSpec",
+    "InjectStep",
+    "MovedFunctionGate",
+    "MypyGate",
+    "Pack",
+    "Prepared",
+    "PytestGate",
+    "RuffGate",
+    "Rule",
+    "RunStep",
+    "SingleShotSpec",
+    "SingleShotTask",
+    "StdoutCheck",
+    "Task",
+    "TaskFileError",
+    "TaskKind",
+    "TaskSpec",
+    "apply_solution",
+    "builtin_pack_names",
+    "combine",
+    "load_any_task",
+    "load_pack",
+    "load_single_shot_task",
+    "load_task",
+    "prepare",
+    "resolve_pack_folder",
+    "task_kind",
+]

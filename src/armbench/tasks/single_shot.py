@@ -29,7 +29,6 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from armbench.core import format_validation_error
-from armbench.models.types import TaskBrief
 from armbench.tasks.spec import TASK_FILE, Task, TaskFileError, read_task_file, task_from_raw
 
 
@@ -190,15 +189,14 @@ class SingleShotTask:
 
 
 AnyTask = Task | SingleShotTask
-
-
-def single_shot_brief(task: SingleShotTask) -> TaskBrief:
-    """What a simulated model is handed: the reference files and the command that runs them."""
-    run = task.run_line
-    return TaskBrief(solution=dict(task.reference_files()), check_commands=(run,) if run else ())
-
-
 """Either kind of task a pack may hold."""
+
+TaskKind = Literal["agentic", "single_shot"]
+"""An agentic task is a workspace judged by gates; a single-shot task is one answer, scored."""
+
+
+def task_kind(task: AnyTask) -> TaskKind:
+    return "single_shot" if isinstance(task, SingleShotTask) else "agentic"
 
 
 def single_shot_from_raw(raw: Any, folder: Path, path: Path) -> SingleShotTask:

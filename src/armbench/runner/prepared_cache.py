@@ -1,4 +1,5 @@
-"""Prepared task templates, built once per (task, injection seed) and shared by every arm."""
+"""The prepared-workspace cache: each task's template, built once per (task, injection seed)
+and shared by every arm, so every arm of a replicate starts from the same bytes."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from armbench.tasks.prepare import Prepared, prepare
 from armbench.tasks.spec import Task
 
 
-class Templates:
+class PreparedCache:
     """Thread-safe cache of prepared templates under `root` (outside every workspace)."""
 
     def __init__(

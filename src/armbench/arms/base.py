@@ -1,4 +1,10 @@
-"""What every arm needs to run one trial, and what it hands back."""
+"""What an arm is: a kind registered by name, the context it runs a trial in, what it returns.
+
+An arm kind is a config model (armbench.config.arms) plus a `run` function here in `arms`; the
+registry (armbench.arms.registry) pairs them by kind. `run` does the arm's model work only: the
+runner prepares the workspace before it and judges and records the trial after it, the same way
+for every kind, from the `ArmOutcome` it returns.
+"""
 
 from __future__ import annotations
 
@@ -8,32 +14,42 @@ from typing import Any, Protocol
 
 from armbench.agent.loop import AgentRun, Ledger
 from armbench.agent.tools import ExtraTool, Toolbox
+from armbench.config import ArmSettings
 from armbench.core import Limits, Message, Role
 from armbench.env import Environment
 from armbench.models.base import Model
 from armbench.models.retry import RetryingCaller
-from armbench.models.types import TaskBrief
+from armbench.prompts import PromptSet
+from armbench.tasks import AnyTask, TaskKind
 
 
-class ModelBuilder(Protocol):
-    """Builds a model of the arm for one role of this trial (sims get the brief they play)."""
+class ModelSeats(Protocol):
+    """The trial's models, built on demand for the role each one plays."""
 
-    def __call__(self, key: str, role: Role, brief: TaskBrief | None = None, /) -> Model: ...
+    def model(self, key: str, role: Role) -> Model:
+        """A fresh model for `key` (a key of the config's `models`) in `role`."""
+        ...
+
+    def pair(self, local: str, cloud: str) -> tuple[Model, Model]:
+        """A routed arm's two models; two sims share one coder's decisions."""
+        ...
 
 
 @dataclass(frozen=True)
 class ArmContext:
+    task: AnyTask
     prompt: str
-    env: Environment
-    """The trial's workspace."""
+    """The task's prompt."""
+    env: Environment | None
+    """The trial's workspace (None for single-shot tasks, which have no tools)."""
     limits: Limits
     """The main agent's resolved limits (every field set)."""
     check_commands: tuple[str, ...]
     ledger: Ledger
     caller: RetryingCaller
-    build: ModelBuilder
-    build_pair: Callable[[str, str], tuple[Model, Model]]
-    """A routed arm's (local, cloud) models; two sims share one coder's decisions."""
+    models: ModelSeats
+    prompts: PromptSet
+    """The arm's prompts: the built-in ones with its config's overrides in their place."""
 
     @property
     def max_iterations(self) -> int:
@@ -53,6 +69,7 @@ class ArmContext:
         bash_timeout_s: float | None = None,
     ) -> Toolbox:
         """Tools on the trial's workspace; `bash_timeout_s` overrides the main agent's."""
+        assert self.env is not None, "tools need a workspace"
         timeout = bash_timeout_s or self.limits.bash_timeout_s
         assert timeout is not None
         return Toolbox(self.env, bash_timeout_s=timeout, read_only=read_only, extra=extra)
@@ -66,6 +83,25 @@ class ArmOutcome:
     """Arm-specific records for the trial (delegations, routing decisions, delegation tax)."""
     side_conversations: list[dict[str, Any]] = field(default_factory=list)
     """Other agents' conversations (each executor's), for the transcript."""
+    answer: str | None = None
+    """A single-shot arm's answer, which the judge scores."""
+
+
+RunArm = Callable[[Any, ArmContext], ArmOutcome]
+
+
+@dataclass(frozen=True)
+class ArmKind:
+    """One registered kind of arm."""
+
+    kind: str
+    """The config's `kind:` value."""
+    settings: type[ArmSettings]
+    """Its config model (armbench.config.arms)."""
+    tasks: TaskKind
+    """The tasks it runs on."""
+    run: RunArm
+    """Runs one trial of an arm of this kind; takes its settings and the trial's context."""
 
 
 def conversation(messages: list[Message]) -> list[dict[str, Any]]:

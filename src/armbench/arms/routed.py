@@ -9,25 +9,31 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from armbench.agent.arms.context import ArmContext, ArmOutcome
 from armbench.agent.loop import Pick, run_agent
-from armbench.agent.routing import make_router
+from armbench.arms.base import ArmContext, ArmKind, ArmOutcome
+from armbench.arms.routing import make_router
 from armbench.config import RoutedArm
 from armbench.core import Message, ModelRequest, ModelResponse
+from armbench.prompts import AGENT_SYSTEM, ROUTER_SYSTEM
 
 
 def run_routed(arm: RoutedArm, ctx: ArmContext) -> ArmOutcome:
-    local, cloud = ctx.build_pair(arm.local, arm.cloud)
+    local, cloud = ctx.models.pair(arm.local, arm.cloud)
     classify = None
     if arm.strategy.name == "classifier":
         assert arm.strategy.classifier is not None
-        classifier = ctx.build(arm.strategy.classifier, "router")
+        classifier = ctx.models.model(arm.strategy.classifier, "router")
         record = ctx.ledger.recorder(classifier, "router")
 
         def classify(request: ModelRequest) -> ModelResponse:
             return ctx.caller.call(classifier, request, record)
 
-    router = make_router(arm.strategy, check_commands=ctx.check_commands, classify=classify)
+    router = make_router(
+        arm.strategy,
+        check_commands=ctx.check_commands,
+        classify=classify,
+        classifier_system=ctx.prompts.render(ROUTER_SYSTEM),
+    )
 
     def choose(messages: Sequence[Message]) -> Pick:
         decision = router.decide(messages)
@@ -42,5 +48,9 @@ def run_routed(arm: RoutedArm, ctx: ArmContext) -> ArmOutcome:
         wall_s=ctx.wall_s,
         ledger=ctx.ledger,
         caller=ctx.caller,
+        system=ctx.prompts.render(AGENT_SYSTEM),
     )
     return ArmOutcome(run, {"routing": run.decisions, "strategy": arm.strategy.model_dump()})
+
+
+ROUTED = ArmKind("routed", RoutedArm, "agentic", run_routed)

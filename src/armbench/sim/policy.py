@@ -1,4 +1,4 @@
-"""`sim`: a deterministic simulated coder that plays a task's reference solution for real.
+"""The sim's decisions: what a simulated coder does next, given what its tools returned.
 
 It is handed the reference solution (the final content of the files it changes) and reaches it
 only through the harness's tools: it runs the checks, views each file, derives str_replace edits
@@ -26,41 +26,16 @@ import keyword
 import random
 import re
 import shlex
-import threading
-import time
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from armbench.agent.editor import occurrences
-from armbench.agent.instructions import render_instruction
-from armbench.agent.routing import reference_answer
 from armbench.agent.tools import BASH, DELEGATE, EDITOR
 from armbench.config import SimModelConfig
-from armbench.core import (
-    Block,
-    ModelError,
-    ModelRequest,
-    ModelResponse,
-    Role,
-    TextBlock,
-    ToolResultBlock,
-    ToolUseBlock,
-    Usage,
-    exited_zero,
-    render_answer,
-)
-from armbench.judge.single_shot import CONTRACT
-from armbench.models.base import ModelIdentity
-from armbench.models.cache import (
-    PromptCache,
-    block_text,
-    block_usage,
-    linearize,
-    uncached_billing,
-)
-from armbench.models.tokenizer import BLOCK_OVERHEAD, count_tokens
-from armbench.models.types import TaskBrief
+from armbench.core import ModelRequest, ToolResultBlock, exited_zero
+from armbench.sim.brief import TaskBrief
+from armbench.sim.instructions import render_instruction
 
 _IDENTIFIER = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]{3,}\b")
 _FILLER = (
@@ -318,26 +293,6 @@ def maybe_wrong(text: str, skill: float, rng: random.Random) -> str:
     return text[:cut] + text[cut + 1 :]
 
 
-def single_shot_answer(
-    brief: TaskBrief, *, contract: bool, skill: float, rng: random.Random
-) -> str:
-    """A one-completion answer: the reference files (each garbled with probability 1 - skill),
-    in the contract's format with probability `skill` when the contract asks for it — and
-    rarely otherwise, when the sim writes prose around plain code blocks."""
-    files = {p: maybe_wrong(c, skill, rng) for p, c in brief.solution.items() if c is not None}
-    run = brief.check_commands[0] if brief.check_commands else None
-    follows_format = rng.random() < (skill if contract else 0.15)
-    return render_answer(files, run, contract=follows_format)
-
-
-def route_answer(request: ModelRequest, skill: float, rng: random.Random) -> str:
-    """A classifier's answer: the sensible one, or with probability 1 - skill the other."""
-    answer = reference_answer(request)
-    if rng.random() >= skill:
-        answer = "LOCAL" if answer == "CLOUD" else "CLOUD"
-    return answer
-
-
 def observations(request: ModelRequest) -> list[Observation]:
     """The result of each tool call in a conversation, in order: what a policy was fed."""
     found: list[Observation] = []
@@ -366,167 +321,3 @@ def replay(
     for observation in history:
         action = policy.step(observation)
     return action
-
-
-def render(action: SimAction, call_id: str) -> tuple[Block, ...]:
-    content: tuple[Block, ...] = (TextBlock(text=action.text),)
-    if action.tool is not None and action.input is not None:
-        content += (ToolUseBlock(id=call_id, name=action.tool, input=action.input),)
-    return content
-
-
-class SimAccounting:
-    """Usage and latency of sim responses, through one prompt cache (a trial's, or a server's).
-
-    Thread-safe, so one instance can serve concurrent conversations as a provider's cache does.
-    """
-
-    def __init__(self, settings: SimModelConfig) -> None:
-        self.settings = settings
-        self._cache = (
-            PromptCache(ttl=settings.cache_ttl, min_tokens=settings.min_cacheable_tokens)
-            if settings.cache
-            else None
-        )
-        self._lock = threading.Lock()
-
-    def account(
-        self,
-        request: ModelRequest,
-        content: tuple[Block, ...],
-        now: float,
-        *,
-        ttl: str | None = None,
-    ) -> tuple[Usage, float]:
-        """Usage of answering `request` with `content` at time `now` (s), and its latency;
-        `ttl` overrides the cache's default TTL for this request's writes."""
-        usage, latency, _ = self.bill(request, content, now, ttl=ttl)
-        return usage, latency
-
-    def bill(
-        self,
-        request: ModelRequest,
-        content: tuple[Block, ...],
-        now: float,
-        *,
-        ttl: str | None = None,
-    ) -> tuple[Usage, float, dict[tuple[int, int], Usage]]:
-        """`account`, plus how each message block of the request was billed."""
-        s = self.settings
-        output = s.reasoning_tokens_per_call
-        for block in content:
-            output += BLOCK_OVERHEAD + (
-                count_tokens(block.text)
-                if isinstance(block, TextBlock)
-                else count_tokens(block_text(block))
-            )
-        segments, breakpoints = linearize(request)
-        with self._lock:
-            billing = (
-                self._cache.bill(segments, breakpoints, now, ttl=ttl)
-                if self._cache is not None
-                else uncached_billing(segments)
-            )
-        usage = billing.usage.model_copy(
-            update={"output": output, "reasoning": s.reasoning_tokens_per_call}
-        )
-        latency = (
-            s.first_token_s
-            + (usage.input + usage.cache_write_5m + usage.cache_write_1h) / s.input_tokens_per_s
-            + usage.cache_read / (10 * s.input_tokens_per_s)
-            + output / s.output_tokens_per_s
-        )
-        return usage, latency, block_usage(segments, billing)
-
-
-class SimModel:
-    """A simulated model for one trial: a policy plus a prompt cache of its own.
-
-    Models may share one policy (a routed arm's local and cloud sims play one coder whose
-    skill is that of whichever model answers); each keeps its own cache, as real providers do.
-    """
-
-    def __init__(
-        self,
-        name: str,
-        settings: SimModelConfig,
-        brief: TaskBrief,
-        seed: int,
-        *,
-        role: Role = "solo",
-        policy: SimPolicy | None = None,
-    ) -> None:
-        self._identity = ModelIdentity(provider="sim", model=name, simulated=True)
-        self._settings = settings
-        self._role = role
-        self._brief = brief
-        self._rng = random.Random(seed + 2)  # one-shot answers (router, single-shot)
-        policy_role: SimRole = role if role in ("orchestrator", "executor") else "solo"
-        self._policy = policy or SimPolicy(settings, brief, seed, role=policy_role)
-        self._accounting = SimAccounting(settings)
-        self._calls = 0
-        self._started = time.monotonic()
-        self._simulated_s = 0.0
-
-    @property
-    def identity(self) -> ModelIdentity:
-        return self._identity
-
-    def complete(self, request: ModelRequest) -> ModelResponse:
-        skill = self._settings.skill
-        if self._role == "router":
-            action = SimAction(route_answer(request, skill, self._rng))
-        elif self._role == "single_shot":
-            contract = CONTRACT in (request.messages[0].text if request.messages else "")
-            action = SimAction(
-                single_shot_answer(self._brief, contract=contract, skill=skill, rng=self._rng)
-            )
-        else:
-            self._policy.skill = self._settings.skill
-            self._policy.can_edit = can_edit(request)
-            action = self._policy.step(_latest_observation(request))
-        self._calls += 1
-        content = render(action, call_id=f"toolu_sim_{self._identity.model}_{self._calls:04d}")
-        calls = [b for b in content if isinstance(b, ToolUseBlock)]
-        now = time.monotonic() - self._started + self._simulated_s
-        usage, latency, blocks = self._accounting.bill(request, content, now)
-        self._simulated_s += latency
-        return ModelResponse(
-            content=content,
-            stop_reason="tool_use" if calls else "end_turn",
-            usage=usage,
-            latency_s=latency,
-            latency_simulated=True,
-            model_id=f"sim-{self._identity.model}",
-            request_id=f"sim-{self._calls}",
-            simulated=True,
-            block_usage=blocks,
-        )
-
-
-def _latest_observation(request: ModelRequest) -> Observation | None:
-    """The result of the conversation's latest tool call; None before the first one."""
-    messages = request.messages
-    for index in range(len(messages) - 1, -1, -1):
-        if messages[index].role != "assistant":
-            continue
-        calls = messages[index].tool_uses
-        if not calls:
-            return None
-        for message in messages[index + 1 :]:
-            for block in message.content:
-                if isinstance(block, ToolResultBlock) and block.tool_use_id == calls[0].id:
-                    return block.content, block.is_error
-        raise ModelError(
-            f"sim: the request carries no result for tool call {calls[0].id}", "harness"
-        )
-    return None
-
-
-def can_edit(request: ModelRequest) -> bool:
-    """Whether the editor offered can change files (an orchestrator's may only view)."""
-    for tool in request.tools:
-        if tool.name == EDITOR:
-            command = tool.input_schema.get("properties", {}).get("command", {})
-            return "str_replace" in command.get("enum", ["str_replace"])
-    return False

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from armbench.agent.arms.context import ArmContext, ArmOutcome
 from armbench.agent.loop import always, run_agent
+from armbench.arms.base import ArmContext, ArmKind, ArmOutcome
 from armbench.config import SoloArm
+from armbench.prompts import AGENT_SYSTEM
 
 
 def run_solo(arm: SoloArm, ctx: ArmContext) -> ArmOutcome:
-    model = ctx.build(arm.model, "solo")
+    model = ctx.models.model(arm.model, "solo")
     run = run_agent(
         always(model, "solo"),
         ctx.toolbox(),
@@ -17,5 +18,9 @@ def run_solo(arm: SoloArm, ctx: ArmContext) -> ArmOutcome:
         wall_s=ctx.wall_s,
         ledger=ctx.ledger,
         caller=ctx.caller,
+        system=ctx.prompts.render(AGENT_SYSTEM),
     )
     return ArmOutcome(run)
+
+
+SOLO = ArmKind("solo", SoloArm, "agentic", run_solo)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from armbench.core import TOKEN_KINDS, ModelRequest, ModelResponse, ToolResultBlock, Usage
-from armbench.models.cache import linearize
+from armbench.models.prompt_cache import linearize
 
 PROMPT_KINDS = ("input", "cache_write_5m", "cache_write_1h", "cache_read")
 

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from armbench.core import extract_strict, file_names, prose_lines, render_answer
-from armbench.models.types import TaskBrief
+from armbench.sim.brief import TaskBrief
 
 _DELETE = re.compile(r"^DELETE:\s*(\S+)\s*$")
 _CHECK = re.compile(r"^CHECK:\s*(.+?)\s*$")

@@ -1,0 +1,59 @@
+"""The run configuration: pydantic models of the YAML config, every field documented where it
+is declared (the field's docstring), and the loader that refuses a bad config before anything
+runs, naming the file, the field and the problem."""
+
+from armbench.config.arms import (
+    ARM_SETTINGS,
+    ArmConfig,
+    ArmSettings,
+    OrchestratedArm,
+    PromptOverride,
+    ReturnPolicy,
+    RoutedArm,
+    RoutingStrategy,
+    SingleShotArm,
+    SoloArm,
+)
+from armbench.config.base import ConfigModel
+from armbench.config.models import (
+    MODEL_CONFIGS,
+    AnthropicModelConfig,
+    ModelConfig,
+    OpenAIModelConfig,
+    RetryPolicy,
+    ScriptModelConfig,
+    SimModelConfig,
+)
+from armbench.config.run import (
+    ConfigError,
+    RunConfig,
+    apply_overrides,
+    load_config,
+    parse_config,
+)
+
+__all__ = [
+    "ARM_SETTINGS",
+    "MODEL_CONFIGS",
+    "AnthropicModelConfig",
+    "ArmConfig",
+    "ArmSettings",
+    "ConfigError",
+    "ConfigModel",
+    "ModelConfig",
+    "OpenAIModelConfig",
+    "OrchestratedArm",
+    "PromptOverride",
+    "RetryPolicy",
+    "ReturnPolicy",
+    "RoutedArm",
+    "RoutingStrategy",
+    "RunConfig",
+    "ScriptModelConfig",
+    "SimModelConfig",
+    "SingleShotArm",
+    "SoloArm",
+    "apply_overrides",
+    "load_config",
+    "parse_config",
+]
