@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from armbench.analysis.runs import load_run
+from armbench.analysis.records import load_run_records as load_run
 
 pytestmark = pytest.mark.slow
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from armbench.analysis.runs import load_run
+from armbench.analysis.records import load_run_records as load_run
 from armbench.serve import SimServer
 from armbench.tasks.packs import combine, load_pack
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from armbench.analysis.runs import load_run
+from armbench.analysis.records import load_run_records as load_run
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "src" / "armbench" / "examples"
 ARMBENCH = [sys.executable, "-m", "armbench.cli"]

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from armbench.analysis.export import call_rows, call_schema, trial_rows, trial_schema
-from armbench.analysis.runs import load_run
+from armbench.analysis.records import load_run_records as load_run
 from armbench.cli import app
 from armbench.core import CallRecord, GateResult, TrialRecord, Usage
 from armbench.pricing.ratecard import RateCard

@@ -19,7 +19,8 @@ import pytest
 from typer.testing import CliRunner
 
 from armbench.analysis.facts import load_run_facts
-from armbench.analysis.runs import LoadedRun, load_run
+from armbench.analysis.records import RunRecords as LoadedRun
+from armbench.analysis.records import load_run_records as load_run
 from armbench.analysis.summary import summarize
 from armbench.cli import app
 from armbench.core import TrialRecord, Usage

@@ -18,7 +18,7 @@ from typing import Literal
 import pytest
 import yaml
 
-from armbench.analysis.runs import load_run
+from armbench.analysis.records import load_run_records as load_run
 from armbench.core import TOKEN_KINDS
 from armbench.pricing.costing import trial_cost
 from armbench.serve import SimServer, parse_fault

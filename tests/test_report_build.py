@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from armbench.analysis.facts import load_facts, prompt_growth
+from armbench.analysis.records import load_run_records as load_run
 from armbench.analysis.report import _decision, build_report
-from armbench.analysis.runs import load_run
 from armbench.cli import app
 from armbench.core import CallRecord, TrialRecord, Usage
 from armbench.pricing.costing import trial_cost

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from armbench.analysis.export import call_rows, trial_rows
-from armbench.analysis.runs import load_run
+from armbench.analysis.records import load_run_records as load_run
 from armbench.core import CallRecord, TrialRecord, Usage
 from armbench.pricing.costing import trial_cost
 from armbench.pricing.effective import card_record, effective_card, priced_models

@@ -45,7 +45,7 @@ from armbench.analysis.arms import (
     delegation_tax,
     single_shot_scores,
 )
-from armbench.analysis.runs import LoadedRun
+from armbench.analysis.records import RunRecords
 from armbench.core import ROLES, TOKEN_KINDS
 from armbench.pricing.costing import call_cost, cost_by_role, tokens_by_role, trial_tokens
 
@@ -55,7 +55,7 @@ PARQUET_BATCH_ROWS = 50_000
 """Rows converted to Arrow at a time: bounds the memory Parquet adds on a run of millions."""
 
 
-def trial_rows(run: LoadedRun) -> Iterator[dict[str, Any]]:
+def trial_rows(run: RunRecords) -> Iterator[dict[str, Any]]:
     """One row per trial, read one trial at a time."""
     effects = contract_effects(
         list(run.iter_trials(calls=False)), run.manifest.config.get("arms", {})
@@ -99,7 +99,7 @@ def trial_rows(run: LoadedRun) -> Iterator[dict[str, Any]]:
         }
 
 
-def call_rows(run: LoadedRun) -> Iterator[dict[str, Any]]:
+def call_rows(run: RunRecords) -> Iterator[dict[str, Any]]:
     """One row per ledger row, read one trial at a time."""
     for t in run.iter_trials():
         for c in t.calls:

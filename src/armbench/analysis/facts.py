@@ -23,7 +23,7 @@ from armbench.analysis.arms import (
     recorded_scores,
     recorded_tax,
 )
-from armbench.analysis.runs import run_rate_card
+from armbench.analysis.records import run_rate_card
 from armbench.core import TOKEN_KINDS, Usage
 from armbench.pricing.ratecard import RateCard
 from armbench.store.rundir import Manifest, RunDirectory
@@ -140,7 +140,8 @@ class RunFacts:
 
 
 def load_run_facts(path: Path, *, rate_card: Path | None = None) -> RunFacts:
-    """Like armbench.analysis.runs.load_run, priced the same way, without loading each call."""
+    """Like armbench.analysis.records.load_run_records, priced the same way, without loading
+    each call."""
     directory = RunDirectory.open(path)
     manifest = directory.read_manifest()
     card = run_rate_card(manifest, directory.path, rate_card)

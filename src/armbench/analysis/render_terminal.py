@@ -1,20 +1,35 @@
-"""The terminal view of a report: the cells, the decision per task, what is significant."""
+"""Terminal views: `show`'s summary of a run, `report`'s cells, decisions and significant
+comparisons, a repricing's totals, and the list of packs — rich tables built with the same
+formatters as the Markdown and HTML views (armbench.analysis.render_md)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from armbench.analysis.facts import RunFacts
 from armbench.analysis.render_md import (
     NONE,
+    count,
     money,
     money_interval,
+    number,
     percent,
     rate_interval,
     significant,
 )
 from armbench.analysis.report_model import Interval, Report
+from armbench.analysis.summary import contract_table, spend_by_arm, summarize
+from armbench.core import ROLES
+from armbench.tasks import Pack
+
+SIMULATED_LINE = (
+    "[bold yellow]SIMULATED[/] — the models in this run are simulated: "
+    "its numbers do not measure real models."
+)
 
 
 def _rate_ci(rate: float | None, ci: Interval | None) -> str:
@@ -28,10 +43,7 @@ def _with_ci(text: str, ci: tuple[float, float | None] | None) -> str:
 
 def print_report(report: Report, out: Console) -> None:
     if report.simulated:
-        out.print(
-            "[bold yellow]SIMULATED[/] — the models in this run are simulated: "
-            "its numbers do not measure real models."
-        )
+        out.print(SIMULATED_LINE)
     if report.imported:
         out.print(f"[bold cyan]IMPORTED[/] from {report.imported.get('source')}", highlight=False)
     table = Table(
@@ -92,3 +104,147 @@ def print_report(report: Report, out: Console) -> None:
     for note in report.notes:
         out.print(f"note: {note}", style="dim", highlight=False)
     out.print(f"costs priced with {report.rate_card_source}", style="dim", highlight=False)
+
+
+# --- `armbench show` -------------------------------------------------------------------------
+
+
+def print_summary(run: RunFacts, out: Console) -> None:
+    """Per arm × task: outcomes, success rate, medians of passing trials; then spend by role
+    and the single-shot contract table when they apply."""
+    if run.manifest.simulated or any(t.simulated for t in run.trials):
+        out.print(SIMULATED_LINE)
+    imported = run.manifest.imported
+    if imported:
+        out.print(f"[bold cyan]IMPORTED[/] from {imported.get('source')}", highlight=False)
+        for note in imported.get("notes") or ():
+            out.print(f"note: {note}", style="dim", highlight=False)
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=(0, 1),
+        collapse_padding=True,
+        title=run.run_id,
+        title_justify="left",
+        caption="cost, wall and iterations: medians over passing trials; "
+        "rate: passes / trials without infra errors",
+        caption_justify="left",
+    )
+    # Numbers are never cut; on a narrow terminal long arm and task names wrap instead.
+    table.add_column("arm", overflow="fold")
+    table.add_column("task", overflow="fold")
+    for column, width in (("n", 1), ("pass", 4), ("fail", 4), ("limit", 5), ("infra", 5)):
+        table.add_column(column, justify="right", no_wrap=True, min_width=width)
+    for column, width in (("rate", 4), ("cost", 6), ("wall s", 6), ("iters", 5)):
+        table.add_column(column, justify="right", no_wrap=True, min_width=width)
+    for c in summarize(run):
+        table.add_row(
+            c.arm,
+            c.task,
+            str(c.n),
+            str(c.passes),
+            str(c.fails),
+            str(c.limits),
+            str(c.infra_errors),
+            percent(c.success_rate),
+            money(c.median_cost_usd),
+            number(c.median_wall_s),
+            count(c.median_iterations),
+        )
+    out.print(table)
+    print_spend(run, out)
+    print_contract(run, out)
+    out.print(f"costs priced with {run.rate_card.source}", style="dim", highlight=False)
+
+
+def print_spend(run: RunFacts, out: Console) -> None:
+    """Mean cost per trial by role, delegation tax and cloud fraction — when any arm is more
+    than one model working alone."""
+    spends = spend_by_arm(run)
+    if all(s.arm_kind == "solo" for s in spends):
+        return
+    roles = [r for r in ROLES if any(r in s.mean_cost_by_role for s in spends)]
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+        title="mean cost per judged trial by role (infra errors left out)",
+        title_justify="left",
+        caption="tax: delegation tax, the orchestrator re-reading executor returns "
+        "(~: estimated); cloud: share of calls / of tokens served by the cloud model",
+        caption_justify="left",
+    )
+    table.add_column("arm", overflow="fold")
+    table.add_column("kind", no_wrap=True)
+    for role in roles:
+        table.add_column(role, justify="right", no_wrap=True)
+    table.add_column("tax", justify="right", no_wrap=True)
+    table.add_column("cloud", justify="right", no_wrap=True)
+    for s in spends:
+        tax = NONE if s.arm_kind != "orchestrated" else money(s.delegation_tax_usd)
+        if s.delegation_tax_estimated:
+            tax = "~" + tax
+        cloud = (
+            NONE
+            if s.cloud_fraction_tokens is None
+            else f"{percent(s.cloud_fraction_calls)} / {percent(s.cloud_fraction_tokens)}"
+        )
+        costs = s.mean_cost_by_role
+        cells = [money(costs[r]) if r in costs else "" for r in roles]
+        table.add_row(s.arm, s.arm_kind, *cells, tax, cloud)
+    out.print(table)
+
+
+def print_contract(run: RunFacts, out: Console) -> None:
+    """Single-shot models: format and execution rates without and with the contract."""
+    rows = contract_table(run)
+    if not rows:
+        return
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+        title="single-shot: format (strict FILE blocks) and execution (lenient extraction)",
+        title_justify="left",
+    )
+    table.add_column("model", overflow="fold")
+    for column in ("n", "format", "exec", "n+c", "format+c", "exec+c", "contract effect"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for r in rows:
+        table.add_row(
+            r.model,
+            str(r.n_without),
+            percent(r.format_without),
+            percent(r.execution_without),
+            str(r.n_with),
+            percent(r.format_with),
+            percent(r.execution_with),
+            r.effect or NONE,
+        )
+    out.print(table)
+
+
+# --- `armbench reprice` and `armbench tasks list` --------------------------------------------
+
+
+def print_repricing(costs: dict[str, Any], out: Console) -> None:
+    """Per arm and in total: trials, the original cost and the repriced one (`costs.json`)."""
+    table = Table("arm", "trials", "original", "repriced", box=box.SIMPLE_HEAD)
+    for arm, row in costs["arms"].items():
+        table.add_row(
+            arm, str(row["trials"]), money(row["original_cost_usd"]), money(row["cost_usd"])
+        )
+    total = costs["total"]
+    table.add_row(
+        "total", str(total["trials"]), money(total["original_cost_usd"]), money(total["cost_usd"])
+    )
+    out.print(table)
+
+
+def print_packs(packs: list[Pack], out: Console) -> None:
+    table = Table("pack", "task", "title", "gates")
+    for pack in packs:
+        for task in pack.tasks:
+            gates = ", ".join(g.kind for g in task.spec.gates)
+            table.add_row(pack.name, task.id, task.spec.title, gates)
+    out.print(table)

@@ -15,7 +15,7 @@ from armbench.analysis.report_model import ArmSpend
 
 
 @dataclass(frozen=True)
-class Cell:
+class SummaryRow:
     arm: str
     task: str
     n: int
@@ -44,7 +44,7 @@ def mean(values: Iterable[float]) -> float | None:
     return sum(items) / len(items) if items else None
 
 
-def summarize(run: RunFacts) -> list[Cell]:
+def summarize(run: RunFacts) -> list[SummaryRow]:
     groups: dict[tuple[str, str], list[int]] = {}
     for index, trial in enumerate(run.trials):
         groups.setdefault((trial.arm, trial.task), []).append(index)
@@ -53,7 +53,7 @@ def summarize(run: RunFacts) -> list[Cell]:
         trials = [run.trials[i] for i in members]
         passed = [t for t in trials if t.status == "pass"]
         cells.append(
-            Cell(
+            SummaryRow(
                 arm=arm,
                 task=task,
                 n=len(trials),
@@ -117,7 +117,7 @@ class ContractRow:
     format_with: float | None
     execution_with: float | None
     effect: ContractEffect | None
-    """From the rates (armbench.judge.single_shot.classify_contract_effect); None unless both
+    """From the rates (armbench.analysis.contract.classify_contract_effect); None unless both
     ways were run."""
 
 

@@ -28,14 +28,15 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import jinja2
-import jinja2.meta
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from armbench.core import Role, format_validation_error
+
+if TYPE_CHECKING:
+    import jinja2
 
 PROMPTS_DIR = Path(__file__).resolve().parent
 BUILTIN = "armbench"
@@ -63,15 +64,16 @@ class _File(BaseModel):
     template: str
 
 
-def _environment() -> jinja2.Environment:
+@functools.cache
+def _jinja() -> jinja2.Environment:
+    """The one Jinja environment (imported on first use: the CLI starts without it)."""
+    import jinja2
+
     return jinja2.Environment(
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
     )
-
-
-_ENV = _environment()
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,7 @@ class Prompt:
 
     @functools.cached_property
     def _compiled(self) -> jinja2.Template:
-        return _ENV.from_string(self.template)
+        return _jinja().from_string(self.template)
 
     def render(self, **values: Any) -> str:
         """The prompt text for `values`, one per declared variable."""
@@ -131,7 +133,11 @@ class Prompt:
 
 
 def _check_variables(prompt: Prompt) -> None:
-    used = jinja2.meta.find_undeclared_variables(_ENV.parse(prompt.template))
+    """PromptError when the template uses a variable its prompt does not provide;
+    jinja2.TemplateSyntaxError when it is not Jinja."""
+    import jinja2.meta
+
+    used = jinja2.meta.find_undeclared_variables(_jinja().parse(prompt.template))
     unknown = sorted(used - set(prompt.variables))
     if unknown:
         allowed = ", ".join(sorted(prompt.variables)) or "none"
@@ -139,6 +145,12 @@ def _check_variables(prompt: Prompt) -> None:
             f"{prompt.source}: the template uses {', '.join(unknown)}, which prompt "
             f"{prompt.id} does not provide (its variables: {allowed})"
         )
+
+
+def _syntax_error() -> type[jinja2.TemplateSyntaxError]:
+    import jinja2
+
+    return jinja2.TemplateSyntaxError
 
 
 def load_prompt_file(path: Path) -> Prompt:
@@ -161,7 +173,7 @@ def load_prompt_file(path: Path) -> Prompt:
     )
     try:
         _check_variables(prompt)
-    except jinja2.TemplateSyntaxError as exc:
+    except _syntax_error() as exc:
         raise PromptError(f"{path}: line {exc.lineno}: {exc.message}") from exc
     return prompt
 
@@ -181,7 +193,7 @@ def override(prompt_id: str, template: str, *, source: str) -> Prompt:
     replaced = Prompt(base.id, base.role, template, base.variables, source)
     try:
         _check_variables(replaced)
-    except jinja2.TemplateSyntaxError as exc:
+    except _syntax_error() as exc:
         raise PromptError(f"{source}: line {exc.lineno}: {exc.message}") from exc
     return replaced
 

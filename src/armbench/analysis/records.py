@@ -1,4 +1,9 @@
-"""Opening a recorded run for reading, with the rate card its costs are computed from."""
+"""Reading a run's records: its manifest, the rate card its costs are computed from, and every
+trial with its ledger rows and gates (loaded whole, or streamed one trial at a time).
+
+This is the loader for views that need every call (exports, repricing); reports and `show`
+read the lighter bulk facts instead (armbench.analysis.facts), which never load a call.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from armbench.store.rundir import Manifest, RunDirectory
 
 
 @dataclass
-class LoadedRun:
+class RunRecords:
     """A run opened for reading: its manifest, the rate card its costs are computed from, and
     its trials — loaded whole on first use of `trials`, or streamed by `iter_trials`."""
 
@@ -35,11 +40,11 @@ class LoadedRun:
             yield from db.iter_trials(calls=calls)
 
 
-def load_run(path: Path, *, rate_card: Path | None = None) -> LoadedRun:
+def load_run_records(path: Path, *, rate_card: Path | None = None) -> RunRecords:
     """A run's manifest, costed with `run_rate_card`; its trials are read when asked for."""
     directory = RunDirectory.open(path)
     manifest = directory.read_manifest()
-    return LoadedRun(directory, manifest, run_rate_card(manifest, path, rate_card))
+    return RunRecords(directory, manifest, run_rate_card(manifest, path, rate_card))
 
 
 def run_rate_card(manifest: Manifest, path: Path, rate_card: Path | None = None) -> RateCard:

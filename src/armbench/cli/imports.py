@@ -1,26 +1,20 @@
 """`armbench import fep|hce`: published per-trial data of other projects as armbench runs.
 
-Verbs only: the importers (armbench.importers) are loaded when a command runs, so the CLI
-starts as fast without them.
+The importers (armbench.importers) are loaded when a command runs, so the CLI starts as fast
+without them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
+
+from armbench.cli.app import err, fail, import_app
 
 if TYPE_CHECKING:
     from armbench.importers.common import ImportedRun
-
-import_app = typer.Typer(
-    help="Turn per-trial data published by other projects into armbench runs.",
-    no_args_is_help=True,
-    rich_markup_mode="markdown",
-)
 
 OutOption = Annotated[
     Path,
@@ -28,13 +22,6 @@ OutOption = Annotated[
         "--out", help="Folder to create the run directory in (like `armbench run --out`)."
     ),
 ]
-
-_err = Console(stderr=True)
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    _err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
 
 
 def _write(run: ImportedRun, out_dir: Path) -> None:
@@ -45,14 +32,14 @@ def _write(run: ImportedRun, out_dir: Path) -> None:
     try:
         run_dir = write_run(run, out_dir)
     except ImportDataError as exc:
-        _fail(str(exc))
+        fail(str(exc), code=2)
     except OSError as exc:
-        _fail(f"{out_dir}: cannot write the run: {exc}", code=1)
+        fail(f"{out_dir}: cannot write the run: {exc}")
     statuses = Counter(t.status for t in run.trials)
     summary = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
-    _err.print(f"imported {len(run.trials)} trials ({summary})", highlight=False)
+    err.print(f"imported {len(run.trials)} trials ({summary})", highlight=False)
     for note in run.notes:
-        _err.print(f"  note: {note}", highlight=False, soft_wrap=True)
+        err.print(f"  note: {note}", highlight=False, soft_wrap=True)
     typer.echo(str(run_dir.path))
 
 
@@ -79,7 +66,7 @@ def fep(
     try:
         run = importer.load(paths)
     except ImportDataError as exc:
-        _fail(str(exc))
+        fail(str(exc), code=2)
     _write(run, out_dir)
 
 
@@ -107,5 +94,5 @@ def hce(
     try:
         run = importer.load(path)
     except ImportDataError as exc:
-        _fail(str(exc))
+        fail(str(exc), code=2)
     _write(run, out_dir)

@@ -1,0 +1,171 @@
+"""`armbench show`, `report`, `export` and `reprice`: reading a run (native or imported) and
+viewing it, always computing cost from the recorded tokens and a rate card."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from armbench.analysis.export import call_rows, text_chunks, trial_rows
+from armbench.analysis.records import RunRecords, load_run_records
+from armbench.analysis.render_terminal import print_repricing, print_summary
+from armbench.cli.app import RateCardOption, app, err, fail, out
+from armbench.cli.runs import open_facts
+from armbench.pricing import UnknownPriceError
+from armbench.store import RunDirectoryError, write_atomic
+
+
+def _open_records(path: Path, rate_card: Path | None) -> RunRecords:
+    try:
+        return load_run_records(path, rate_card=rate_card)
+    except (RunDirectoryError, ValueError) as exc:
+        fail(str(exc))
+
+
+@app.command()
+def show(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
+    rate_card: RateCardOption = None,
+) -> None:
+    """Summarize a run: per arm × task, outcomes and medians among passing trials.
+
+    Costs are computed now from the recorded tokens, with the run's rate card or --rate-card.
+    """
+    print_summary(open_facts(run_dir, rate_card), out)
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory (native or imported).")],
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Write a self-contained HTML report here.")
+    ] = None,
+    md: Annotated[
+        Path | None, typer.Option("--md", help="Write a Markdown summary (for pull requests).")
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the whole report as JSON here.")
+    ] = None,
+    rate_card: RateCardOption = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap resamples.")] = 0,
+) -> None:
+    """Statistics of a run: per arm × task, pass rates with Wilson intervals, success-only
+    medians with bootstrap intervals, expected cost per success; Mann-Whitney comparisons
+    with Cliff's delta and Holm adjustment; Pareto frontiers judged by bootstrap support; the
+    cheapest arm per task whose success is not worse than the best.
+
+    Prints a summary; --html, --md and --json write the full report (several may be given).
+    Infra errors are counted apart and never as failures.
+    """
+    from armbench.analysis.render_terminal import print_report
+    from armbench.analysis.report import build_report
+
+    for target in (t for t in (json_out, md, html) if t is not None):
+        if target.is_dir() or not target.parent.is_dir():
+            fail(
+                f"{target}: cannot write a report there (a folder, or in a missing folder)",
+                code=2,
+            )
+    try:
+        result = build_report(run_dir, rate_card=rate_card, seed=seed)
+    except (RunDirectoryError, UnknownPriceError, ValueError) as exc:
+        fail(str(exc))
+    outputs: list[tuple[Path, str]] = []
+    if json_out is not None:
+        outputs.append((json_out, result.model_dump_json(indent=2) + "\n"))
+    if md is not None:
+        from armbench.analysis.render_md import render_markdown
+
+        outputs.append((md, render_markdown(result)))
+    if html is not None:
+        from armbench.analysis.facts import prompt_growth
+        from armbench.analysis.render_html import render_html
+
+        outputs.append((html, render_html(result, prompt_growth(run_dir))))
+    try:
+        for path, text in outputs:
+            write_atomic(path, text)
+    except OSError as exc:
+        fail(f"{exc.filename or ''}: {exc.strerror or exc}")
+    print_report(result, out)
+    for path, _ in outputs:
+        err.print(f"wrote {path}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
+    fmt: Annotated[
+        Literal["jsonl", "csv", "parquet"],
+        typer.Option("--format", help="jsonl, csv or parquet (parquet needs -o)."),
+    ] = "jsonl",
+    calls: Annotated[
+        bool, typer.Option("--calls", help="One row per ledger row instead of per trial.")
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+    rate_card: RateCardOption = None,
+) -> None:
+    """Export trials (or, with --calls, every model call) with tokens, costs and gates.
+
+    Parquet keeps tokens, roles and gates as nested columns (see armbench.analysis.export).
+    A file given with -o appears only once complete.
+    """
+    from armbench.analysis.export import write_rows
+
+    if fmt == "parquet" and output is None:
+        fail("--format parquet writes a binary file: name it with -o/--output", code=2)
+    run = _open_records(run_dir, rate_card)
+    rows = call_rows(run) if calls else trial_rows(run)
+    try:
+        if output is None:
+            assert fmt != "parquet"
+            sys.stdout.writelines(text_chunks(rows, fmt))
+            return
+        count = write_rows(rows, fmt, output, calls=calls)
+    except (UnknownPriceError, ValueError) as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"{output}: {exc.strerror or exc}")
+    err.print(f"wrote {count} rows to {output}")
+
+
+@app.command()
+def reprice(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
+    rate_card: Annotated[
+        Path | None,
+        typer.Option("--rate-card", help="New prices for the models this TOML card names."),
+    ] = None,
+    price_date: Annotated[
+        str | None,
+        typer.Option("--price-date", help="genai-prices as of YYYY-MM-DD for the cloud models."),
+    ] = None,
+) -> None:
+    """Recompute every cost of a run from its stored tokens, without running anything.
+
+    Give exactly one of --rate-card or --price-date. The repricing is written beside the
+    original (`repricings/<stamp>-.../card.toml` and `costs.json`); the run's own records stay
+    as they were.
+    """
+    from datetime import date
+
+    from armbench.pricing.reprice import reprice as do_reprice
+
+    if (rate_card is None) == (price_date is None):
+        fail("give exactly one of --rate-card FILE or --price-date YYYY-MM-DD", code=2)
+    try:
+        when = date.fromisoformat(price_date) if price_date is not None else None
+    except ValueError:
+        fail(f"--price-date {price_date!r}: expected YYYY-MM-DD", code=2)
+    try:
+        folder = do_reprice(run_dir, rate_card=rate_card, price_date=when)
+    except (RunDirectoryError, UnknownPriceError, ValueError) as exc:
+        fail(str(exc))
+    print_repricing(json.loads((folder / "costs.json").read_text(encoding="utf-8")), out)
+    out.print(str(folder), highlight=False, soft_wrap=True)

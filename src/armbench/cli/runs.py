@@ -1,0 +1,159 @@
+"""`armbench run`, `resume` and `demo`: execute a config, show progress, summarise, exit with
+the status the outcome deserves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from armbench.analysis.facts import RunFacts, load_run_facts
+from armbench.analysis.render_terminal import print_summary
+from armbench.checks import ToolchainError
+from armbench.cli.app import MaxInfraOption, OutOption, app, err, fail, out
+from armbench.config import ConfigError, RunConfig, load_config
+from armbench.core import TrialRecord
+from armbench.pricing import UnknownPriceError
+from armbench.runner import Preflight, RunOutcome, create_run, execute, preflight, reopen_config
+from armbench.store import RunDirectory, RunDirectoryError, write_atomic
+from armbench.tasks import TaskFileError
+
+DEMO_CONFIG = Path(__file__).resolve().parents[1] / "examples" / "demo.yaml"
+
+
+def open_facts(path: Path, rate_card: Path | None) -> RunFacts:
+    try:
+        return load_run_facts(path, rate_card=rate_card)
+    except (RunDirectoryError, UnknownPriceError, ValueError) as exc:
+        fail(str(exc))
+
+
+def _execute(pre: Preflight, run_dir: RunDirectory, todo: int) -> RunOutcome:
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[last]}"),
+    )
+    with Progress(*columns, console=err, transient=False) as progress:
+        bar = progress.add_task(pre.config.name, total=todo, last="")
+
+        def on_trial(record: TrialRecord) -> None:
+            progress.update(bar, advance=1, last=f"{record.trial_id}: {record.status}")
+
+        return execute(pre, run_dir, on_trial=on_trial)
+
+
+def _finish(
+    run_dir: RunDirectory, outcome: RunOutcome, max_infra_errors: int, html: bool = False
+) -> None:
+    """Summary (and with `html`, `report.html` in the run directory), the run directory on the
+    last line, then the exit status the outcome deserves: 3 when a fatal provider error stopped
+    the run or infra errors exceed the threshold."""
+    print_summary(open_facts(run_dir.path, None), out)
+    if html:
+        from armbench.analysis.facts import prompt_growth
+        from armbench.analysis.render_html import render_html
+        from armbench.analysis.report import build_report
+
+        page = run_dir.path / "report.html"
+        write_atomic(page, render_html(build_report(run_dir.path), prompt_growth(run_dir.path)))
+        err.print(f"report: {page}", highlight=False, soft_wrap=True)
+    infra = outcome.infra_errors()
+    problems = []
+    if outcome.stopped_early:
+        problems.append(f"the run stopped early: {outcome.stopped_early}")
+    if sum(infra.values()) > max_infra_errors:
+        by_class = ", ".join(f"{n} {name}" for name, n in sorted(infra.items()))
+        problems.append(
+            f"{sum(infra.values())} infra errors ({by_class}); at most {max_infra_errors} allowed"
+        )
+    for problem in problems:
+        err.print(f"[bold red]error:[/] {escape(problem)}", highlight=False, soft_wrap=True)
+    out.print(str(run_dir.path), highlight=False, soft_wrap=True)
+    if problems:
+        raise typer.Exit(3)
+
+
+def _preflight(config: RunConfig) -> Preflight:
+    try:
+        return preflight(config)
+    except (TaskFileError, KeyError, ValueError, ToolchainError, UnknownPriceError) as exc:
+        fail(str(exc).strip("'\""), code=2)
+
+
+def _run(
+    config: RunConfig, out_dir: Path, source: str, max_infra_errors: int = 0, html: bool = False
+) -> None:
+    pre = _preflight(config)
+    run_dir = create_run(pre, out_parent=out_dir, config_source=source)
+    err.print(f"run {run_dir.run_id}: {len(pre.plans)} trials → {run_dir.path}")
+    _finish(run_dir, _execute(pre, run_dir, len(pre.plans)), max_infra_errors, html)
+
+
+@app.command()
+def run(
+    config: Annotated[
+        Path, typer.Argument(help="The run's YAML config.", exists=True, dir_okay=False)
+    ],
+    out_dir: OutOption = Path("runs"),
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help="Override a config value, e.g. --set replicates=5 (repeatable)."
+        ),
+    ] = None,
+    max_infra_errors: MaxInfraOption = 0,
+) -> None:
+    """Run every arm of CONFIG on every task, for each replicate, and record it all.
+
+    The config is validated before anything runs; a bad one exits 2 naming the field. The run
+    directory (printed on the last line) holds the manifest, the database and transcripts. Exit
+    status: 0 done; 2 bad config, price or key; 3 infra errors over the threshold or a run
+    stopped by an auth or quota error.
+    """
+    try:
+        cfg = load_config(config, overrides or [])
+    except ConfigError as exc:
+        fail(str(exc), code=2)
+    _run(cfg, out_dir, str(config.resolve()), max_infra_errors)
+
+
+@app.command()
+def resume(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory from `armbench run`.")],
+    max_infra_errors: MaxInfraOption = 0,
+) -> None:
+    """Finish an interrupted run: trials already recorded are kept and not run again.
+
+    Refused (exit 2) when a prompt the run renders changed since it started.
+    """
+    try:
+        directory = RunDirectory.open(run_dir)
+        config = reopen_config(directory)
+    except (RunDirectoryError, ConfigError) as exc:
+        fail(str(exc), code=2)
+    pre = _preflight(config)
+    with directory.database() as db:
+        todo = len([p for p in pre.plans if p.trial_id not in db.trial_ids()])
+    err.print(f"run {directory.run_id}: {todo} of {len(pre.plans)} trials left")
+    _finish(directory, _execute(pre, directory, todo), max_infra_errors)
+
+
+@app.command()
+def demo(out_dir: OutOption = Path("runs")) -> None:
+    """Run the demo: every kind of arm on simulated models (src/armbench/examples/demo.yaml),
+    then write its HTML report to `report.html` in the run directory.
+
+    Runs offline in a few minutes; everything is real (workspaces, tools, checkers, judge,
+    ledger, statistics) except the models, which are simulated and labelled so.
+    """
+    try:
+        cfg = load_config(DEMO_CONFIG)
+    except ConfigError as exc:
+        fail(str(exc), code=2)
+    _run(cfg, out_dir, str(DEMO_CONFIG), html=True)
