@@ -14,7 +14,6 @@ from typing import Literal
 
 import numpy as np
 
-from armbench import __version__
 from armbench.analysis import stats
 from armbench.analysis.facts import TrialFacts, load_run_facts
 from armbench.analysis.report_model import (
@@ -29,7 +28,7 @@ from armbench.analysis.report_model import (
     Report,
 )
 from armbench.analysis.summary import arm_spend, mean, mean_cost_by_role, median
-from armbench.core import TOKEN_KINDS
+from armbench.core import TOKEN_KINDS, VERSION
 
 Metric = Literal["cost_usd", "wall_s", "iterations", "success"]
 Axes = Literal["cost_wall", "cost_success"]
@@ -362,7 +361,7 @@ def build_report(path: Path, *, rate_card: Path | None = None, seed: int = 0) ->
     return Report(
         run_id=manifest.run_id,
         name=manifest.name,
-        armbench_version=__version__,
+        armbench_version=VERSION,
         simulated=manifest.simulated or any(t.simulated for t in facts),
         imported=manifest.imported,
         rate_card_source=card.source,

@@ -45,6 +45,7 @@ from armbench.core.secrets import MASK, Redactor
 from armbench.core.seeds import derive_seed
 from armbench.core.tokens import TOKEN_KINDS, TokenKind, Usage
 from armbench.core.validation import format_validation_error
+from armbench.core.version import VERSION
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -59,6 +60,7 @@ __all__ = [
     "TIMED_OUT",
     "TOKEN_KINDS",
     "UNPARSED_ARGUMENTS",
+    "VERSION",
     "Block",
     "CacheBreakpoint",
     "CallRecord",

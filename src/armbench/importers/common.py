@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from armbench import __version__
-from armbench.core import InfraClass, TrialRecord
+from armbench.core import VERSION, InfraClass, TrialRecord
 from armbench.pricing.effective import card_record
 from armbench.pricing.ratecard import RateCard, UnknownPriceError
 from armbench.store.rundir import Manifest, RunDirectory, utc_now
@@ -270,7 +269,7 @@ def write_run(run: ImportedRun, out_parent: Path) -> RunDirectory:
         manifest = Manifest(
             run_id=run_dir.run_id,
             name=run.name,
-            armbench_version=__version__,
+            armbench_version=VERSION,
             started_at=now,
             finished_at=now,
             config=run.config,

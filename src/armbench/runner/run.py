@@ -20,10 +20,9 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from armbench import __version__
 from armbench.checks import verify_toolchain
 from armbench.config import ConfigError, RunConfig, parse_config
-from armbench.core import FATAL, Redactor, TrialRecord, fingerprint_tree
+from armbench.core import FATAL, VERSION, Redactor, TrialRecord, fingerprint_tree
 from armbench.env import LOCAL, EnvironmentFactory
 from armbench.models.factory import ModelFactory, identity_of
 from armbench.pricing.effective import card_record, effective_card, priced_models
@@ -150,7 +149,7 @@ def create_run(pre: Preflight, *, out_parent: Path, config_source: str) -> RunDi
     manifest = Manifest(
         run_id=run_dir.run_id,
         name=config.name,
-        armbench_version=__version__,
+        armbench_version=VERSION,
         started_at=utc_now(),
         config=config.model_dump(mode="json"),
         config_hash=config.canonical_hash(),
