@@ -27,15 +27,11 @@ from armbench.tasks.inject import (
     plan,
     restore,
 )
+from armbench.tasks.inject.apply import _write_copy
 from armbench.tasks.inject.catalogue import Site
-from armbench.tasks.inject.engine import (
-    _Checkers,
-    _verdict,
-    _write_copy,
-    candidates,
-    read_sources,
-    repo_context,
-)
+from armbench.tasks.inject.checkers import _Checkers
+from armbench.tasks.inject.engine import candidates, read_sources, repo_context
+from armbench.tasks.inject.verification import _verdict
 
 DATA = Path(__file__).parent / "data" / "inject"
 CACHES = shutil.ignore_patterns(".ruff_cache", ".mypy_cache", ".pytest_cache", "__pycache__")
@@ -249,7 +245,7 @@ def test_a_silent_site_bans_its_operator_only_for_ruff() -> None:
     """A ruff rule that stays silent is probably disabled in that file; a mypy site that stays
     silent says nothing about the operator's other sites (regression: a single silent
     attribute typo once ruled out every mypy site of a one-module repository)."""
-    from armbench.tasks.inject.engine import _Selection
+    from armbench.tasks.inject.selection import _Selection
 
     request = InjectionRequest(mypy=1, ruff=1, seed=0)
     pool = plan(DATA / "ledger", request).pool

@@ -1,0 +1,76 @@
+"""The three checkers, run through an armbench environment on a repository or its copy.
+
+`_Checkers` runs mypy, ruff and pytest side by side (the mypy cache persisting across rounds)
+and lists the files ruff checks and the modules pytest collects; `_Reports` is one round of
+their reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from armbench.checks import CheckReport, run_mypy, run_pytest, run_ruff
+from armbench.env import LOCAL, EnvironmentFactory
+
+
+@dataclass(frozen=True)
+class _Reports:
+    mypy: CheckReport
+    ruff: CheckReport
+    pytest: CheckReport
+
+    def all(self) -> tuple[CheckReport, CheckReport, CheckReport]:
+        return (self.mypy, self.ruff, self.pytest)
+
+
+class _Checkers:
+    """The three checkers on the scratch copy; the mypy cache persists across rounds."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        python: str,
+        cache_dir: Path | None = None,
+        extra_env: Mapping[str, str] | None = None,
+        environments: EnvironmentFactory = LOCAL,
+    ) -> None:
+        self.env = environments(workdir, path_prefix=[Path(python).parent], extra_env=extra_env)
+        self.python = python
+        self.cache_dir = cache_dir
+
+    def run(self) -> _Reports:
+        assert self.cache_dir is not None, "mypy needs a cache dir outside the repository"
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            mypy = pool.submit(run_mypy, self.env, python=self.python, cache_dir=self.cache_dir)
+            ruff = pool.submit(run_ruff, self.env, python=self.python)
+            pytest = pool.submit(run_pytest, self.env, python=self.python)
+            return _Reports(mypy.result(), ruff.result(), pytest.result())
+
+    def ruff_files(self) -> list[str]:
+        """The files ruff checks under the project's configuration (excludes applied)."""
+        argv = [self.python, "-m", "ruff", "check", "--show-files", "--no-cache"]
+        result = self.env.run(argv, timeout_s=120, merge_stderr=False, output_cap=10_000_000)
+        return self._relative(result.output.splitlines())
+
+    def test_modules(self) -> list[str]:
+        """The modules pytest collects tests from, under the project's configuration."""
+        argv = [self.python, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
+        result = self.env.run(argv, timeout_s=300, merge_stderr=False, output_cap=10_000_000)
+        ids = [line.split("::", 1)[0] for line in result.output.splitlines() if "::" in line]
+        return self._relative(ids)
+
+    def _relative(self, paths: Iterable[str]) -> list[str]:
+        root = self.env.workdir
+        out: set[str] = set()
+        for raw in paths:
+            path = Path(raw.strip())
+            absolute = path if path.is_absolute() else root / path
+            if absolute.suffix == ".py" and absolute.is_file():
+                try:
+                    out.add(absolute.resolve().relative_to(root).as_posix())
+                except ValueError:
+                    continue
+        return sorted(out)
