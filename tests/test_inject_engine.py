@@ -27,9 +27,9 @@ from armbench.tasks.inject import (
     plan,
     restore,
 )
-from armbench.tasks.inject.apply import _write_copy
+from armbench.tasks.inject.apply import write_copy
 from armbench.tasks.inject.catalogue import Site
-from armbench.tasks.inject.checkers import _Checkers
+from armbench.tasks.inject.checkers import Checkers
 from armbench.tasks.inject.engine import candidates, read_sources, repo_context
 from armbench.tasks.inject.verification import _verdict
 
@@ -204,8 +204,8 @@ def test_every_operator_yields_exactly_one_error_of_its_kind(tmp_path: Path) -> 
         pool = candidates(sources, discover_scope(repo), repo_context(sources))
         chosen = _one_per_operator(pool, {s.operator for s in sites}, sources)
         sites += chosen
-        _write_copy(repo, sources, chosen, set(), 0)
-        reports = _Checkers(repo, sys.executable, tmp_path / f"cache-{name}").run()
+        write_copy(repo, sources, chosen, set(), 0)
+        reports = Checkers(repo, sys.executable, tmp_path / f"cache-{name}").run()
         verdict = _verdict(reports, sources, chosen)
         assert verdict.clean, verdict.notes
         assert set(verdict.good) == set(chosen)
@@ -245,7 +245,7 @@ def test_a_silent_site_bans_its_operator_only_for_ruff() -> None:
     """A ruff rule that stays silent is probably disabled in that file; a mypy site that stays
     silent says nothing about the operator's other sites (regression: a single silent
     attribute typo once ruled out every mypy site of a one-module repository)."""
-    from armbench.tasks.inject.selection import _Selection
+    from armbench.tasks.inject.selection import Selection
 
     request = InjectionRequest(mypy=1, ruff=1, seed=0)
     pool = plan(DATA / "ledger", request).pool
@@ -260,7 +260,7 @@ def test_a_silent_site_bans_its_operator_only_for_ruff() -> None:
 
     for kind, still_usable in (("mypy", True), ("ruff", False)):
         silent, sibling = same_operator_pairs(kind)
-        selection = _Selection(pool, request)
+        selection = Selection(pool, request)
         selection.silence(silent)
         assert not selection.usable(silent)
         assert selection.usable(sibling) is still_usable

@@ -173,12 +173,12 @@ CELL_COLUMNS = [
 ]
 
 
-def _cells_table(report: Report, colors: Mapping[str, str]) -> Table:
+def cells_table(report: Report, colors: Mapping[str, str]) -> Table:
     rows = [_cell_row(c, colors.get(c.arm)) for c in ordered_cells(report.cells)]
     return Table("cells-table", CELL_COLUMNS, rows)
 
 
-def _decisions_table(report: Report, colors: Mapping[str, str]) -> Table:
+def decisions_table(report: Report, colors: Mapping[str, str]) -> Table:
     arms = sorted({c.arm for c in report.cells})
     by_cell = {(c.task, c.arm): c for c in report.cells}
     columns = [
@@ -286,7 +286,7 @@ COMPARISON_COLUMNS = [
 ]
 
 
-def _comparison_groups(report: Report, colors: Mapping[str, str]) -> list[ComparisonGroup]:
+def comparison_groups(report: Report, colors: Mapping[str, str]) -> list[ComparisonGroup]:
     groups = []
     for task in sorted({c.task for c in report.comparisons}):
         mine = sorted(
@@ -311,7 +311,7 @@ def _roles(roles: Iterable[str]) -> list[str]:
     return [r for r in ROLES if r in found] + sorted(found - set(ROLES))
 
 
-def _arms_table(report: Report, colors: Mapping[str, str]) -> Table:
+def arms_table(report: Report, colors: Mapping[str, str]) -> Table:
     roles = _roles(r for a in report.arms for r in a.mean_cost_by_role)
     columns = [
         Column("arm"),

@@ -21,10 +21,10 @@ import jinja2
 
 from armbench.analysis.figures import Chart, Figures, arm_colors, report_figures
 from armbench.analysis.html_tables import (
-    _arms_table,
-    _cells_table,
-    _comparison_groups,
-    _decisions_table,
+    arms_table,
+    cells_table,
+    comparison_groups,
+    decisions_table,
 )
 from armbench.analysis.html_view import FigureGroup, View
 from armbench.analysis.render_md import percent
@@ -80,10 +80,10 @@ def _view(report: Report, figures: Figures) -> View:
         ],
         statuses=statuses,
         infra=sorted(report.infra_classes.items(), key=lambda kv: (-kv[1], kv[0])),
-        cells=_cells_table(report, colors),
-        decisions=_decisions_table(report, colors),
-        comparisons=_comparison_groups(report, colors),
-        arms=_arms_table(report, colors),
+        cells=cells_table(report, colors),
+        decisions=decisions_table(report, colors),
+        comparisons=comparison_groups(report, colors),
+        arms=arms_table(report, colors),
         figures=groups,
         omitted_tasks=figures.omitted_tasks,
     )

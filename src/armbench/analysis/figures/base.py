@@ -90,7 +90,7 @@ def arm_colors(arms: Sequence[str]) -> dict[str, str]:
 
 
 @contextmanager
-def _figure(
+def new_figure(
     width: float = FIGSIZE[0], height: float = FIGSIZE[1], *, legend_chars: int = 0
 ) -> Iterator[Figure]:
     """A figure with fixed margins (room for tick labels such as "$0.0123" and, with
@@ -111,12 +111,12 @@ def _figure(
         yield fig
 
 
-def _legend_right(fig: Figure, handles: Sequence[Any]) -> None:
-    """The legend in the right margin that `_figure(legend_chars=...)` left for it."""
+def legend_right(fig: Figure, handles: Sequence[Any]) -> None:
+    """The legend in the right margin that `new_figure(legend_chars=...)` left for it."""
     fig.legend(handles=handles, loc="upper right", bbox_to_anchor=(1, 0.97), frameon=False)
 
 
-def _svg(fig: Figure, key: str, title: str) -> str:
+def to_svg(fig: Figure, key: str, title: str) -> str:
     """The figure as inline SVG: no prolog, no metadata, ids prefixed with `key`."""
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", metadata={"Date": None})
@@ -133,7 +133,7 @@ def _svg(fig: Figure, key: str, title: str) -> str:
     return text.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1).strip() + "\n"
 
 
-def _money_axis(ax: Axes, axis: Literal["x", "y"] = "x") -> None:
+def money_axis(ax: Axes, axis: Literal["x", "y"] = "x") -> None:
     """Dollar ticks with as many decimals as the tick step needs, alike on every tick
     ("$0.005, $0.010, $0.015", not "$0.00500, $0.0100")."""
     from matplotlib.ticker import Formatter
@@ -158,7 +158,7 @@ def _money_axis(ax: Axes, axis: Literal["x", "y"] = "x") -> None:
     (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(Money())
 
 
-def _percent_axis(ax: Axes, axis: Literal["x", "y"], top: float = 1.05) -> None:
+def percent_axis(ax: Axes, axis: Literal["x", "y"], top: float = 1.05) -> None:
     from matplotlib.ticker import FuncFormatter, MultipleLocator
 
     target = ax.xaxis if axis == "x" else ax.yaxis

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from armbench.analysis.figures.base import _figure, _legend_right, _percent_axis, _svg
+from armbench.analysis.figures.base import legend_right, new_figure, percent_axis, to_svg
 from armbench.analysis.report_model import Cell
 
 
@@ -28,7 +28,7 @@ def cloud_fraction_svg(
     tasks = sorted({c.task for c in routed})
     markers = "osD^vP*Xph"
     labels = [c.arm for c in routed] + (tasks[: len(markers)] if len(tasks) > 1 else [])
-    with _figure(legend_chars=max(len(label) for label in labels)) as fig:
+    with new_figure(legend_chars=max(len(label) for label in labels)) as fig:
         ax = fig.add_subplot()
         for c in routed:
             x, y = c.cloud_fraction_calls or 0.0, c.pass_rate or 0.0
@@ -38,8 +38,8 @@ def cloud_fraction_svg(
                 fmt=markers[tasks.index(c.task) % len(markers)], ms=6, capsize=3,
                 color=colors.get(c.arm, "#555555"), elinewidth=1.1,
             )  # fmt: skip
-        _percent_axis(ax, "x")
-        _percent_axis(ax, "y")
+        percent_axis(ax, "x")
+        percent_axis(ax, "y")
         ax.set_xlabel("share of calls sent to the cloud model (mean per trial)")
         ax.set_ylabel("pass rate (Wilson 95% interval)")
         ax.set_title(title, loc="left")
@@ -52,5 +52,5 @@ def cloud_fraction_svg(
                 Line2D([], [], ls="", marker=markers[i % len(markers)], color="#444444", label=t)
                 for i, t in enumerate(tasks[: len(markers)])
             ]
-        _legend_right(fig, handles)
-        return _svg(fig, key, title)
+        legend_right(fig, handles)
+        return to_svg(fig, key, title)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from armbench.analysis.figures.base import FIGSIZE, _figure, _money_axis, _svg
+from armbench.analysis.figures.base import FIGSIZE, money_axis, new_figure, to_svg
 from armbench.analysis.render_md import money
 from armbench.analysis.report_model import ArmSpend
 
@@ -22,7 +22,7 @@ def delegation_tax_svg(
         return None
     title = "Delegation tax per orchestrated arm"
     crowded = sum(len(a.arm) + 3 for a in taxed) > 60  # names longer than the axis: slant them
-    with _figure() as fig:
+    with new_figure() as fig:
         if crowded:
             fig.subplots_adjust(bottom=1.1 / FIGSIZE[1])
         ax = fig.add_subplot()
@@ -48,7 +48,7 @@ def delegation_tax_svg(
             for tick in ax.get_xticklabels():
                 tick.set_horizontalalignment("right")
         ax.set_ylabel("tax per trial")
-        _money_axis(ax, "y")
+        money_axis(ax, "y")
         ax.axhline(0, color="#333333", lw=0.8)
         ax.margins(y=0.2)
         ax.grid(axis="x", visible=False)
@@ -59,4 +59,4 @@ def delegation_tax_svg(
                                label="estimated, not measured")],
                 loc="best", frameon=False,
             )  # fmt: skip
-        return _svg(fig, key, title)
+        return to_svg(fig, key, title)

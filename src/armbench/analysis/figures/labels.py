@@ -32,7 +32,7 @@ def _within(box: Box, frame: Sequence[float]) -> bool:
     return box[0] >= frame[0] and box[1] >= frame[1] and box[2] <= frame[2] and box[3] <= frame[3]
 
 
-def _label_points(ax: Axes, points: Sequence[tuple[float, float, str, str]]) -> None:
+def label_points(ax: Axes, points: Sequence[tuple[float, float, str, str]]) -> None:
     """Label each point with its arm, trying a few offsets so that a label stays inside the
     axes and off other labels and markers (sizes estimated from character counts: exact
     enough at 9 pt, and far cheaper than measuring text)."""

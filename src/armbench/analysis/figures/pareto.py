@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
-from armbench.analysis.figures.base import _figure, _money_axis, _percent_axis, _svg
-from armbench.analysis.figures.labels import _label_points
+from armbench.analysis.figures.base import money_axis, new_figure, percent_axis, to_svg
+from armbench.analysis.figures.labels import label_points
 from armbench.analysis.report_model import ParetoPoint
 
 
@@ -29,7 +29,7 @@ def pareto_svg(
     title = f"{task}: cost vs " + (
         "wall time (passing trials)" if axes == "cost_wall" else "success"
     )
-    with _figure() as fig:
+    with new_figure() as fig:
         ax = fig.add_subplot()
         for p in mine:
             color = colors.get(p.arm, "#555555")
@@ -46,16 +46,16 @@ def pareto_svg(
         else:
             ax.set_xlabel("mean cost per judged attempt")
             ax.set_ylabel("pass rate")
-            _percent_axis(ax, "y", top=1.12)  # room for labels above 100%
+            percent_axis(ax, "y", top=1.12)  # room for labels above 100%
         # Costs and times are anchored at zero, so distances read as ratios; margins in
         # proportion to the largest value leave room for labels even when arms are close.
         right = max(p.x for p in mine) or 1.0
         ax.set_xlim(-0.02 * right, right * 1.12)  # a free arm ($0) stays visible
         if axes == "cost_wall":
             ax.set_ylim(0, max(p.y for p in mine) * 1.15 or 1.0)
-        _money_axis(ax)
+        money_axis(ax)
         ax.set_title(title, loc="left")
-        _label_points(ax, [(p.x, p.y, p.arm, colors.get(p.arm, "#555555")) for p in mine])
+        label_points(ax, [(p.x, p.y, p.arm, colors.get(p.arm, "#555555")) for p in mine])
         ax.legend(
             handles=[
                 Line2D([], [], ls="", marker="o", color="#444444", label="on the frontier"),
@@ -64,4 +64,4 @@ def pareto_svg(
             loc="best",
             frameon=False,
         )
-        return _svg(fig, key or f"{axes}-{task}", title)
+        return to_svg(fig, key or f"{axes}-{task}", title)

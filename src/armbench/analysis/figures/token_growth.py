@@ -8,7 +8,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from armbench.analysis.figures.base import _figure, _legend_right, _svg
+from armbench.analysis.figures.base import legend_right, new_figure, to_svg
 
 ROLE_STYLES = {"solo": "-", "orchestrator": "-", "executor": "--", "router": ":"}
 ROLE_WIDTHS = {"orchestrator": 2.2}
@@ -35,7 +35,7 @@ def token_growth_svg(
         return None
     title = f"{task}: prompt tokens of each call, by role"
     labels = [arm for arm, _ in series] + [f"role: {role}" for _, role in series]
-    with _figure(legend_chars=max(len(label) for label in labels)) as fig:
+    with new_figure(legend_chars=max(len(label) for label in labels)) as fig:
         ax = fig.add_subplot()
         roles: list[str] = []
         for (arm, role), values in sorted(series.items()):
@@ -62,8 +62,8 @@ def token_growth_svg(
                    lw=ROLE_WIDTHS.get(r, 1.4), label=f"role: {r}")
             for r in sorted(roles)
         ]  # fmt: skip
-        _legend_right(fig, handles)
-        return _svg(fig, key or f"token_growth-{task}", title)
+        legend_right(fig, handles)
+        return to_svg(fig, key or f"token_growth-{task}", title)
 
 
 def _growth_series(

@@ -1,8 +1,8 @@
 """Applying edits: to bytes, to the scratch copy, and to the real repository; the manifest.
 
 Edits are applied to in-memory sources (`apply_sites`); the scratch copy is rewritten file by
-file between verification rounds (`_write_copy`); the real repository is written only at the
-end, atomically per file and undone on failure (`_write_back`), and `restore` undoes an
+file between verification rounds (`write_copy`); the real repository is written only at the
+end, atomically per file and undone on failure (`write_back`), and `restore` undoes an
 injection from its manifest.
 """
 
@@ -54,9 +54,7 @@ def line_number(data: bytes, offset: int) -> int:
     return head.count(b"\n") + head.count(b"\r") - head.count(b"\r\n") + 1
 
 
-def _line_ranges(
-    sources: Mapping[str, bytes], sites: Sequence[Site]
-) -> dict[Site, tuple[int, int]]:
+def line_ranges(sources: Mapping[str, bytes], sites: Sequence[Site]) -> dict[Site, tuple[int, int]]:
     """Each site's extent as a line range of the mutated file (after every edit in it)."""
     ranges: dict[Site, tuple[int, int]] = {}
     mutated = apply_sites(sources, sites)
@@ -69,7 +67,7 @@ def _line_ranges(
     return ranges
 
 
-def _sorted(sites: Iterable[Site]) -> tuple[Site, ...]:
+def sorted_sites(sites: Iterable[Site]) -> tuple[Site, ...]:
     return tuple(sorted(sites, key=lambda s: s.order_key))
 
 
@@ -80,7 +78,7 @@ _STAMP_BASE = 1_000_000_000
 """Mtimes (2001) given to rewritten files of the scratch copy, one second apart per round."""
 
 
-def _write_copy(
+def write_copy(
     work: Path,
     sources: Mapping[str, bytes],
     chosen: Sequence[Site],
@@ -109,7 +107,7 @@ def build_manifest(
     checkers: Mapping[str, str],
 ) -> InjectionManifest:
     """The manifest for `sites` applied to `sources`, edits ordered by path then offset."""
-    ordered = _sorted(sites)
+    ordered = sorted_sites(sites)
     mutated = apply_sites(sources, ordered)
     shift: dict[str, int] = {}
     records: list[MutationRecord] = []
@@ -147,7 +145,7 @@ def build_manifest(
 # --- the real repository --------------------------------------------------------------------
 
 
-def _copy_repo(repo: Path, work: Path) -> None:
+def copy_repo(repo: Path, work: Path) -> None:
     """Copy everything but caches; a `.git` marker keeps ruff honouring `.gitignore`."""
     if not repo.is_dir():
         raise InjectionError(f"{repo} is not a directory")
@@ -156,7 +154,7 @@ def _copy_repo(repo: Path, work: Path) -> None:
         (work / ".git").mkdir(exist_ok=True)
 
 
-def _write_back(repo: Path, originals: Mapping[str, bytes], contents: Mapping[str, bytes]) -> None:
+def write_back(repo: Path, originals: Mapping[str, bytes], contents: Mapping[str, bytes]) -> None:
     """Write `contents` into `repo` file by file (temp + rename); undo all on any failure."""
     for path in contents:
         if (repo / path).read_bytes() != originals[path]:
@@ -200,4 +198,4 @@ def restore(repo: Path, manifest: InjectionManifest) -> None:
         except OSError as exc:
             raise InjectionError(f"{path}: cannot read it to restore ({exc})") from exc
     originals = manifest.apply_inverse(current)
-    _write_back(repo, current, originals)
+    write_back(repo, current, originals)

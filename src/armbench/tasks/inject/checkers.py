@@ -1,7 +1,7 @@
 """The three checkers, run through an armbench environment on a repository or its copy.
 
-`_Checkers` runs mypy, ruff and pytest side by side (the mypy cache persisting across rounds)
-and lists the files ruff checks and the modules pytest collects; `_Reports` is one round of
+`Checkers` runs mypy, ruff and pytest side by side (the mypy cache persisting across rounds)
+and lists the files ruff checks and the modules pytest collects; `Reports` is one round of
 their reports.
 """
 
@@ -17,7 +17,7 @@ from armbench.env import LOCAL, EnvironmentFactory
 
 
 @dataclass(frozen=True)
-class _Reports:
+class Reports:
     mypy: CheckReport
     ruff: CheckReport
     pytest: CheckReport
@@ -26,7 +26,7 @@ class _Reports:
         return (self.mypy, self.ruff, self.pytest)
 
 
-class _Checkers:
+class Checkers:
     """The three checkers on the scratch copy; the mypy cache persists across rounds."""
 
     def __init__(
@@ -41,13 +41,13 @@ class _Checkers:
         self.python = python
         self.cache_dir = cache_dir
 
-    def run(self) -> _Reports:
+    def run(self) -> Reports:
         assert self.cache_dir is not None, "mypy needs a cache dir outside the repository"
         with ThreadPoolExecutor(max_workers=3) as pool:
             mypy = pool.submit(run_mypy, self.env, python=self.python, cache_dir=self.cache_dir)
             ruff = pool.submit(run_ruff, self.env, python=self.python)
             pytest = pool.submit(run_pytest, self.env, python=self.python)
-            return _Reports(mypy.result(), ruff.result(), pytest.result())
+            return Reports(mypy.result(), ruff.result(), pytest.result())
 
     def ruff_files(self) -> list[str]:
         """The files ruff checks under the project's configuration (excludes applied)."""

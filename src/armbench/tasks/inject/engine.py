@@ -25,23 +25,23 @@ from pathlib import Path
 from armbench.checks import installed_versions
 from armbench.env import LOCAL, EnvironmentFactory
 from armbench.tasks.inject.apply import (
-    _copy_repo,
-    _write_back,
     apply_sites,
     build_manifest,
+    copy_repo,
     restore,
+    write_back,
 )
-from armbench.tasks.inject.checkers import _Checkers
+from armbench.tasks.inject.checkers import Checkers
 from armbench.tasks.inject.manifest import InjectionManifest, InjectionRequest
 from armbench.tasks.inject.scope import (
     Scope,
-    _discover,
+    discover,
     discover_scope,
     read_sources,
     repo_context,
 )
 from armbench.tasks.inject.selection import Plan, candidates, plan, seeded_pool
-from armbench.tasks.inject.verification import MAX_ROUNDS, _require_green, _verify_rounds
+from armbench.tasks.inject.verification import MAX_ROUNDS, require_green, verify_rounds
 
 __all__ = [
     "MAX_ROUNDS",
@@ -76,16 +76,16 @@ def inject(
         return InjectionManifest(seed=request.seed, requested=request.counts)
     with tempfile.TemporaryDirectory(prefix="armbench-inject-") as tmp:
         work = Path(tmp) / "repo"
-        _copy_repo(repo, work)
-        checkers = _Checkers(work, python, Path(tmp) / "mypy-cache", extra_env, environments)
+        copy_repo(repo, work)
+        checkers = Checkers(work, python, Path(tmp) / "mypy-cache", extra_env, environments)
         sources = read_sources(work)
         with ThreadPoolExecutor(max_workers=1) as executor:
-            listing = executor.submit(_discover, checkers, work, sources)
+            listing = executor.submit(discover, checkers, work, sources)
             baseline = checkers.run()
             scope = listing.result()
-        _require_green(baseline)
+        require_green(baseline)
         pool = seeded_pool(sources, scope, request.seed)
-        chosen, evidence = _verify_rounds(checkers, work, sources, pool, request)
+        chosen, evidence = verify_rounds(checkers, work, sources, pool, request)
         manifest = build_manifest(
             request,
             sources,
@@ -93,5 +93,5 @@ def inject(
             evidence,
             installed_versions(python, work, environments=environments),
         )
-        _write_back(repo, sources, apply_sites(sources, chosen))
+        write_back(repo, sources, apply_sites(sources, chosen))
     return manifest

@@ -17,8 +17,8 @@ from armbench.tasks.inject.sites import (
     Operator,
     RepoContext,
     Site,
-    _functions,
-    _short,
+    functions,
+    short,
     typo,
 )
 
@@ -34,7 +34,7 @@ class _Parametrize:
 
 
 def _parametrizations(module: Module) -> Iterator[_Parametrize]:
-    for func in _functions(module.tree):
+    for func in functions(module.tree):
         if not func.name.startswith("test") or not _collectable(module, func):
             continue
         for decorator in func.decorator_list:
@@ -122,9 +122,7 @@ def _find_arity(module: Module, ctx: RepoContext) -> Iterator[Site]:
                 continue
             assert isinstance(case, ast.Tuple)
             edit = _drop_last(module, case)
-            change = (
-                f"case `{_short(module.text(case))}` of `{param.test.name}` lost its last value"
-            )
+            change = f"case `{short(module.text(case))}` of `{param.test.name}` lost its last value"
             extent = _test_extent(module, param.test)
             yield module.site(
                 PARAMETRIZE_ARITY, edit, extent, change, group=f"collect:{module.path}"

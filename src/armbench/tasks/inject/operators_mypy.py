@@ -15,10 +15,10 @@ from armbench.tasks.inject.sites import (
     Operator,
     RepoContext,
     Site,
-    _decorator_name,
-    _functions,
-    _is_none,
-    _short,
+    decorator_name,
+    functions,
+    is_none,
+    short,
     typo,
 )
 
@@ -26,8 +26,8 @@ from armbench.tasks.inject.sites import (
 
 
 def _find_optional_default(module: Module, ctx: RepoContext) -> Iterator[Site]:
-    for func in _functions(module.tree):
-        if any(_decorator_name(d) == "overload" for d in func.decorator_list):
+    for func in functions(module.tree):
+        if any(decorator_name(d) == "overload" for d in func.decorator_list):
             continue
         args = func.args
         positional = [*args.posonlyargs, *args.args]
@@ -39,7 +39,7 @@ def _find_optional_default(module: Module, ctx: RepoContext) -> Iterator[Site]:
         ]
         header = (module.definition_start(func), module.definition_start(func.body[0]))
         for arg, default in pairs:
-            if arg.annotation is not None and _is_none(default):
+            if arg.annotation is not None and is_none(default):
                 site = _narrow_optional(
                     module, OPTIONAL_DEFAULT_DROPPED, arg.annotation, header, func.name
                 )
@@ -50,7 +50,7 @@ def _find_optional_default(module: Module, ctx: RepoContext) -> Iterator[Site]:
             isinstance(node, ast.AnnAssign)
             and isinstance(node.target, ast.Name)
             and node.value is not None
-            and _is_none(node.value)
+            and is_none(node.value)
         ):
             extent = module.statement_extent(node)
             name = node.target.id
@@ -67,7 +67,7 @@ def _narrow_optional(
         return None
     new = module.text(inner)
     edit = module.replace(module.start(annotation), module.end(annotation), new)
-    change = f"`{_short(edit.old)}` → `{_short(new)}`"
+    change = f"`{short(edit.old)}` → `{short(new)}`"
     return module.site(operator, edit, extent, change, symbol=symbol)
 
 
@@ -137,20 +137,20 @@ def _narrows_or_returns(module: Module, node: ast.AST) -> bool:
 
 
 def _find_optional_return(module: Module, ctx: RepoContext) -> Iterator[Site]:
-    for func in _functions(module.tree):
+    for func in functions(module.tree):
         if func.returns is None or _optional_inner(func.returns) is None:
             continue
-        if any(_decorator_name(d) in ("overload", "abstractmethod") for d in func.decorator_list):
+        if any(decorator_name(d) in ("overload", "abstractmethod") for d in func.decorator_list):
             continue
         own = list(_own_nodes(func))
         if any(isinstance(n, ast.Yield | ast.YieldFrom) for n in own):
             continue
         returns = [n for n in own if isinstance(n, ast.Return)]
-        nones = [r for r in returns if r.value is not None and _is_none(r.value)]
+        nones = [r for r in returns if r.value is not None and is_none(r.value)]
         bare = [r for r in returns if r.value is None]
         last = func.body[-1]
         ends_explicitly = isinstance(last, ast.Raise) or (
-            isinstance(last, ast.Return) and last.value is not None and not _is_none(last.value)
+            isinstance(last, ast.Return) and last.value is not None and not is_none(last.value)
         )
         if len(nones) == 1 and not bare and ends_explicitly:
             extent = (module.definition_start(func), module.end(func))
@@ -175,9 +175,9 @@ def _optional_inner(annotation: ast.expr) -> ast.expr | None:
     """`T` for an annotation spelt `T | None`, `None | T` or `Optional[T]`; None otherwise."""
     if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
         left, right = annotation.left, annotation.right
-        if _is_none(right) and not _is_none(left):
+        if is_none(right) and not is_none(left):
             return left
-        if _is_none(left) and not _is_none(right):
+        if is_none(left) and not is_none(right):
             return right
         return None
     if isinstance(annotation, ast.Subscript):

@@ -19,9 +19,9 @@ from armbench.tasks.inject.sites import (
     Operator,
     RepoContext,
     Site,
-    _decorator_name,
-    _is_none,
-    _short,
+    decorator_name,
+    is_none,
+    short,
 )
 
 # --- finding sites --------------------------------------------------------------------------
@@ -62,7 +62,7 @@ def _find_f_string(module: Module, ctx: RepoContext) -> Iterator[Site]:
         if not _single_plain_string(source):
             continue
         edit = module.replace(module.start(node), module.start(node), b"f")
-        change = f"`{_short(source)}` → `f{_short(source)}`"
+        change = f"`{short(source)}` → `f{short(source)}`"
         yield module.site(F_STRING, edit, module.statement_extent(node), change)
 
 
@@ -108,7 +108,7 @@ def _literal_context(module: Module, node: ast.expr) -> bool:
             ancestor, ast.Subscript | ast.JoinedStr | ast.MatchValue | ast.match_case
         ):
             return True
-        if isinstance(ancestor, ast.Call) and _decorator_name(ancestor) in _LITERAL_TYPED_CALLS:
+        if isinstance(ancestor, ast.Call) and decorator_name(ancestor) in _LITERAL_TYPED_CALLS:
             return True
         if isinstance(ancestor, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id in ("__all__", "__slots__", "__match_args__")
@@ -146,7 +146,7 @@ def _find_comparison_to_none(module: Module, ctx: RepoContext) -> Iterator[Site]
         if found is None or not isinstance(found[1], ast.Is | ast.IsNot):
             continue
         compare = found[0]
-        if not _is_none(compare.comparators[0]) or _is_none(compare.left):
+        if not is_none(compare.comparators[0]) or is_none(compare.left):
             continue
         if not _outside_f_string(module, compare):
             continue
@@ -158,7 +158,7 @@ def _find_comparison_to_none(module: Module, ctx: RepoContext) -> Iterator[Site]
         op_start, op_end = gap_start + match.start(1), gap_start + match.end(1)
         new = b"!=" if isinstance(found[1], ast.IsNot) else b"=="
         edit = module.replace(op_start, op_end, new)
-        before = _short(module.text(compare))
+        before = short(module.text(compare))
         after = before.replace(" is not None", " != None").replace(" is None", " == None")
         yield module.site(
             COMPARISON_TO_NONE, edit, module.statement_extent(compare), f"`{before}` → `{after}`"
@@ -183,8 +183,8 @@ def _find_membership_negated(module: Module, ctx: RepoContext) -> Iterator[Site]
             continue
         new = b"not " + module.data[left_start:left_end] + match.group(1) + b"in" + match.group(2)
         edit = module.replace(left_start, right_start, new)
-        before = _short(module.text(compare))
-        after = _short(new + module.text(compare.comparators[0]))
+        before = short(module.text(compare))
+        after = short(new + module.text(compare.comparators[0]))
         yield module.site(
             MEMBERSHIP_NEGATED, edit, module.statement_extent(compare), f"`{before}` → `{after}`"
         )

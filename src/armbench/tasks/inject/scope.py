@@ -21,7 +21,7 @@ from typing import Any
 from armbench.core import IGNORED_DIRS
 from armbench.env import LOCAL, EnvironmentFactory
 from armbench.tasks.inject.catalogue import KINDS, Kind
-from armbench.tasks.inject.checkers import _Checkers
+from armbench.tasks.inject.checkers import Checkers
 from armbench.tasks.inject.sites import RepoContext
 
 _MYPY_IGNORE = re.compile(rb"^[ \t]*#[ \t]*mypy:.*\bignore[-_]errors\b", re.MULTILINE)
@@ -163,10 +163,10 @@ def discover_scope(
     Use it with `plan` to see what `inject` would choose from, without running mypy.
     """
     repo = repo.resolve()
-    checkers = _Checkers(repo, python, environments=environments)
-    return _discover(checkers, repo, read_sources(repo))
+    checkers = Checkers(repo, python, environments=environments)
+    return discover(checkers, repo, read_sources(repo))
 
 
-def _discover(checkers: _Checkers, repo: Path, sources: Mapping[str, bytes]) -> Scope:
+def discover(checkers: Checkers, repo: Path, sources: Mapping[str, bytes]) -> Scope:
     static = Scope.static(repo, sources)
     return static.narrowed(ruff=checkers.ruff_files(), collect=checkers.test_modules())

@@ -6,7 +6,7 @@ that order — one kind after another, most constrained first (collect, mypy, ru
 any whose extent overlaps one already taken (so no two mutations share a statement, a
 signature or a test function) and any second `collect` site in a test module.
 
-`plan` makes that selection without running any checker; `_Selection` is the same greedy pick
+`plan` makes that selection without running any checker; `Selection` is the same greedy pick
 with the sites and operators verification has ruled out.
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from armbench.tasks.inject.apply import _sorted, apply_sites, build_manifest
+from armbench.tasks.inject.apply import apply_sites, build_manifest, sorted_sites
 from armbench.tasks.inject.catalogue import KINDS, Kind, find_sites
 from armbench.tasks.inject.manifest import (
     ExpectedFinding,
@@ -81,8 +81,8 @@ def plan(repo: Path, request: InjectionRequest, *, scope: Scope | None = None) -
     sources = read_sources(repo)
     scope = scope if scope is not None else Scope.static(repo, sources)
     pool = seeded_pool(sources, scope, request.seed)
-    chosen = _Selection(pool, request).fill([])
-    return Plan(request, sources, _sorted(chosen), tuple(pool))
+    chosen = Selection(pool, request).fill([])
+    return Plan(request, sources, sorted_sites(chosen), tuple(pool))
 
 
 def seeded_pool(sources: Mapping[str, bytes], scope: Scope, seed: int) -> list[Site]:
@@ -92,7 +92,7 @@ def seeded_pool(sources: Mapping[str, bytes], scope: Scope, seed: int) -> list[S
     return pool
 
 
-class _Selection:
+class Selection:
     """Greedy picking from the seeded pool, with the sites and operators ruled out so far."""
 
     def __init__(self, pool: Sequence[Site], request: InjectionRequest) -> None:

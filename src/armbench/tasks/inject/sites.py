@@ -236,22 +236,22 @@ def typo(name: str, avoid: frozenset[str] | set[str]) -> str | None:
     return None
 
 
-def _functions(tree: ast.AST) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
+def functions(tree: ast.AST) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             yield node
 
 
-def _is_none(node: ast.AST) -> bool:
+def is_none(node: ast.AST) -> bool:
     return isinstance(node, ast.Constant) and node.value is None
 
 
-def _short(text: bytes, limit: int = 40) -> str:
+def short(text: bytes, limit: int = 40) -> str:
     shown = " ".join(text.decode("utf-8").split())
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
-def _decorator_name(node: ast.expr) -> str:
+def decorator_name(node: ast.expr) -> str:
     target = node.func if isinstance(node, ast.Call) else node
     if isinstance(target, ast.Name):
         return target.id

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from armbench.checks import COLLECTION, CheckReport, Finding
-from armbench.tasks.inject.apply import _line_ranges, _sorted, _write_copy
+from armbench.tasks.inject.apply import line_ranges, sorted_sites, write_copy
 from armbench.tasks.inject.catalogue import OPERATORS, Kind
-from armbench.tasks.inject.checkers import _Checkers, _Reports
+from armbench.tasks.inject.checkers import Checkers, Reports
 from armbench.tasks.inject.manifest import ExpectedFinding, InjectionError, InjectionRequest
-from armbench.tasks.inject.selection import _Selection
+from armbench.tasks.inject.selection import Selection
 from armbench.tasks.inject.sites import Site
 
 MAX_ROUNDS = 6
@@ -35,7 +35,7 @@ MAX_ROUNDS = 6
 # --- the baseline ---------------------------------------------------------------------------
 
 
-def _require_green(reports: _Reports) -> None:
+def require_green(reports: Reports) -> None:
     for report in reports.all():
         if not report.passed:
             raise InjectionError(_not_green(report))
@@ -81,7 +81,7 @@ class _Verdict:
         return not (self.bad or self.silent or self.suspects)
 
 
-def _counted(reports: _Reports) -> list[tuple[Kind, ExpectedFinding, Finding]]:
+def _counted(reports: Reports) -> list[tuple[Kind, ExpectedFinding, Finding]]:
     """The findings the request counts: every mypy and ruff finding, pytest collection errors."""
     out: list[tuple[Kind, ExpectedFinding, Finding]] = []
     for report in reports.all():
@@ -100,8 +100,8 @@ def _counted(reports: _Reports) -> list[tuple[Kind, ExpectedFinding, Finding]]:
     return out
 
 
-def _verdict(reports: _Reports, sources: Mapping[str, bytes], chosen: Sequence[Site]) -> _Verdict:
-    ranges = _line_ranges(sources, chosen)
+def _verdict(reports: Reports, sources: Mapping[str, bytes], chosen: Sequence[Site]) -> _Verdict:
+    ranges = line_ranges(sources, chosen)
     own: dict[Site, list[ExpectedFinding]] = {s: [] for s in chosen}
     foreign: dict[Site, int] = dict.fromkeys(chosen, 0)
     verdict = _Verdict()
@@ -174,23 +174,23 @@ def _mentions(text: bytes, name: str) -> bool:
 # --- the rounds -----------------------------------------------------------------------------
 
 
-def _verify_rounds(
-    checkers: _Checkers,
+def verify_rounds(
+    checkers: Checkers,
     work: Path,
     sources: Mapping[str, bytes],
     pool: Sequence[Site],
     request: InjectionRequest,
 ) -> tuple[tuple[Site, ...], dict[Site, ExpectedFinding]]:
     """Verify, drop and replace until every mutation is good, or give up."""
-    selection = _Selection(pool, request)
+    selection = Selection(pool, request)
     chosen = selection.fill([])
     written: set[str] = set()
     history: list[str] = []
     for round_no in range(MAX_ROUNDS):
-        written = _write_copy(work, sources, chosen, written, round_no)
+        written = write_copy(work, sources, chosen, written, round_no)
         verdict = _verdict(checkers.run(), sources, chosen)
         if verdict.clean:
-            return _sorted(chosen), verdict.evidence
+            return sorted_sites(chosen), verdict.evidence
         history.append(_round_summary(verdict))
         for site in [*verdict.bad, *verdict.suspects]:
             selection.ban(site)
