@@ -45,18 +45,25 @@ def _other_hash_seed() -> str:
 
 
 @pytest.fixture
-def other_process() -> Callable[[str], str]:
+def other_process(request: pytest.FixtureRequest) -> Callable[[str], str]:
     """Runs Python source in a fresh interpreter with another PYTHONHASHSEED and returns what
     it printed. Determinism checks compare against it rather than against a second call in
     this process, which would share this process's hash seed, set order and caches. The
-    source runs from tests/, so it can import a test module's helpers (`import test_x`)."""
+    source runs from the requesting test's folder with tests/ on the path, so it can import
+    that test module's helpers (`import test_x`) and the shared ones."""
+    folder = request.path.parent
 
     def run(source: str) -> str:
         probe = f"print(hash({HASH_PROBE!r}))\n"
-        env = {**os.environ, "PYTHONHASHSEED": _other_hash_seed(), "PYTHONDONTWRITEBYTECODE": "1"}
+        env = {
+            **os.environ,
+            "PYTHONHASHSEED": _other_hash_seed(),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONPATH": os.pathsep.join([str(folder), str(TESTS)]),
+        }
         done = subprocess.run(
             [sys.executable, "-c", probe + source],
-            cwd=TESTS,
+            cwd=folder,
             env=env,
             capture_output=True,
             text=True,

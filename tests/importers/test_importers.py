@@ -28,11 +28,11 @@ from armbench.importers.common import classify_provider_failure
 from armbench.pricing.costing import call_cost, trial_cost, trial_tokens
 
 runner = CliRunner()
-FIXTURES = Path(__file__).parent / "data" / "importers"
+FIXTURES = Path(__file__).parents[1] / "data" / "importers"
 FEP, HCE = FIXTURES / "fep", FIXTURES / "hce"
 SHARED = Path(
     os.environ.get("ARMBENCH_SHARED_DATASETS")
-    or Path(__file__).resolve().parents[2] / "shared" / "datasets"
+    or Path(__file__).resolve().parents[3] / "shared" / "datasets"
 )
 PUBLISHED_FEP = SHARED / "free-executor-paradox"
 PUBLISHED_HCE = SHARED / "hybrid-coding-eval-run07"

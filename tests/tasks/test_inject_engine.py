@@ -33,7 +33,7 @@ from armbench.tasks.inject.checkers import Checkers
 from armbench.tasks.inject.engine import candidates, read_sources, repo_context
 from armbench.tasks.inject.verification import _verdict
 
-DATA = Path(__file__).parent / "data" / "inject"
+DATA = Path(__file__).parents[1] / "data" / "inject"
 CACHES = shutil.ignore_patterns(".ruff_cache", ".mypy_cache", ".pytest_cache", "__pycache__")
 REPOS = ("ledger", "textkit")
 MYPY_IGNORED = {"ledger": "ledger/legacy.py", "textkit": "textkit/compat.py"}

@@ -27,7 +27,7 @@ from armbench.analysis.facts import prompt_growth
 from armbench.analysis.report import build_report
 from armbench.analysis.report_model import Report
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "src" / "armbench" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "src" / "armbench" / "examples"
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -13,7 +13,7 @@ from armbench.cli import app
 from armbench.core import fingerprint_tree
 
 runner = CliRunner()
-LEDGER = Path(__file__).parent / "data" / "inject" / "ledger"
+LEDGER = Path(__file__).parents[1] / "data" / "inject" / "ledger"
 
 
 def test_every_verb_has_help() -> None:

@@ -16,7 +16,7 @@ import yaml
 
 from armbench.analysis.records import load_run_records as load_run
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "src" / "armbench" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "src" / "armbench" / "examples"
 ARMBENCH = [sys.executable, "-m", "armbench.cli"]
 EXPORT_FIELDS = {
     "run_id", "trial_id", "arm", "arm_kind", "task", "replicate", "seed", "status", "infra_class",

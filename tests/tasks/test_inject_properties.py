@@ -22,7 +22,7 @@ from armbench.env import LOCAL
 from armbench.tasks.inject import InjectionError, InjectionRequest, inject, plan, restore
 from armbench.tasks.inject.engine import Plan, read_sources
 
-DATA = Path(__file__).parent / "data" / "inject"
+DATA = Path(__file__).parents[1] / "data" / "inject"
 CACHES = shutil.ignore_patterns(".ruff_cache", ".mypy_cache", ".pytest_cache", "__pycache__")
 REPOS = ("ledger", "textkit")
 SOURCES = {name: read_sources(DATA / name) for name in REPOS}

@@ -17,7 +17,7 @@ from armbench.cli import app
 
 DATASETS = Path(
     os.environ.get(
-        "ARMBENCH_SHARED_DATASETS", Path(__file__).resolve().parents[2] / "shared" / "datasets"
+        "ARMBENCH_SHARED_DATASETS", Path(__file__).resolve().parents[3] / "shared" / "datasets"
     )
 )
 FEP = DATASETS / "free-executor-paradox"

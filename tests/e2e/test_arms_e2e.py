@@ -15,7 +15,7 @@ from armbench.analysis.records import load_run_records as load_run
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "src" / "armbench" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "src" / "armbench" / "examples"
 ARMBENCH = [sys.executable, "-m", "armbench.cli"]
 
 
