@@ -1,4 +1,4 @@
-"""Tests for armbench.judge.checkers: the JUnit parser, and real mypy/ruff/pytest runs."""
+"""Tests for armbench.checks.runners: the JUnit parser, and real mypy/ruff/pytest runs."""
 
 from __future__ import annotations
 

@@ -367,3 +367,69 @@ def test_canonical_hash_of_a_fixed_config_is_the_golden_value() -> None:
     config = RunConfig.model_validate(_raw())
     assert config.canonical_hash() == GOLDEN_HASH
     assert RunConfig.model_validate(_raw(seed=1)).canonical_hash() != GOLDEN_HASH
+
+
+# --- prompt overrides ------------------------------------------------------------------------
+
+
+def _orchestrated(prompts: dict[str, Any]) -> dict[str, Any]:
+    return _raw(
+        arms={
+            "B": {
+                "kind": "orchestrated",
+                "orchestrator": "x",
+                "executor": "x",
+                "prompts": prompts,
+            }
+        }
+    )
+
+
+def test_an_arm_may_replace_a_prompt_inline_or_from_a_file(tmp_path: Path) -> None:
+    (tmp_path / "never-edit.j2").write_text("Never edit.{% if not may_edit %} Ever.{% endif %}")
+    prompts = {
+        "orchestrator.system": {"file": "never-edit.j2"},
+        "executor.system": {"text": "Do what you are told."},
+    }
+    arm = parse_config(_orchestrated(prompts), source="run.yaml", base_dir=tmp_path).arms["B"]
+    assert arm.prompts["orchestrator.system"].file == tmp_path / "never-edit.j2"
+    assert arm.prompts["orchestrator.system"].template().startswith("Never edit.")
+    assert arm.prompts["executor.system"].template() == "Do what you are told."
+
+
+@pytest.mark.parametrize(
+    ("prompts", "expected"),
+    [
+        (
+            {"router.system": {"text": "x"}},
+            "arms.B.prompts: router.system: not a prompt of this kind of arm "
+            "(its prompts: orchestrator.system, executor.system)",
+        ),
+        (
+            {"executor.system": {"text": "{{ may_edit }}"}},
+            "arms.B.prompts.executor.system: the template uses may_edit",
+        ),
+        (
+            {"executor.system": {"text": "x", "file": "y"}},
+            "arms.B.prompts.executor.system: give the template as `text` or as a "
+            "`file`, not both or neither",
+        ),
+        ({"executor.system": {"file": "missing.j2"}}, "arms.B.prompts.executor.system.file:"),
+        ({"executor.system": {"text": "{% if %}"}}, "arms.B.prompts.executor.system: line 1:"),
+    ],
+)
+def test_a_bad_prompt_override_is_refused_naming_its_field(
+    tmp_path: Path, prompts: dict[str, Any], expected: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(_orchestrated(prompts), source="run.yaml", base_dir=tmp_path)
+    assert expected in str(info.value)
+
+
+def test_configs_without_overrides_dump_and_hash_as_before() -> None:
+    config = RunConfig.model_validate(_raw())
+    assert all("prompts" not in arm for arm in config.model_dump(mode="json")["arms"].values())
+    with_prompts = RunConfig.model_validate(_orchestrated({"executor.system": {"text": "x"}}))
+    assert with_prompts.model_dump(mode="json")["arms"]["B"]["prompts"] == {
+        "executor.system": {"text": "x", "file": None}
+    }

@@ -1,4 +1,4 @@
-"""Tests for armbench.models.tokenizer and armbench.models.cache (the prompt-cache model)."""
+"""Tests for armbench.models.tokenizer and armbench.models.prompt_cache (the cache simulator)."""
 
 from __future__ import annotations
 

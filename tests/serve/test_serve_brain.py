@@ -14,15 +14,22 @@ import anthropic
 import openai
 import pytest
 
-from armbench.agent.tools import BASH_SPEC, EDITOR_SPEC, Toolbox
+from armbench.agent.tools import BASH_SPEC, DELEGATE, EDITOR, EDITOR_SPEC, Toolbox
 from armbench.config import SimModelConfig
-from armbench.core import CacheBreakpoint, Message, ModelRequest, ToolUseBlock, iter_files
+from armbench.core import (
+    CacheBreakpoint,
+    Message,
+    ModelRequest,
+    ToolResultBlock,
+    ToolUseBlock,
+    iter_files,
+)
 from armbench.env import LOCAL
 from armbench.judge.gates import judge
-from armbench.prompts import AGENT_SYSTEM, PromptSet
+from armbench.prompts import AGENT_SYSTEM, EXECUTOR_SYSTEM, ORCHESTRATOR_SYSTEM, PromptSet
 from armbench.serve import SimServer
 from armbench.serve.brain import Brain, BrainCall
-from armbench.sim import SimAccounting
+from armbench.sim import SimAccounting, render_instruction
 from armbench.sim import task_brief as brief_for
 from armbench.tasks.packs import load_pack
 from armbench.tasks.prepare import Prepared, prepare
@@ -276,3 +283,52 @@ def test_breakage_is_repaired_from_what_the_checks_name(
     assert prepared.injection is not None
     assert_judged_passing(prepared, workspace)
     assert_no_leak(tmp_path, stats, caplog)
+
+
+@pytest.mark.parametrize("may_edit", [True, False])
+def test_the_role_is_read_through_the_prompt_registry(may_edit: bool) -> None:
+    """The executor's prompt makes the sim apply the instruction it was sent; an orchestrator's
+    prompt (either rendering) makes it lead; a system prompt the registry does not know leaves a
+    solo coder, which knows no task by that opening and so has nothing to do."""
+    brain = Brain(pack=PACK)
+    prompts = PromptSet()
+    instruction = render_instruction({"tallyho/x.py": "X = 1\n"}, [])
+
+    def calls(system: str, opening: str) -> list[ToolUseBlock]:
+        request = ModelRequest(
+            system=system, messages=(Message.user_text(opening),), tools=(EDITOR_SPEC, BASH_SPEC)
+        )
+        answer = brain.answer(BrainCall(model="m", request=request), call_id="c1")
+        return [b for b in answer.content if isinstance(b, ToolUseBlock)]
+
+    (executor,) = calls(prompts.render(EXECUTOR_SYSTEM), instruction)
+    assert executor.input == {"command": "view", "path": "tallyho/x.py"}
+    assert calls("You are a helpful coder.", instruction) == []
+    feature = PACK.task("feature").spec
+
+    def second_call(system: str) -> ToolUseBlock:
+        """The call after a failing check run: how a coder goes on tells its role."""
+        opening = Message.user_text(feature.prompt)
+        tools = (EDITOR_SPEC, BASH_SPEC)
+        first = brain.answer(
+            BrainCall(
+                model="m", request=ModelRequest(system=system, messages=(opening,), tools=tools)
+            ),
+            call_id="c1",
+        )
+        (check,) = [b for b in first.content if isinstance(b, ToolUseBlock)]
+        assert check.input == {"command": " && ".join(feature.check_commands)}
+        result = ToolResultBlock(tool_use_id=check.id, content="1 failed\n[exit code: 1]")
+        history = (opening, Message(role="assistant", content=first.content))
+        history += (Message(role="user", content=(result,)),)
+        then = brain.answer(
+            BrainCall(
+                model="m", request=ModelRequest(system=system, messages=history, tools=tools)
+            ),
+            call_id="c2",
+        )
+        (call,) = [b for b in then.content if isinstance(b, ToolUseBlock)]
+        return call
+
+    assert second_call(prompts.render(ORCHESTRATOR_SYSTEM, may_edit=may_edit)).name == DELEGATE
+    assert second_call("You are a helpful coder.").name == EDITOR  # solo: it looks itself

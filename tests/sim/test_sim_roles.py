@@ -50,6 +50,7 @@ from armbench.models.retry import RetryingCaller
 from armbench.prompts import (
     AGENT_SYSTEM,
     CONTRACT,
+    EXECUTOR_SYSTEM,
     ROUTER_SYSTEM,
 )
 from armbench.sim import (
@@ -323,3 +324,18 @@ def test_the_sim_orchestrator_delegates_instructions_an_executor_can_parse() -> 
     parsed = parse_instruction(instruction)
     assert parsed.solution == {"a.py": "A = 1\n", "gone.py": None}
     assert parsed.check_commands == ("pytest -q",)
+
+
+def test_an_executor_sim_learns_its_brief_from_the_instruction_that_opens_its_conversation() -> (
+    None
+):
+    instruction = render_instruction({"a.py": "A = 1\n"}, ["python -c 'import a'"])
+    executor = SimModel("worker", STRONG, TaskBrief(solution={"other.py": "X"}), 4, role="executor")
+    request = ModelRequest(
+        system=PROMPTS.render(EXECUTOR_SYSTEM),
+        messages=(Message.user_text(instruction),),
+        tools=(EDITOR_SPEC, BASH_SPEC),
+    )
+    (call,) = executor.complete(request).tool_uses
+    # It works on what it was told (a.py), not on the brief it was built with.
+    assert (call.name, call.input) == (EDITOR, {"command": "view", "path": "a.py"})
