@@ -433,7 +433,7 @@ def call_rows(t: Trials, lo: int, c: Calls) -> Iterator[tuple[Any, ...]]:
 
 
 def trial_extra(arm: Arm, calls: Calls, rows: np.ndarray) -> dict[str, Any]:
-    """What the arm records beside the ledger (see armbench.agent.arms)."""
+    """What the arm records beside the ledger (see armbench.arms)."""
     role = calls.role[rows]
     if arm.kind == "orchestrated":
         orchestrator = role == ORCHESTRATOR

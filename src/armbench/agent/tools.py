@@ -13,7 +13,7 @@ from armbench.env import Environment
 BASH = "bash"
 EDITOR = "editor"
 DELEGATE = "delegate_to_executor"
-"""The orchestrated arm's third tool (see armbench.agent.arms.orchestrated)."""
+"""The orchestrated arm's third tool (see armbench.arms.orchestrated)."""
 
 BASH_SPEC = ToolSpec(
     name=BASH,

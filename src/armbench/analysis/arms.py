@@ -12,7 +12,7 @@ Both are defined here; `export` applies them to loaded trials, and armbench.anal
   (`tokens`); None for other arms. The router's own calls are not counted.
 - **contract effect**: for a single-shot trial, what the execution contract did, judged on the
   pair it forms with the trial of the same model, task and replicate run the other way
-  (armbench.judge.single_shot.classify_contract_effect); None without such a pair.
+  (armbench.analysis.contract.classify_contract_effect); None without such a pair.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 `show` and `export` load every ledger row as an object; a report over 100,000 trials and
 millions of calls cannot. Here the database sums the ledger per trial, role, model, route and
 price tier, and the costs are computed from those sums with the same rate card and the same
-definitions (armbench.analysis.arms, armbench.analysis.runs) — the test suite checks both paths
+definitions (armbench.analysis.arms, armbench.pricing.costing) — the test suite checks both paths
 give the same numbers.
 """
 

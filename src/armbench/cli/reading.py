@@ -6,20 +6,21 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from armbench.analysis.export import call_rows, text_chunks, trial_rows
-from armbench.analysis.records import RunRecords, load_run_records
-from armbench.analysis.render_terminal import print_repricing, print_summary
 from armbench.cli.app import RateCardOption, app, err, fail, out
 from armbench.cli.runs import open_facts
-from armbench.pricing import UnknownPriceError
-from armbench.store import RunDirectoryError, write_atomic
+
+if TYPE_CHECKING:  # the verbs import what they use when they run: `armbench --help` stays fast
+    from armbench.analysis.records import RunRecords
 
 
 def _open_records(path: Path, rate_card: Path | None) -> RunRecords:
+    from armbench.analysis.records import load_run_records
+    from armbench.store import RunDirectoryError
+
     try:
         return load_run_records(path, rate_card=rate_card)
     except (RunDirectoryError, ValueError) as exc:
@@ -35,6 +36,8 @@ def show(
 
     Costs are computed now from the recorded tokens, with the run's rate card or --rate-card.
     """
+    from armbench.analysis.render_terminal import print_summary
+
     print_summary(open_facts(run_dir, rate_card), out)
 
 
@@ -63,6 +66,8 @@ def report(
     """
     from armbench.analysis.render_terminal import print_report
     from armbench.analysis.report import build_report
+    from armbench.pricing import UnknownPriceError
+    from armbench.store import RunDirectoryError, write_atomic
 
     for target in (t for t in (json_out, md, html) if t is not None):
         if target.is_dir() or not target.parent.is_dir():
@@ -116,7 +121,8 @@ def export(
     Parquet keeps tokens, roles and gates as nested columns (see armbench.analysis.export).
     A file given with -o appears only once complete.
     """
-    from armbench.analysis.export import write_rows
+    from armbench.analysis.export import call_rows, text_chunks, trial_rows, write_rows
+    from armbench.pricing import UnknownPriceError
 
     if fmt == "parquet" and output is None:
         fail("--format parquet writes a binary file: name it with -o/--output", code=2)
@@ -155,7 +161,10 @@ def reprice(
     """
     from datetime import date
 
+    from armbench.analysis.render_terminal import print_repricing
+    from armbench.pricing import UnknownPriceError
     from armbench.pricing.reprice import reprice as do_reprice
+    from armbench.store import RunDirectoryError
 
     if (rate_card is None) == (price_date is None):
         fail("give exactly one of --rate-card FILE or --price-date YYYY-MM-DD", code=2)

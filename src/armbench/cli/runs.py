@@ -4,27 +4,27 @@ the status the outcome deserves."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from armbench.analysis.facts import RunFacts, load_run_facts
-from armbench.analysis.render_terminal import print_summary
-from armbench.checks import ToolchainError
 from armbench.cli.app import MaxInfraOption, OutOption, app, err, fail, out
-from armbench.config import ConfigError, RunConfig, load_config
-from armbench.core import TrialRecord
-from armbench.pricing import UnknownPriceError
-from armbench.runner import Preflight, RunOutcome, create_run, execute, preflight, reopen_config
-from armbench.store import RunDirectory, RunDirectoryError, write_atomic
-from armbench.tasks import TaskFileError
+
+if TYPE_CHECKING:  # the verbs import what they use when they run: `armbench --help` stays fast
+    from armbench.analysis.facts import RunFacts
+    from armbench.config import RunConfig
+    from armbench.runner import Preflight, RunOutcome
+    from armbench.store import RunDirectory
 
 DEMO_CONFIG = Path(__file__).resolve().parents[1] / "examples" / "demo.yaml"
 
 
 def open_facts(path: Path, rate_card: Path | None) -> RunFacts:
+    from armbench.analysis.facts import load_run_facts
+    from armbench.pricing import UnknownPriceError
+    from armbench.store import RunDirectoryError
+
     try:
         return load_run_facts(path, rate_card=rate_card)
     except (RunDirectoryError, UnknownPriceError, ValueError) as exc:
@@ -32,6 +32,17 @@ def open_facts(path: Path, rate_card: Path | None) -> RunFacts:
 
 
 def _execute(pre: Preflight, run_dir: RunDirectory, todo: int) -> RunOutcome:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from armbench.core import TrialRecord
+    from armbench.runner import execute
+
     columns = (
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -54,6 +65,9 @@ def _finish(
     """Summary (and with `html`, `report.html` in the run directory), the run directory on the
     last line, then the exit status the outcome deserves: 3 when a fatal provider error stopped
     the run or infra errors exceed the threshold."""
+    from armbench.analysis.render_terminal import print_summary
+    from armbench.store import write_atomic
+
     print_summary(open_facts(run_dir.path, None), out)
     if html:
         from armbench.analysis.facts import prompt_growth
@@ -80,6 +94,11 @@ def _finish(
 
 
 def _preflight(config: RunConfig) -> Preflight:
+    from armbench.checks import ToolchainError
+    from armbench.pricing import UnknownPriceError
+    from armbench.runner import preflight
+    from armbench.tasks import TaskFileError
+
     try:
         return preflight(config)
     except (TaskFileError, KeyError, ValueError, ToolchainError, UnknownPriceError) as exc:
@@ -89,6 +108,8 @@ def _preflight(config: RunConfig) -> Preflight:
 def _run(
     config: RunConfig, out_dir: Path, source: str, max_infra_errors: int = 0, html: bool = False
 ) -> None:
+    from armbench.runner import create_run
+
     pre = _preflight(config)
     run_dir = create_run(pre, out_parent=out_dir, config_source=source)
     err.print(f"run {run_dir.run_id}: {len(pre.plans)} trials → {run_dir.path}")
@@ -116,6 +137,8 @@ def run(
     status: 0 done; 2 bad config, price or key; 3 infra errors over the threshold or a run
     stopped by an auth or quota error.
     """
+    from armbench.config import ConfigError, load_config
+
     try:
         cfg = load_config(config, overrides or [])
     except ConfigError as exc:
@@ -132,6 +155,10 @@ def resume(
 
     Refused (exit 2) when a prompt the run renders changed since it started.
     """
+    from armbench.config import ConfigError
+    from armbench.runner import reopen_config
+    from armbench.store import RunDirectory, RunDirectoryError
+
     try:
         directory = RunDirectory.open(run_dir)
         config = reopen_config(directory)
@@ -152,6 +179,8 @@ def demo(out_dir: OutOption = Path("runs")) -> None:
     Runs offline in a few minutes; everything is real (workspaces, tools, checkers, judge,
     ledger, statistics) except the models, which are simulated and labelled so.
     """
+    from armbench.config import ConfigError, load_config
+
     try:
         cfg = load_config(DEMO_CONFIG)
     except ConfigError as exc:

@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 import typer
 
 from armbench.cli.app import app, err, fail
-from armbench.tasks import TaskFileError, combine, load_pack
 
 
 @app.command("serve-sim")
@@ -44,6 +43,7 @@ def serve_sim(
     be changed at runtime (`POST /_armbench/faults`; statistics at `GET /_armbench/stats`).
     """
     from armbench.serve import SimServer, parse_fault
+    from armbench.tasks import TaskFileError, combine, load_pack
 
     skills: dict[str, float] = {}
     for item in model_skill or []:

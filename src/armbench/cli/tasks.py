@@ -9,9 +9,7 @@ from typing import Annotated
 
 import typer
 
-from armbench.analysis.render_terminal import print_packs
 from armbench.cli.app import app, err, fail, out, tasks_app
-from armbench.tasks import TaskFileError, builtin_pack_names, load_pack
 
 
 @app.command()
@@ -71,6 +69,9 @@ def tasks_list(
     ] = None,
 ) -> None:
     """List packs and their tasks."""
+    from armbench.analysis.render_terminal import print_packs
+    from armbench.tasks import TaskFileError, builtin_pack_names, load_pack
+
     try:
         packs = [load_pack(name) for name in ([pack] if pack else builtin_pack_names())]
     except TaskFileError as exc:
@@ -93,6 +94,7 @@ def tasks_validate(
     Each state is judged REPEATS times; a gate whose verdict changes is reported as flaky.
     """
     from armbench.judge.validate import TaskValidation, validate_pack
+    from armbench.tasks import TaskFileError, load_pack
 
     try:
         loaded = load_pack(pack)

@@ -137,7 +137,7 @@ class OrchestratedArm(ArmSettings):
 
 class RoutingStrategy(ConfigModel):
     """How each call of a routed arm picks the local or the cloud model (see
-    armbench.agent.routing for the features and signals, documented there)."""
+    armbench.arms.routing for the signals and the strategies, documented there)."""
 
     name: Literal["always-cloud", "always-local", "heuristic", "cascade", "classifier"]
     threshold: float = Field(0.5, ge=0)
