@@ -14,3 +14,8 @@ number the data lacks is left out and the gap is named, never written as a measu
 
 Modules are imported by the CLI only when an import command runs, so `armbench` starts fast.
 """
+
+from armbench.importers import fep, hce
+from armbench.importers.common import ImportDataError, ImportedRun, write_run
+
+__all__ = ["ImportDataError", "ImportedRun", "fep", "hce", "write_run"]
