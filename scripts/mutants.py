@@ -10,7 +10,7 @@ survives, and 2 if a mutant no longer applies (its code moved or changed: update
 Mutants name the code they change by its text, not its file, so they survive files being
 moved; they name their tests by file name, wherever under tests/ that file lives.
 
-    python scripts/mutants.py            # every mutant (about ten minutes on 2 cores)
+    python scripts/mutants.py            # every mutant (about five minutes on 2 cores)
     python scripts/mutants.py --list     # what each mutant breaks
     python scripts/mutants.py redact-transcripts scope-gate   # some of them
 """
@@ -118,15 +118,15 @@ MUTANTS = (
     Mutant(
         "infra-is-not-fail",
         "a provider failure ends the trial as infra_error, never fail",
-        '    if agent.stop == "model_error":\n        return "infra_error"',
-        '    if agent.stop == "model_error":\n        return "fail"',
+        '    if run.stop == "model_error":\n        return "infra_error"',
+        '    if run.stop == "model_error":\n        return "fail"',
         ("test_runner.py", "test_providers_e2e.py"),
     ),
     Mutant(
         "every-gate-must-pass",
         "a trial passes only when every gate passes",
-        "gates and all(g.passed for g in gates)",
-        "gates and any(g.passed for g in gates)",
+        "bool(gates) and all(g.passed for g in gates)",
+        "bool(gates) and any(g.passed for g in gates)",
         ("test_e2e.py", "test_runner.py"),
     ),
     Mutant(
@@ -139,7 +139,7 @@ MUTANTS = (
     Mutant(
         "editor-confinement",
         "the editor refuses paths outside the workspace",
-        "if not real.is_relative_to(self.root):",
+        "if not real.is_relative_to(self._workdir):",
         "if False:",
         ("test_editor_tools.py",),
     ),
@@ -149,6 +149,20 @@ MUTANTS = (
         "        _kill_group(proc.pid)\n",
         "        pass\n",
         ("test_env_local.py",),
+    ),
+    Mutant(
+        "resume-changed-prompt",
+        "a resume refuses a run whose prompts changed since it started",
+        "        if changed:\n",
+        "        if False:\n",
+        ("test_prompts_e2e.py",),
+    ),
+    Mutant(
+        "serve-sim-roles",
+        "serve-sim tells a request's role from the prompt registry",
+        "        role = self._prompts.role_of(request.system)\n",
+        "        role = None\n",
+        ("test_serve_brain.py",),
     ),
     Mutant(
         "missing-key",

@@ -174,7 +174,10 @@ class SingleShotAttempt:
         }
         return Verdict(gates=scored.gates, passed=scored.execution_score == 1, scores=scores)
 
-    def _scores(self, outcome: ArmOutcome, verdict: Verdict) -> dict[str, Any]:
+    @staticmethod
+    def _scores(outcome: ArmOutcome, verdict: Verdict) -> dict[str, Any]:
+        """The scores when the answer was judged; else (a model call failed for good) only
+        what the arm recorded (`contract`)."""
         return verdict.scores or dict(outcome.extra)
 
     def transcript(
