@@ -39,6 +39,7 @@ from armbench.core.outcomes import (
     StopReason,
     TrialStatus,
 )
+from armbench.core.pysource import parse_python
 from armbench.core.records import CallRecord, GateResult, TrialRecord
 from armbench.core.roles import ROLES, ROUTES, Role, Route
 from armbench.core.secrets import MASK, Redactor
@@ -94,6 +95,7 @@ __all__ = [
     "format_validation_error",
     "has_run_line",
     "iter_files",
+    "parse_python",
     "prose_lines",
     "render_answer",
     "sha256_file",

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from armbench.core import iter_files
+from armbench.core import iter_files, parse_python
 
 
 def module_file(root: Path, dotted: str) -> Path | None:
@@ -42,7 +42,7 @@ def module_name(root: Path, path: Path) -> str:
 
 def _parse(path: Path) -> ast.Module | None:
     try:
-        return ast.parse(path.read_bytes(), filename=str(path))
+        return parse_python(path.read_bytes(), filename=str(path))
     except (SyntaxError, ValueError):
         return None
 

@@ -104,10 +104,15 @@ def validate_task(
             for kind in ("untouched", "reference")
             for i in range(repeats)
         ]
-        with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
-            results = list(
-                pool.map(lambda job: _judge_copy(prepared, scratch, job[0], job[1], python), jobs)
-            )
+        try:
+            with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+                results = list(
+                    pool.map(
+                        lambda job: _judge_copy(prepared, scratch, job[0], job[1], python), jobs
+                    )
+                )
+        except Exception as exc:  # the harness failed, not the task: say so, never pass or fail
+            return TaskValidation(task.id, [], [], error=f"cannot judge: {exc}")
     return TaskValidation(task.id, untouched=results[:repeats], reference=results[repeats:])
 
 

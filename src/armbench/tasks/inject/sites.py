@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
+from armbench.core import parse_python
+
 Kind = Literal["mypy", "ruff", "collect"]
 
 
@@ -99,7 +101,7 @@ class Module:
             encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
             if encoding not in ("utf-8", "utf-8-sig") and not data.isascii():
                 return None
-            tree = ast.parse(data, filename=path)
+            tree = parse_python(data, filename=path)
         except (SyntaxError, ValueError, UnicodeDecodeError):
             return None
         return cls(path, data, tree)
