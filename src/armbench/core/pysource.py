@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import threading
 
-_PARSING = threading.Lock()
+_PARSING = threading.RLock()  # re-entrant: a finalizer that parses must not deadlock
 
 
 def parse_python(source: str | bytes, filename: str = "<unknown>") -> ast.Module:
