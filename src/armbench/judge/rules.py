@@ -9,13 +9,14 @@ from pathlib import Path
 
 from armbench.core import iter_files
 
-# Line-level (`# type: ignore`, `# noqa`, `# pyright: ignore`) and file-level (`# ruff: noqa`,
-# `# flake8: noqa`, `# mypy: ignore-errors` and other `# mypy:` relaxations) silencers.
 _SUPPRESSION = re.compile(
     r"#\s*(?:type:\s*ignore\b|(?:(?:ruff|flake8)\s*:\s*)?noqa\b|pyright:\s*ignore\b"
     r"|mypy:\s*[^#]*(?:ignore|disable|allow))",
     re.IGNORECASE,
 )
+"""Line-level silencers (type-ignore, noqa and pyright-ignore comments) and file-level ones
+(ruff or flake8 file-wide noqa, mypy ignore-errors and the other `mypy:` relaxations). Spelt
+out in words here: ruff reads a real silencer written in a comment of this file as one."""
 
 
 def count_suppressions(root: Path) -> dict[str, int]:

@@ -79,7 +79,7 @@ def preflight(config: RunConfig, *, python: str = sys.executable) -> Preflight:
     models = config.model_dump(mode="json")["models"]
     configured = priced_models({k: v for k, v in models.items() if k in used})
     card, provenance = effective_card(configured, override, at=datetime.now(UTC))
-    environments = LOCAL
+    environments = LOCAL  # no config names another backend yet
     checkers = verify_toolchain(python, Path.cwd(), environments=environments)
     # Raises MissingKeyError before anything runs; models no arm uses need no key.
     models = ModelFactory({k: m for k, m in config.models.items() if k in used})
