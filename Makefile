@@ -46,7 +46,7 @@ browser:
 
 test: lint typecheck unit
 
-# Break each guarded contract in a scratch copy and show its tests going red (about 5 minutes).
+# Break each guarded contract in a scratch copy and show its tests going red (about 6 minutes).
 mutants: $(STAMP)
 	$(BIN)/python scripts/mutants.py
 

@@ -10,7 +10,7 @@ survives, and 2 if a mutant no longer applies (its code moved or changed: update
 Mutants name the code they change by its text, not its file, so they survive files being
 moved; they name their tests by file name, wherever under tests/ that file lives.
 
-    python scripts/mutants.py            # every mutant (about five minutes on 2 cores)
+    python scripts/mutants.py            # every mutant (about six minutes on 2 cores)
     python scripts/mutants.py --list     # what each mutant breaks
     python scripts/mutants.py redact-transcripts scope-gate   # some of them
 """
