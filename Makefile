@@ -5,9 +5,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint typecheck unit browser mutants lock clean
+.PHONY: install demo test lint typecheck unit browser sandbox mutants lock clean
 
-install: $(STAMP)
+install: $(STAMP) sandbox
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) sandbox
 	$(BIN)/armbench demo --out runs
 
 lint: $(STAMP)
@@ -26,7 +26,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP) browser
+unit: $(STAMP) browser sandbox
 	$(BIN)/pytest -n 2 --dist loadscope
 
 # The HTML report's browser test drives the system's Chromium (playwright never downloads one).
@@ -42,6 +42,20 @@ browser:
 		|| echo "could not install chromium: the HTML report's browser test will be skipped"; \
 	else \
 		echo "no $(CHROMIUM), and installing it needs root and apt-get: the HTML report's browser test will be skipped"; \
+	fi
+
+# Trials run each command in a bubblewrap sandbox wherever `bwrap` works (README, "Sandbox").
+# Install Debian's when it is missing and we can (root with apt-get); otherwise say why runs
+# will fall back to plain processes and the attack suite will skip. Never fails the build.
+sandbox:
+	@if command -v bwrap >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's bubblewrap: the sandbox every trial's commands run in"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq bubblewrap >/dev/null; } \
+		|| echo "could not install bubblewrap: runs will use plain processes (isolation by convention) and the attack suite will skip"; \
+	else \
+		echo "no bwrap, and installing it needs root and apt-get: runs will use plain processes (isolation by convention) and the attack suite will skip"; \
 	fi
 
 test: lint typecheck unit

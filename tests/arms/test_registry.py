@@ -56,7 +56,7 @@ def test_every_provider_but_the_sim_is_registered_and_loads() -> None:
 
 def test_an_unknown_backend_is_refused_naming_the_known_ones() -> None:
     assert "local" in BACKENDS
-    with pytest.raises(UnknownBackend, match="known: local"):
+    with pytest.raises(UnknownBackend, match="known: bwrap, local"):
         EnvironmentFactory("docker")
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from armbench.env.local import LocalEnvironment, _CappedReader, scrubbed_environ
+from armbench.env.local import LocalEnvironment, scrubbed_environ
+from armbench.env.process import TOKEN_VARIABLE, CappedReader
 
 SECRETS = {
     "OPENAI_API_KEY": "sk-openai-very-secret",
@@ -151,13 +152,16 @@ def test_secrets_never_reach_a_command(monkeypatch: pytest.MonkeyPatch, tmp_path
     for name, value in SECRETS.items():
         assert name not in result.output
         assert value not in result.output
-    # The command sees exactly the scrubbed environment, nothing more.
-    assert _parse_env(result.output) == dict(env.environ)
+    # The command sees exactly the scrubbed environment, nothing more (but the token that names
+    # its processes, so they can be found and killed when it ends).
+    seen_env = _parse_env(result.output)
+    assert len(seen_env.pop(TOKEN_VARIABLE)) == 16
+    assert seen_env == dict(env.environ)
     # ...and through bash too (bash adds only its own bookkeeping variables).
     shell = env.run("env", timeout_s=10)
     seen = set(_parse_env(shell.output))
     assert not set(SECRETS) & seen
-    assert seen - set(env.environ) <= {"PWD", "SHLVL", "_", "OLDPWD"}
+    assert seen - set(env.environ) <= {"PWD", "SHLVL", "_", "OLDPWD", TOKEN_VARIABLE}
 
 
 def test_environ_has_own_interpreter_first_on_path(tmp_path: Path) -> None:
@@ -328,7 +332,7 @@ def test_capped_reader_keeps_its_descriptor_until_the_pipe_closes() -> None:
     what it has without closing the descriptor (whose number could otherwise be reused by
     another command's pipe while the stale thread still reads it); the thread closes it at EOF."""
     read_fd, write_fd = os.pipe()
-    reader = _CappedReader(os.fdopen(read_fd, "rb"), cap=100)
+    reader = CappedReader(os.fdopen(read_fd, "rb"), cap=100)
     os.write(write_fd, b"early\n")
     assert _wait_for(lambda: reader._total == len(b"early\n")), "the reader never read it"
     assert reader.finish(grace_s=0.1) == ("early\n", False)

@@ -122,6 +122,7 @@ def test_a_harness_failure_becomes_an_infra_error_record(
         redact=Redactor(),
         environments=LOCAL,
         prompts=arm_prompts(cfg),
+        work_root=tmp_path / "work",
     )
     record = run_trial(plan, ctx)
     assert record.status == "infra_error"

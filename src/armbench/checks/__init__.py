@@ -1,6 +1,7 @@
 """The checkers a verdict rests on: mypy, ruff and pytest runners that read machine-readable
 reports, and the pinned toolchain the judge refuses to judge without."""
 
+from armbench.checks.pytest_guard import GuardedRun, GuardFinding, GuardReport
 from armbench.checks.runners import (
     COLLECTION,
     JUDGED_ENV,
@@ -25,6 +26,9 @@ __all__ = [
     "JUDGED_ENV",
     "CheckReport",
     "Finding",
+    "GuardFinding",
+    "GuardReport",
+    "GuardedRun",
     "ToolchainError",
     "installed_versions",
     "parse_junit",

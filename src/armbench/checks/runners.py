@@ -12,11 +12,12 @@ import json
 import shlex
 import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from armbench.checks.pytest_guard import GuardedRun
 from armbench.env import CommandResult, Environment
 
 Tool = Literal["mypy", "ruff", "pytest"]
@@ -60,6 +61,10 @@ class CheckReport:
     problem: str = ""
     """Why the report could not be trusted, when it could not."""
     min_passed: int = field(default=1, repr=False)
+    tests: Mapping[str, str] = field(default_factory=dict, repr=False)
+    """pytest: each test's node id → passed, failed, error or skipped, as the guard saw it."""
+    deselected: tuple[str, ...] = field(default=(), repr=False)
+    """pytest: node ids the run deselected (`-k`, `--deselect`, a plugin)."""
 
     @property
     def passed(self) -> bool:
@@ -246,10 +251,17 @@ def run_pytest(
     args: Sequence[str] = (),
     min_passed: int = 1,
     timeout_s: float = 600,
+    report_dir: Path | None = None,
 ) -> CheckReport:
-    """`python -m pytest --junitxml` — collection errors do not stop the other modules running."""
-    with tempfile.TemporaryDirectory(prefix="armbench-junit-") as tmp:
+    """`python -m pytest --junitxml`, guarded: collection errors do not stop the other modules
+    running, and the verdict holds only if armbench's guard (armbench.checks.pytest_guard) saw
+    the session through and agrees with the JUnit report.
+
+    The reports are written in `report_dir`, a folder `env` lets commands write and the harness
+    read (a sandbox's scratch); a fresh temporary folder when None (plain processes only)."""
+    with tempfile.TemporaryDirectory(prefix="armbench-junit-", dir=report_dir) as tmp:
         report = Path(tmp) / "junit.xml"
+        guard = GuardedRun.install(Path(tmp))
         argv = [
             python,
             "-m",
@@ -257,12 +269,14 @@ def run_pytest(
             "-q",
             "-p",
             "no:cacheprovider",
+            *guard.args,
             "--continue-on-collection-errors",
             f"--junitxml={report}",
             *args,
         ]
-        result = env.run(argv, timeout_s=timeout_s)
+        result = env.run(argv, timeout_s=timeout_s, extra_env=guard.environ)
         xml_text = report.read_text(encoding="utf-8") if report.is_file() else ""
+        seen = guard.read()
     counts = dict.fromkeys(("passed", "failed", "errored", "skipped", "collection_errors"), 0)
     findings: list[Finding] = []
     problem = ""
@@ -278,6 +292,8 @@ def run_pytest(
     # 0 all passed, 1 some failed, 2 interrupted / collection errors, 5 nothing collected.
     if not problem and result.exit_code not in (0, 1, 2, 5):
         problem = f"pytest exited {result.exit_code} (internal error or bad usage)"
+    if not problem:
+        problem = seen.problem(counts)
     return CheckReport(
         tool="pytest",
         command=shlex.join(argv),
@@ -290,4 +306,6 @@ def run_pytest(
         output_tail=_tail(result),
         problem=problem,
         min_passed=min_passed,
+        tests=dict(seen.outcomes),
+        deselected=seen.deselected,
     )

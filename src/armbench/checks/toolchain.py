@@ -35,7 +35,7 @@ def pinned_versions() -> dict[str, str]:
 def installed_versions(
     python: str, cwd: Path, *, environments: EnvironmentFactory = LOCAL
 ) -> dict[str, str]:
-    """What `python -m <checker> --version` says, for each checker."""
+    """What `python -m <checker> --version` says, for each checker (run in `cwd`)."""
     env = environments(cwd)
     versions: dict[str, str] = {}
     for checker in CHECKERS:

@@ -11,15 +11,15 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, Literal, get_args
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field, SerializerFunctionWrapHandler, ValidationError, model_serializer
 
 from armbench.config.arms import ARM_SETTINGS, ArmConfig, RoutedArm
 from armbench.config.base import ConfigModel
 from armbench.config.models import MODEL_CONFIGS, ModelConfig, RetryPolicy, ScriptModelConfig
-from armbench.core import Limits, format_validation_error
+from armbench.core import DEFAULT_COMMAND_LIMITS, CommandLimits, Limits, format_validation_error
 from armbench.prompts import PromptError, override
 
 
@@ -44,7 +44,15 @@ class RunConfig(ConfigModel):
     """Trials run at once."""
     retry: RetryPolicy = RetryPolicy()
     keep_workspaces: bool = False
-    """Keep each trial's workspace after judging (the transcript always keeps the final diff)."""
+    """Keep each trial's workspace after judging, in the run directory's `work/` (the
+    transcript always keeps the final diff)."""
+    sandbox: Literal["auto", "bwrap", "local"] = "auto"
+    """Where commands run: `bwrap`, a bubblewrap sandbox per command (no network, nothing
+    outside the workspace but a read-only system and toolchain); `local`, plain processes
+    (isolation by convention); `auto`, bwrap wherever it works. Asking for `bwrap` where it
+    does not work is an error before anything runs."""
+    command_limits: CommandLimits = DEFAULT_COMMAND_LIMITS
+    """Caps on every command a trial runs (processes, memory, file size, open files, CPU)."""
     models: dict[str, ModelConfig] = Field(min_length=1)
     arms: dict[str, ArmConfig] = Field(min_length=1)
 
@@ -55,6 +63,17 @@ class RunConfig(ConfigModel):
     def model_name(self, key: str) -> str:
         """The pricing name of model `key`: its `model` field, else the key itself."""
         return self.models[key].model or key
+
+    @model_serializer(mode="wrap")
+    def _without_later_defaults(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """Leave out fields added after the first release while they hold their defaults, so
+        configs written before them keep their canonical hash and their manifests."""
+        data = handler(self)
+        if isinstance(data, dict):
+            for name in ("sandbox", "command_limits"):
+                if getattr(self, name) == type(self).model_fields[name].default:
+                    data.pop(name, None)
+        return data
 
     def canonical_hash(self) -> str:
         """sha256 of the validated config, independent of YAML formatting and key order."""

@@ -16,7 +16,7 @@ from armbench.core.fileblocks import (
     render_answer,
 )
 from armbench.core.files import IGNORED_DIRS, copy_tree, fingerprint_tree, iter_files, sha256_file
-from armbench.core.limits import DEFAULT_LIMITS, Limits
+from armbench.core.limits import DEFAULT_COMMAND_LIMITS, DEFAULT_LIMITS, CommandLimits, Limits
 from armbench.core.messages import (
     SIMULATED_HEADER,
     SIMULATED_PROVIDERS,
@@ -49,6 +49,7 @@ from armbench.core.validation import format_validation_error
 from armbench.core.version import VERSION
 
 __all__ = [
+    "DEFAULT_COMMAND_LIMITS",
     "DEFAULT_LIMITS",
     "FATAL",
     "IGNORED_DIRS",
@@ -65,6 +66,7 @@ __all__ = [
     "Block",
     "CacheBreakpoint",
     "CallRecord",
+    "CommandLimits",
     "GateResult",
     "InfraClass",
     "Limits",

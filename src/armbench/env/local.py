@@ -7,21 +7,17 @@ sandboxing backend can slot in behind the same Environment protocol (see armbenc
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shlex
-import signal
-import subprocess
 import sys
-import threading
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO
 
+from armbench.core import DEFAULT_COMMAND_LIMITS, CommandLimits
 from armbench.env.base import DEFAULT_OUTPUT_CAP, CommandResult
 from armbench.env.host_files import HostFiles
+from armbench.env.process import run_process
 
 # Variables a command may inherit. Everything else is dropped: an allowlist cannot leak a
 # credential under a name nobody thought of, which a denylist of `*_API_KEY` patterns can.
@@ -54,74 +50,16 @@ def scrubbed_environ(
     prefix = os.pathsep.join(str(p) for p in path_prefix)
     if prefix:
         env["PATH"] = prefix + (os.pathsep + env["PATH"] if env.get("PATH") else "")
-    env.update(_checked(extra or {}))
+    env.update(checked_names(extra or {}))
     return env
 
 
-def _checked(extra: Mapping[str, str]) -> dict[str, str]:
+def checked_names(extra: Mapping[str, str]) -> dict[str, str]:
+    """`extra`, unless a name in it looks like a credential: that is refused, loudly."""
     for name in extra:
         if _SECRET_NAME.search(name):
             raise ValueError(f"refusing to pass {name!r} to a command: it looks like a secret")
     return dict(extra)
-
-
-class _CappedReader:
-    """Drains a pipe on a thread, keeping the first and last `cap // 2` bytes.
-
-    The thread owns the pipe and closes it at end of file. `finish` never closes it: if a
-    grandchild escaped the process group and still holds the write end, the thread is left to
-    drain in the background, and the descriptor stays ours until then, so its number cannot be
-    reused by another command's pipe while a stale reader still reads it.
-    """
-
-    def __init__(self, stream: IO[bytes], cap: int) -> None:
-        self._stream = stream
-        self._half = max(cap // 2, 1)
-        self._head = bytearray()
-        self._tail = bytearray()
-        self._total = 0
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._drain, daemon=True)
-        self._thread.start()
-
-    def _drain(self) -> None:
-        fd = self._stream.fileno()
-        try:
-            while chunk := os.read(fd, 65536):
-                with self._lock:
-                    self._keep(chunk)
-        except OSError:
-            pass
-        finally:
-            self._stream.close()
-
-    def _keep(self, chunk: bytes) -> None:
-        self._total += len(chunk)
-        room = self._half - len(self._head)
-        if room > 0:
-            self._head += chunk[:room]
-            chunk = chunk[room:]
-        if chunk:
-            self._tail += chunk
-            if len(self._tail) > self._half:
-                del self._tail[: len(self._tail) - self._half]
-
-    def finish(self, grace_s: float = 2.0) -> tuple[str, bool]:
-        """The output so far (all of it, unless something still holds the pipe after `grace_s`)."""
-        self._thread.join(grace_s)
-        with self._lock:
-            kept = len(self._head) + len(self._tail)
-            truncated = self._total > kept
-            data = bytes(self._head)
-            if truncated:
-                data += f"\n[... {self._total - kept} bytes omitted ...]\n".encode()
-            data += bytes(self._tail)
-        return data.decode("utf-8", errors="replace"), truncated
-
-
-def _kill_group(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
 
 
 class LocalEnvironment(HostFiles):
@@ -135,8 +73,10 @@ class LocalEnvironment(HostFiles):
         home: Path | None = None,
         path_prefix: Sequence[Path] | None = None,
         extra_env: Mapping[str, str] | None = None,
+        limits: CommandLimits = DEFAULT_COMMAND_LIMITS,
     ) -> None:
         self._workdir = workdir.resolve()
+        self._limits = limits
         prefix = [Path(sys.executable).parent] if path_prefix is None else list(path_prefix)
         self._env = scrubbed_environ(home=home, path_prefix=prefix, extra=extra_env)
 
@@ -158,46 +98,14 @@ class LocalEnvironment(HostFiles):
         merge_stderr: bool = True,
         extra_env: Mapping[str, str] | None = None,
     ) -> CommandResult:
-        if isinstance(command, str):
-            argv = ["bash", "-c", command]
-            shown = command
-        else:
-            argv = list(command)
-            shown = shlex.join(argv)
-        env = {**self._env, **_checked(extra_env or {})}
-        started = time.monotonic()
-        proc = subprocess.Popen(
+        argv = ["bash", "-c", command] if isinstance(command, str) else list(command)
+        return run_process(
             argv,
+            shown=command if isinstance(command, str) else shlex.join(argv),
             cwd=self._workdir,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
-            start_new_session=True,  # its own process group, so a timeout kills the whole tree
-        )
-        assert proc.stdout is not None
-        out = _CappedReader(proc.stdout, output_cap)
-        err = _CappedReader(proc.stderr, output_cap) if proc.stderr is not None else None
-        timed_out = False
-        try:
-            exit_code: int | None = proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            exit_code = None
-        # Also reaps anything the command left running in the background.
-        _kill_group(proc.pid)
-        if timed_out:
-            proc.wait()
-        output, truncated = out.finish()
-        stderr, err_truncated = err.finish() if err is not None else ("", False)
-        if timed_out:
-            output += f"\n[killed: command exceeded its {timeout_s:g}s timeout]\n"
-        return CommandResult(
-            command=shown,
-            exit_code=exit_code,
-            output=output,
-            stderr=stderr,
-            timed_out=timed_out,
-            truncated=truncated or err_truncated,
-            duration_s=time.monotonic() - started,
+            env={**self._env, **checked_names(extra_env or {})},
+            timeout_s=timeout_s,
+            output_cap=output_cap,
+            merge_stderr=merge_stderr,
+            limits=self._limits,
         )

@@ -72,7 +72,13 @@ def run_ruff_gate(name: str, gate: RuffGate, ctx: GateContext) -> GateResult:
 
 
 def run_pytest_gate(name: str, gate: PytestGate, ctx: GateContext) -> GateResult:
-    report = run_pytest(ctx.env, python=ctx.python, args=gate.args, min_passed=gate.min_passed)
+    report = run_pytest(
+        ctx.env,
+        python=ctx.python,
+        args=gate.args,
+        min_passed=gate.min_passed,
+        report_dir=ctx.scratch,
+    )
     return _from_report(name, report)
 
 
@@ -121,7 +127,7 @@ def judge(
     with tempfile.TemporaryDirectory(prefix="armbench-judge-") as scratch:
         home = Path(scratch) / "home"
         home.mkdir()
-        env = environments(workspace, home=home, extra_env=JUDGED_ENV)
+        env = environments(workspace, home=home, extra_env=JUDGED_ENV, writable=[Path(scratch)])
         ctx = GateContext(workspace, prepared, env, python, Path(scratch))
         for name, gate in zip(_gate_names(spec.gates), spec.gates, strict=True):
             results.append(GATES[gate.kind](name, gate, ctx))

@@ -3,13 +3,14 @@ each one as it completes. A run can be resumed: recorded trials are never run tw
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import platform
+import shutil
 import socket
 import sys
+import tempfile
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -22,8 +23,13 @@ from typing import Any
 
 from armbench.checks import verify_toolchain
 from armbench.config import ConfigError, RunConfig, parse_config
-from armbench.core import FATAL, VERSION, Redactor, TrialRecord, fingerprint_tree
-from armbench.env import LOCAL, EnvironmentFactory
+from armbench.core import FATAL, VERSION, CommandLimits, Redactor, TrialRecord, fingerprint_tree
+from armbench.env import (
+    EnvironmentFactory,
+    SandboxChoice,
+    SandboxMounts,
+    choose_backend,
+)
 from armbench.models.factory import ModelFactory, identity_of
 from armbench.pricing.effective import card_record, effective_card, priced_models
 from armbench.pricing.ratecard import RateCard
@@ -79,8 +85,9 @@ def preflight(config: RunConfig, *, python: str = sys.executable) -> Preflight:
     models = config.model_dump(mode="json")["models"]
     configured = priced_models({k: v for k, v in models.items() if k in used})
     card, provenance = effective_card(configured, override, at=datetime.now(UTC))
-    environments = LOCAL  # no config names another backend yet
-    checkers = verify_toolchain(python, Path.cwd(), environments=environments)
+    environments = sandbox_for(config.sandbox, config.command_limits, python)
+    with tempfile.TemporaryDirectory(prefix="armbench-probe-") as probe:
+        checkers = verify_toolchain(python, Path(probe), environments=environments)
     # Raises MissingKeyError before anything runs; models no arm uses need no key.
     models = ModelFactory({k: m for k, m in config.models.items() if k in used})
     return Preflight(
@@ -96,6 +103,15 @@ def preflight(config: RunConfig, *, python: str = sys.executable) -> Preflight:
         environments,
         arm_prompts(config),
     )
+
+
+def sandbox_for(choice: SandboxChoice, limits: CommandLimits, python: str) -> EnvironmentFactory:
+    """The Environment factory of a run: the backend `choice` asks for (bubblewrap wherever it
+    works, for `auto`), able to read the toolchain of `python`.
+    SandboxUnavailable when `bwrap` was asked for and cannot run here."""
+    backend, _warning = choose_backend(choice)
+    mounts = SandboxMounts.for_python(python)
+    return EnvironmentFactory(backend, limits=limits, mounts=mounts)
 
 
 def arm_prompts(config: RunConfig) -> dict[str, PromptSet]:
@@ -167,6 +183,7 @@ def create_run(pre: Preflight, *, out_parent: Path, config_source: str) -> RunDi
         simulated=any(identity_of(k, m).simulated for k, m in config.models.items()),
         trials_planned=len(pre.plans),
         prompts=prompts_record(config, pre.prompts),
+        sandbox=pre.environments.record(),
     )
     run_dir.write_manifest(manifest)
     run_dir.database().close()  # creates the schema now, so an empty run is still a valid run
@@ -224,9 +241,11 @@ def execute(
     try:
         done = db.trial_ids()
         todo = [p for p in pre.plans if p.trial_id not in done]
+        work_root = Path(tempfile.mkdtemp(prefix=f"armbench-{run_dir.run_id}-"))
         ctx = TrialContext(
             config=pre.config,
             run_dir=run_dir,
+            work_root=work_root,
             prepared=PreparedCache(
                 run_dir.path / "prepared", python=pre.python, environments=pre.environments
             ),
@@ -268,8 +287,7 @@ def execute(
                 for f in futures:
                     f.cancel()
                 raise
-        with contextlib.suppress(OSError):  # trials remove their workspaces; drop the parent
-            (run_dir.path / "work").rmdir()
+        shutil.rmtree(work_root, ignore_errors=True)  # each trial removed its own already
         manifest = run_dir.read_manifest()
         if len(db.trial_ids()) >= manifest.trials_planned:
             run_dir.write_manifest(manifest.model_copy(update={"finished_at": utc_now()}))

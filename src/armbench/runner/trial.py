@@ -37,6 +37,9 @@ from armbench.tasks import SingleShotTask, TaskSpec
 class TrialContext:
     config: RunConfig
     run_dir: RunDirectory
+    work_root: Path
+    """Where trials work: a scratch folder outside the run directory, so nothing a trial runs
+    can reach the run's records through `..`."""
     prepared: PreparedCache
     python: str
     """Interpreter with the pinned checkers; the agent's `python` and the judge's."""
@@ -64,7 +67,7 @@ def status_of(run: AgentRun, verdict: Verdict) -> TrialStatus:
 
 def run_trial(plan: TrialPlan, ctx: TrialContext) -> TrialRecord:
     started = time.time()
-    work = ctx.run_dir.path / "work" / plan.trial_id
+    work = ctx.work_root / plan.trial_id
     base: dict[str, Any] = dict(
         trial_id=plan.trial_id,
         arm=plan.arm_name,
@@ -90,8 +93,12 @@ def run_trial(plan: TrialPlan, ctx: TrialContext) -> TrialRecord:
             extra={"traceback": traceback.format_exc(limit=8)},
         )
     finally:
-        if not ctx.config.keep_workspaces:
-            shutil.rmtree(work, ignore_errors=True)
+        if ctx.config.keep_workspaces and work.exists():
+            kept = ctx.run_dir.path / "work" / plan.trial_id
+            shutil.rmtree(kept, ignore_errors=True)
+            kept.parent.mkdir(exist_ok=True)
+            shutil.move(work, kept)
+        shutil.rmtree(work, ignore_errors=True)
     return redacted(record, ctx.redact)
 
 

@@ -50,6 +50,8 @@ class Manifest(BaseModel):
     trials_planned: int
     prompts: list[dict[str, Any]] = []
     """Every prompt the run renders: `{id, sha256, source, arms}` (see runner.run)."""
+    sandbox: dict[str, Any] = {}
+    """How commands ran: `{backend, confined, limits, readable, hidden}` (see env.factory)."""
     imported: dict[str, Any] | None = None
     """Runs made by `armbench import`, not by armbench: `{importer, source, sha256, notes}` —
     where the data came from and what it does not measure (notes are shown by every report)."""

@@ -108,7 +108,8 @@ def _warm_mypy_cache(
     if gate is None:
         return None
     cache = template.with_name(template.name + ".mypy-cache")
-    env = environments(template, extra_env=JUDGED_ENV)
+    cache.mkdir(exist_ok=True)
+    env = environments(template, extra_env=JUDGED_ENV, writable=[cache])
     run_mypy(env, python=python, args=gate.args, cache_dir=cache)
     return cache if cache.is_dir() else None
 

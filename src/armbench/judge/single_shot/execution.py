@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shlex
 import shutil
+import tempfile
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
 from armbench.checks import JUDGED_ENV
-from armbench.core import GateResult, copy_tree
+from armbench.core import GateResult, copy_tree, iter_files
 from armbench.env import CommandResult, Environment, EnvironmentFactory
 from armbench.tasks import CommandCheck, SingleShotTask, StdoutCheck
 
@@ -30,16 +33,48 @@ def _tail(text: str) -> str:
     return text[-_TAIL:]
 
 
-def _shim_dir(python: str, scratch: Path) -> Path:
-    """A folder holding `python` and `python3` that exec the given interpreter."""
+_SHIMS: dict[str, Path] = {}
+_SHIMS_LOCK = threading.Lock()
+
+
+def python_folder(python: str) -> Path:
+    """A folder whose `python` and `python3` run the interpreter `python`, to put first on PATH.
+
+    An interpreter's own folder when it has both names (a virtualenv's `bin` does); otherwise a
+    folder of two shell shims, written once per process and never again. Writing an executable
+    while other threads fork is what made a run step fail with "Text file busy" (a child forked
+    meanwhile held the file open for writing); nothing the judge executes is written twice, and
+    the shims are written under another name, closed, then renamed into place.
+    """
     resolved = python if "/" in python else (shutil.which(python) or python)
-    folder = scratch / "bin"
-    folder.mkdir()
-    for name in ("python", "python3"):
-        shim = folder / name
-        shim.write_text(f'#!/bin/sh\nexec {shlex.quote(resolved)} "$@"\n', encoding="utf-8")
-        shim.chmod(0o755)
-    return folder
+    own = Path(resolved).parent
+    names = [own / "python", own / "python3"]
+    if all(p.exists() and p.resolve() == Path(resolved).resolve() for p in names):
+        return own
+    with _SHIMS_LOCK:
+        if resolved not in _SHIMS:
+            folder = Path(tempfile.mkdtemp(prefix="armbench-python-"))
+            for name in ("python", "python3"):
+                staged = folder / f".{name}.tmp"
+                staged.write_text(f'#!/bin/sh\nexec {shlex.quote(resolved)} "$@"\n')
+                staged.chmod(0o755)
+                os.replace(staged, folder / name)
+            _SHIMS[resolved] = folder
+        return _SHIMS[resolved]
+
+
+def _restore_fixture(fixture: Path, workspace: Path) -> None:
+    """Every fixture file back to its own bytes before the checks run: the answer's program
+    may have rewritten a hidden checker or an input, and checks must judge its output with
+    the task's own files."""
+    for rel in iter_files(fixture):
+        target = workspace / rel
+        if target.is_symlink() or target.is_file():
+            target.unlink()
+        elif target.is_dir():
+            shutil.rmtree(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(fixture / rel, target)
 
 
 def _first_difference(expected: list[str], got: list[str]) -> str:
@@ -125,7 +160,7 @@ def execute(
     home = root / "home"
     home.mkdir()
     env = environments(
-        workspace, home=home, path_prefix=[_shim_dir(python, root)], extra_env=JUDGED_ENV
+        workspace, home=home, path_prefix=[python_folder(python)], extra_env=JUDGED_ENV
     )
     gates: list[GateResult] = []
     outputs: list[CommandResult] = []
@@ -149,6 +184,8 @@ def execute(
                 details=details,
             )
         )
+    if fixture is not None:
+        _restore_fixture(fixture, workspace)
     for name, check in zip(check_names, task.spec.check, strict=True):
         if isinstance(check, StdoutCheck):
             gates.append(_stdout_gate(name, check, task, outputs[check.step]))

@@ -37,7 +37,15 @@ class Checkers:
         extra_env: Mapping[str, str] | None = None,
         environments: EnvironmentFactory = LOCAL,
     ) -> None:
-        self.env = environments(workdir, path_prefix=[Path(python).parent], extra_env=extra_env)
+        # The scratch copy's parent holds the mypy cache and the JUnit reports; listing a real
+        # repository (no cache) writes nothing anywhere.
+        self.scratch = cache_dir.parent if cache_dir is not None else None
+        self.env = environments(
+            workdir,
+            path_prefix=[Path(python).parent],
+            extra_env=extra_env,
+            writable=[self.scratch] if self.scratch is not None else [],
+        )
         self.python = python
         self.cache_dir = cache_dir
 
@@ -46,7 +54,7 @@ class Checkers:
         with ThreadPoolExecutor(max_workers=3) as pool:
             mypy = pool.submit(run_mypy, self.env, python=self.python, cache_dir=self.cache_dir)
             ruff = pool.submit(run_ruff, self.env, python=self.python)
-            pytest = pool.submit(run_pytest, self.env, python=self.python)
+            pytest = pool.submit(run_pytest, self.env, python=self.python, report_dir=self.scratch)
             return Reports(mypy.result(), ruff.result(), pytest.result())
 
     def ruff_files(self) -> list[str]:

@@ -1,0 +1,149 @@
+"""armbench's pytest guard: loaded into the judge's pytest run before any code under test.
+
+The code under test runs inside the pytest process that judges it, so it could rewrite pytest's
+verdicts from the inside. This plugin (`-p armbench_pytest_guard`, imported before conftest
+files and test modules) makes the usual ways of doing so visible to the judge:
+
+- an audit hook (which cannot be removed once added) sees writes to the attributes of pytest's
+  and pluggy's classes and to any function's code, and says which workspace file made them;
+- a snapshot of pytest's reporting machinery, taken now, is compared with what is there when
+  the session ends: a replaced class, method or function is named;
+- every test's outcome is written, as it happens, to a report of the guard's own
+  (`ARMBENCH_GUARD_REPORT`, each line carrying a nonce the judge chose), and a last line says
+  the session finished: a run that ends early (`os._exit`) has no last line, and a JUnit report
+  forged by the code disagrees with what the guard saw.
+
+This narrows what code under test can do to its verdict; it does not make it impossible (that
+code shares the process, and enough of it could find the nonce): the README says so. The plugin
+uses only the standard library and pytest, because it runs with the project's interpreter.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import types
+from typing import Any
+
+_GUARDED = ("_pytest", "pytest", "pluggy")
+_WATCHED_MODULES = (
+    "_pytest.reports",
+    "_pytest.runner",
+    "_pytest.junitxml",
+    "_pytest.main",
+    "_pytest.skipping",
+    "_pytest.terminal",
+    "_pytest.python",
+    "_pytest.outcomes",
+    "pluggy._callers",
+    "pluggy._hooks",
+    "pluggy._manager",
+)
+
+
+def _start() -> dict[str, Any]:
+    """Everything the guard keeps, in one closure-held dict (not module globals)."""
+    path = os.environ.pop("ARMBENCH_GUARD_REPORT", "")
+    nonce = os.environ.pop("ARMBENCH_GUARD_NONCE", "")
+    root = os.path.realpath(os.getcwd()) + os.sep
+    stream = open(path, "a", encoding="utf-8", buffering=1) if path else None  # noqa: SIM115
+    return {"stream": stream, "nonce": nonce, "root": root, "findings": [], "snapshot": {}}
+
+
+_STATE = _start()
+
+
+def _emit(record: dict[str, Any]) -> None:
+    stream = _STATE["stream"]
+    if stream is not None:
+        stream.write(json.dumps({**record, "nonce": _STATE["nonce"]}) + "\n")
+        stream.flush()
+
+
+def _workspace_file(frame: types.FrameType | None) -> str | None:
+    """The first workspace file on the stack, relative to the workspace (None when only
+    pytest, the standard library or the toolchain is on it)."""
+    here = os.path.realpath(__file__)
+    root = _STATE["root"]
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        # Frozen and generated code (`<frozen ...>`, `<string>`) has no file of its own.
+        name = os.path.realpath(filename) if os.path.isabs(filename) else ""
+        if name and name != here and name.startswith(root) and "site-packages" not in name:
+            return name[len(root) :]
+        frame = frame.f_back
+    return None
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if event not in ("object.__setattr__", "object.__delattr__"):
+        return
+    target, attribute = args[0], args[1]
+    guarded = (
+        isinstance(target, type)
+        and str(getattr(target, "__module__", "")).split(".")[0] in _GUARDED
+    )
+    if not guarded and not (isinstance(target, types.FunctionType) and attribute == "__code__"):
+        return
+    where = _workspace_file(sys._getframe(1))
+    if where is not None:
+        name = getattr(target, "__qualname__", repr(target))
+        _STATE["findings"].append(
+            {"rule": "pytest_patched", "file": where, "detail": f"{name}.{attribute}"}
+        )
+
+
+def _take_snapshot() -> dict[str, int]:
+    found: dict[str, int] = {}
+    for module_name in _WATCHED_MODULES:
+        module = sys.modules.get(module_name)
+        if module is None:
+            continue
+        for name, value in list(vars(module).items()):
+            if isinstance(value, (type, types.FunctionType)):
+                found[f"{module_name}.{name}"] = id(value)
+                if isinstance(value, type):
+                    for attr, member in list(vars(value).items()):
+                        found[f"{module_name}.{name}.{attr}"] = id(member)
+    return found
+
+
+def _changed(before: dict[str, int]) -> list[str]:
+    after = _take_snapshot()
+    return sorted(k for k, v in before.items() if after.get(k) != v)
+
+
+sys.addaudithook(_audit)
+
+
+def pytest_configure(config: Any) -> None:
+    _STATE["snapshot"] = _take_snapshot()
+    _emit({"event": "started"})
+
+
+def pytest_runtest_logreport(report: Any) -> None:
+    _emit(
+        {
+            "event": "report",
+            "nodeid": report.nodeid,
+            "when": report.when,
+            "outcome": report.outcome,
+        }
+    )
+
+
+def pytest_collectreport(report: Any) -> None:
+    if report.failed:
+        _emit({"event": "collect_error", "nodeid": report.nodeid})
+
+
+def pytest_deselected(items: Any) -> None:
+    _emit({"event": "deselected", "nodeids": [item.nodeid for item in items]})
+
+
+def pytest_sessionfinish(session: Any, exitstatus: Any) -> None:
+    changed = _changed(_STATE["snapshot"])
+    findings = list(_STATE["findings"])
+    findings += [{"rule": "pytest_replaced", "file": "", "detail": name} for name in changed]
+    _emit({"event": "finished", "exitstatus": int(exitstatus), "findings": findings})

@@ -1,0 +1,140 @@
+"""What one command may use: processes, memory, file size, open files, CPU time.
+
+Limits are set in the child just before it becomes the command (`apply`), so the command and
+everything it starts inherit them; a sandbox's processes inherit them through bwrap. The
+process count is the one limit `setrlimit` cannot give: Linux never enforces RLIMIT_NPROC
+against root, and counts every process of a user, not of a command. So where armbench may
+create cgroups (root, with the `pids` controller mounted) each command gets a `pids` cgroup of
+its own — which also lets armbench kill every process the command started, including those that
+left its session with `setsid` (`CommandGroup.kill_all`). Elsewhere the process count is not
+limited; the README says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import secrets
+import signal
+import time
+from pathlib import Path
+
+from armbench.core import CommandLimits
+
+MIB = 1024 * 1024
+
+
+def apply_limits(limits: CommandLimits) -> None:
+    """Set the per-process limits on the calling process (a child about to exec)."""
+    for kind, value in (
+        (resource.RLIMIT_AS, limits.memory_mb * MIB),
+        (resource.RLIMIT_FSIZE, limits.file_size_mb * MIB),
+        (resource.RLIMIT_NOFILE, limits.open_files),
+        (resource.RLIMIT_CPU, limits.cpu_s),
+    ):
+        _soft, hard = resource.getrlimit(kind)
+        capped = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        resource.setrlimit(kind, (capped, capped))
+
+
+def _pids_root() -> Path | None:
+    """Where armbench may make pids cgroups: the v1 `pids` hierarchy, or cgroup2 with `pids`
+    enabled for its children; None when neither is mounted writable."""
+    try:
+        mounts = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return None
+    for line in mounts:
+        fields = line.split()
+        mount, fstype, options = fields[4], fields[-3], fields[-1]
+        if fstype == "cgroup" and "pids" in options.split(","):
+            return Path(mount)
+        if fstype == "cgroup2":
+            root = Path(mount)
+            with contextlib.suppress(OSError):
+                if "pids" in (root / "cgroup.subtree_control").read_text().split():
+                    return root
+    return None
+
+
+_ROOT: list[Path | None] = []
+
+
+def pids_root() -> Path | None:
+    """The pids cgroup folder armbench's command groups go in (probed once per process)."""
+    if not _ROOT:
+        root = _pids_root()
+        found = None
+        if root is not None:
+            with contextlib.suppress(OSError):
+                (root / "armbench").mkdir(exist_ok=True)
+                probe = root / "armbench" / f"probe-{os.getpid()}"
+                probe.mkdir()
+                (probe / "pids.max").write_text("1\n")
+                probe.rmdir()
+                found = root / "armbench"
+        _ROOT.append(found)
+    return _ROOT[0]
+
+
+class CommandGroup:
+    """A pids cgroup holding one command and all it starts: capped, and killed whole."""
+
+    def __init__(self, folder: Path, procs_fd: int) -> None:
+        self.folder = folder
+        self._procs_fd = procs_fd
+
+    @classmethod
+    def create(cls, limits: CommandLimits) -> CommandGroup | None:
+        """A new group capped at `limits.processes`, or None where cgroups are not ours."""
+        root = pids_root()
+        if root is None:
+            return None
+        folder = root / f"cmd-{os.getpid()}-{secrets.token_hex(6)}"
+        try:
+            folder.mkdir()
+            (folder / "pids.max").write_text(f"{limits.processes}\n")
+            fd = os.open(folder / "cgroup.procs", os.O_WRONLY | os.O_CLOEXEC)
+        except OSError:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+            return None
+        return cls(folder, fd)
+
+    def join(self) -> None:
+        """Move the calling process into the group (in the child, before it execs)."""
+        os.write(self._procs_fd, b"0")
+
+    def members(self) -> list[int]:
+        try:
+            text = (self.folder / "cgroup.procs").read_text()
+        except OSError:
+            return []
+        return [int(pid) for pid in text.split()]
+
+    def kill_all(self, grace_s: float = 2.0) -> None:
+        """SIGKILL every process in the group until none is left (or `grace_s` passes)."""
+        with contextlib.suppress(OSError):
+            (self.folder / "pids.max").write_text("0\n")  # no new process from here on
+        deadline = time.monotonic() + grace_s
+        while (pids := self.members()) and time.monotonic() < deadline:
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.01)
+
+    def close(self) -> None:
+        """Kill what is left and remove the group."""
+        self.kill_all()
+        with contextlib.suppress(OSError):
+            os.close(self._procs_fd)
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            try:
+                self.folder.rmdir()
+                return
+            except FileNotFoundError:
+                return
+            except OSError:  # members still exiting
+                time.sleep(0.01)
