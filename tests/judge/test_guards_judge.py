@@ -83,6 +83,7 @@ def test_the_reference_solution_passes_every_gate(prepared: Prepared, tmp_path: 
     assert verdict == {
         "protected": True,
         "scope": True,
+        "harness_files": True,
         "no_new_suppressions": True,
         "ruff": True,
         "pytest": True,

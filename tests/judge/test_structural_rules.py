@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from armbench.judge.rules import count_suppressions
+from armbench.checks import count_suppressions
 from armbench.judge.structural import (
     Verdict,
     module_file,

@@ -7,10 +7,18 @@ from armbench.checks.runners import (
     JUDGED_ENV,
     CheckReport,
     Finding,
+    isolated_bytecode,
     parse_junit,
     run_mypy,
     run_pytest,
     run_ruff,
+)
+from armbench.checks.suppressions import (
+    Suppressions,
+    count_suppressions,
+    file_suppressions,
+    find_suppressions,
+    new_suppressions,
 )
 from armbench.checks.toolchain import (
     CHECKERS,
@@ -29,8 +37,14 @@ __all__ = [
     "GuardFinding",
     "GuardReport",
     "GuardedRun",
+    "Suppressions",
     "ToolchainError",
+    "count_suppressions",
+    "file_suppressions",
+    "find_suppressions",
     "installed_versions",
+    "isolated_bytecode",
+    "new_suppressions",
     "parse_junit",
     "pinned_versions",
     "run_mypy",

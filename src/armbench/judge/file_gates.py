@@ -1,25 +1,34 @@
-"""The file gates every agentic task gets: protected files, the editable scope, and no new
-suppressions. They read the workspace against the prepared template's fingerprints, and run
-before any checker, because running the test suite executes the agent's code, which could
-otherwise cover its tracks.
+"""The file gates every agentic task gets: protected files, the editable scope, the files
+that steer the checkers, and no new suppressions. They read the workspace against what was
+recorded of the prepared template, and run before any checker, because running the test suite
+executes the agent's code, which could otherwise cover its tracks.
 """
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pathspec
 
+from armbench.checks import find_suppressions, new_suppressions
 from armbench.core import GateResult, fingerprint_tree
-from armbench.judge.rules import count_suppressions
 from armbench.tasks import Prepared
+
+HARNESS_FILES = (
+    "conftest.py", "pytest.ini", "tox.ini", "setup.cfg", "mypy.ini", ".mypy.ini",
+    "ruff.toml", ".ruff.toml", ".coveragerc", "sitecustomize.py", "usercustomize.py", "*.pth",
+)  # fmt: skip
+"""Files that change how the checkers run or what Python loads before the code under test:
+pytest's conftest and configuration, the checkers' configuration, the interpreter's startup
+hooks. `pyproject.toml` counts when its `[tool]` tables change."""
 
 MAX_LISTED = 10
 """Paths named in a gate's details before the rest are counted."""
 
 
-def _matcher(patterns: tuple[str, ...]) -> pathspec.PathSpec[Any]:
+def matcher(patterns: tuple[str, ...]) -> pathspec.PathSpec[Any]:
     return pathspec.PathSpec.from_lines("gitignore", patterns)
 
 
@@ -36,7 +45,7 @@ def changed_paths(workspace: Path, prepared: Prepared) -> list[str]:
 
 
 def protected_gate(workspace: Path, prepared: Prepared) -> GateResult:
-    spec = _matcher(prepared.task.spec.protected)
+    spec = matcher(prepared.task.spec.protected)
     guarded = [p for p in prepared.fingerprints if spec.match_file(p)]
     now = fingerprint_tree(workspace)
     altered = [p for p in guarded if now.get(p) != prepared.fingerprints[p]]
@@ -52,7 +61,7 @@ def protected_gate(workspace: Path, prepared: Prepared) -> GateResult:
 
 
 def scope_gate(changed: list[str], prepared: Prepared) -> GateResult:
-    spec = _matcher(prepared.task.spec.editable)
+    spec = matcher(prepared.task.spec.editable)
     outside = [p for p in changed if not spec.match_file(p)]
     return GateResult(
         name="scope",
@@ -65,10 +74,49 @@ def scope_gate(changed: list[str], prepared: Prepared) -> GateResult:
     )
 
 
+def _tool_tables(path: Path) -> object:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8")).get("tool")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return ("unreadable", path.read_bytes() if path.is_file() else None)
+
+
+def harness_gate(workspace: Path, changed: list[str], prepared: Prepared) -> GateResult:
+    """Fails on an added, changed or removed file that steers the checkers (HARNESS_FILES),
+    outside the paths the task allows (`harness_allowed`)."""
+    harness, allowed = matcher(HARNESS_FILES), matcher(prepared.task.spec.harness_allowed)
+    caught = [p for p in changed if harness.match_file(p) and not allowed.match_file(p)]
+    caught += [
+        f"{rel} [tool]"
+        for rel in changed
+        if rel.rsplit("/", 1)[-1] == "pyproject.toml"
+        and not allowed.match_file(rel)
+        and _tool_tables(prepared.template / rel) != _tool_tables(workspace / rel)
+    ]
+    return GateResult(
+        name="harness_files",
+        kind="rule",
+        passed=not caught,
+        exit_code=None,
+        counts={"caught": len(caught)},
+        duration_s=0.0,
+        details=(
+            f"rule harness_files: files that steer the checkers were added or changed: "
+            f"{listed(sorted(caught))}"
+            if caught
+            else ""
+        ),
+    )
+
+
 def suppressions_gate(workspace: Path, prepared: Prepared) -> GateResult:
-    before = sum(count_suppressions(prepared.template).values())
-    after_by_file = count_suppressions(workspace)
-    after = sum(after_by_file.values())
+    """Fails when the workspace holds more suppressions than the template did at preparation;
+    names each file and kind that gained some."""
+    before_by_file = prepared.suppressions
+    after_by_file = find_suppressions(workspace)
+    before = sum(sum(kinds.values()) for kinds in before_by_file.values())
+    after = sum(sum(kinds.values()) for kinds in after_by_file.values())
+    added = new_suppressions(before_by_file, after_by_file)
     return GateResult(
         name="no_new_suppressions",
         kind="rule",
@@ -77,8 +125,7 @@ def suppressions_gate(workspace: Path, prepared: Prepared) -> GateResult:
         counts={"before": before, "after": after},
         duration_s=0.0,
         details=(
-            f"{after - before} new `# type: ignore` / `# noqa` comments "
-            f"(files with any: {listed(sorted(after_by_file))})"
+            f"rule no_new_suppressions: {after - before} more than at the start ({listed(added)})"
             if after > before
             else ""
         ),
@@ -86,13 +133,15 @@ def suppressions_gate(workspace: Path, prepared: Prepared) -> GateResult:
 
 
 def file_gates(workspace: Path, prepared: Prepared) -> list[GateResult]:
-    """The file gates the task asks for: protected (when it protects anything), scope, and
-    no new suppressions (when its rules say so)."""
+    """The file gates the task asks for: protected (when it protects anything), scope, harness
+    files, and no new suppressions (when its rules say so)."""
     spec = prepared.task.spec
     results: list[GateResult] = []
     if spec.protected:
         results.append(protected_gate(workspace, prepared))
-    results.append(scope_gate(changed_paths(workspace, prepared), prepared))
+    changed = changed_paths(workspace, prepared)
+    results.append(scope_gate(changed, prepared))
+    results.append(harness_gate(workspace, changed, prepared))
     if "no_new_suppressions" in spec.rules:
         results.append(suppressions_gate(workspace, prepared))
     return results

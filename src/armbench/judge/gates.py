@@ -1,39 +1,62 @@
 """Judging an agentic workspace: the file gates, then each of the task's gates by kind.
 
-Every gate runs and is recorded; the trial passes only if all pass. Gate kinds are a registry:
-a kind (`kind:` in task.yaml, armbench.tasks.spec) maps to a function that runs it. Adding a kind
-is its spec model in armbench.tasks.spec (in the `GateSpec` union) and its runner here, listed
-in `GATES`.
+The file gates read the workspace; the checkers never run in it. They run over a fresh copy
+(the pristine template plus the changed files the task lets the agent edit, without bytecode
+caches) in a sandbox of their own, with Python's compiled files kept in the judge's scratch:
+nothing the agent left beside its sources (a forged `.pyc`, a file outside its scope) reaches
+the verdict. Every gate runs and is recorded; the trial passes only if all pass.
+
+Gate kinds are a registry: a kind (`kind:` in task.yaml, armbench.tasks.spec) maps to a
+function that runs it. Adding a kind is its spec model in armbench.tasks.spec (in the
+`GateSpec` union) and its runner here, listed in `GATES`.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from armbench.checks import JUDGED_ENV, CheckReport, run_mypy, run_pytest, run_ruff
-from armbench.core import GateResult
+from armbench.checks import (
+    JUDGED_ENV,
+    CheckReport,
+    isolated_bytecode,
+    run_mypy,
+    run_pytest,
+    run_ruff,
+)
+from armbench.core import GateResult, copy_tree
 from armbench.env import LOCAL, Environment, EnvironmentFactory
-from armbench.judge.file_gates import MAX_LISTED, file_gates
+from armbench.judge.file_gates import MAX_LISTED, changed_paths, file_gates, listed, matcher
 from armbench.judge.structural import verify_moved_function
-from armbench.tasks import GateSpec, MovedFunctionGate, MypyGate, Prepared, PytestGate, RuffGate
+from armbench.tasks import (
+    GateSpec,
+    MovedFunctionGate,
+    MypyGate,
+    Prepared,
+    PytestGate,
+    RuffGate,
+    make_writable,
+)
 
 
 @dataclass(frozen=True)
 class GateContext:
-    """What a gate runs against: the workspace, its pristine template, the judge's Environment
-    on it, the checker interpreter and a scratch folder outside the workspace."""
+    """What a gate runs against: the judged copy of the workspace, its pristine template, the
+    judge's Environment on it, the checker interpreter, a scratch folder outside the copy, and
+    the gate's index among the task's gates."""
 
     workspace: Path
     prepared: Prepared
     env: Environment
     python: str
     scratch: Path
+    index: int = 0
 
 
 GateRunner = Callable[[str, Any, GateContext], GateResult]
@@ -63,7 +86,7 @@ def _from_report(name: str, report: CheckReport) -> GateResult:
 def run_mypy_gate(name: str, gate: MypyGate, ctx: GateContext) -> GateResult:
     cache = ctx.scratch / "mypy-cache"
     if ctx.prepared.mypy_cache is not None and not cache.exists():
-        shutil.copytree(ctx.prepared.mypy_cache, cache)
+        shutil.copytree(ctx.prepared.mypy_cache, cache, copy_function=shutil.copyfile)
     return _from_report(name, run_mypy(ctx.env, python=ctx.python, args=gate.args, cache_dir=cache))
 
 
@@ -72,6 +95,8 @@ def run_ruff_gate(name: str, gate: RuffGate, ctx: GateContext) -> GateResult:
 
 
 def run_pytest_gate(name: str, gate: PytestGate, ctx: GateContext) -> GateResult:
+    """pytest, guarded; it also fails when a test the reference solution passes (by node id)
+    is missing, skipped, deselected or failing."""
     report = run_pytest(
         ctx.env,
         python=ctx.python,
@@ -79,7 +104,28 @@ def run_pytest_gate(name: str, gate: PytestGate, ctx: GateContext) -> GateResult
         min_passed=gate.min_passed,
         report_dir=ctx.scratch,
     )
-    return _from_report(name, report)
+    result = _from_report(name, report)
+    expected = ctx.prepared.reference_tests.get(ctx.index, ())
+    if not report.parsed or not expected:
+        return result
+    deselected = set(report.deselected)
+    lost = {
+        node: "deselected" if node in deselected else report.tests.get(node, "missing")
+        for node in expected
+        if report.tests.get(node) != "passed"
+    }
+    if not lost:
+        return result
+    named = listed([f"{node} ({why})" for node, why in lost.items()])
+    details = (
+        f"rule reference_tests: {len(lost)} of the reference's passing tests did not pass: {named}"
+    )
+    return replace(
+        result,
+        passed=False,
+        counts={**result.counts, "reference_lost": len(lost)},
+        details="; ".join(d for d in (details, result.details) if d),
+    )
 
 
 def run_moved_function_gate(name: str, gate: MovedFunctionGate, ctx: GateContext) -> GateResult:
@@ -121,14 +167,45 @@ def judge(
     python: str,
     environments: EnvironmentFactory = LOCAL,
 ) -> tuple[GateResult, ...]:
-    """Run every gate of the task on `workspace`, in a scrubbed environment of its own."""
+    """Run every gate of the task on `workspace`: the file gates on the workspace itself, the
+    others on a judged copy of it, in a scrubbed environment of their own.
+    TemplateChanged (a failure of the harness) when the template is not as prepared."""
     spec = prepared.task.spec
+    prepared.verify()
     results = file_gates(workspace, prepared)
-    with tempfile.TemporaryDirectory(prefix="armbench-judge-") as scratch:
-        home = Path(scratch) / "home"
+    with tempfile.TemporaryDirectory(prefix="armbench-judge-") as tmp:
+        scratch = Path(tmp)
+        judged, home = scratch / "repo", scratch / "home"
+        judged_copy(workspace, prepared, judged)
         home.mkdir()
-        env = environments(workspace, home=home, extra_env=JUDGED_ENV, writable=[Path(scratch)])
-        ctx = GateContext(workspace, prepared, env, python, Path(scratch))
-        for name, gate in zip(_gate_names(spec.gates), spec.gates, strict=True):
+        env = environments(
+            judged,
+            home=home,
+            extra_env={**JUDGED_ENV, **isolated_bytecode(scratch)},
+            writable=[scratch],
+        )
+        for index, (name, gate) in enumerate(zip(_gate_names(spec.gates), spec.gates, strict=True)):
+            ctx = GateContext(judged, prepared, env, python, scratch, index)
             results.append(GATES[gate.kind](name, gate, ctx))
     return tuple(results)
+
+
+def judged_copy(workspace: Path, prepared: Prepared, dest: Path) -> None:
+    """The tree the checkers judge, at `dest`: the pristine template, with the workspace's
+    changes to the paths the task lets the agent edit (files written, files deleted; symlinks
+    kept as links), and nothing else of the workspace: no caches, no file outside its scope."""
+    copy_tree(prepared.template, dest)
+    editable = matcher(prepared.task.spec.editable)
+    for rel in changed_paths(workspace, prepared):
+        if not editable.match_file(rel):
+            continue
+        source, target = workspace / rel, dest / rel
+        if target.is_symlink() or target.exists():
+            target.unlink()
+        if source.is_symlink():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(os.readlink(source), target)
+        elif source.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+    make_writable(dest)  # the template's files are read-only

@@ -84,7 +84,9 @@ class AgenticAttempt:
         self.prepared.materialize(self.workspace)
         home.mkdir(parents=True)
         if self.prepared.mypy_cache is not None:
-            shutil.copytree(self.prepared.mypy_cache, home / ".mypy_cache")
+            shutil.copytree(
+                self.prepared.mypy_cache, home / ".mypy_cache", copy_function=shutil.copyfile
+            )
         self.env: Environment | None = environments(
             self.workspace,
             home=home,

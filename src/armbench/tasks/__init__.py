@@ -9,7 +9,13 @@ from armbench.tasks.packs import (
     load_pack,
     resolve_pack_folder,
 )
-from armbench.tasks.prepare import Prepared, apply_solution, prepare
+from armbench.tasks.prepare import (
+    Prepared,
+    TemplateChanged,
+    apply_solution,
+    make_writable,
+    prepare,
+)
 from armbench.tasks.single_shot import (
     AnyTask,
     CheckSpec,
@@ -61,6 +67,7 @@ __all__ = [
     "TaskFileError",
     "TaskKind",
     "TaskSpec",
+    "TemplateChanged",
     "apply_solution",
     "builtin_pack_names",
     "combine",
@@ -68,6 +75,7 @@ __all__ = [
     "load_pack",
     "load_single_shot_task",
     "load_task",
+    "make_writable",
     "prepare",
     "resolve_pack_folder",
     "task_kind",

@@ -124,6 +124,10 @@ class TaskSpec(_Spec):
     """Gitignore-style patterns of the paths the agent may change; a change elsewhere fails."""
     protected: tuple[str, ...] = ()
     """Paths that must be byte-identical when judged (checked against pristine fingerprints)."""
+    harness_allowed: tuple[str, ...] = ()
+    """Gitignore-style patterns of the paths where the agent may add or change files that steer
+    the checkers themselves (`conftest.py`, pytest, mypy or ruff configuration, `sitecustomize`,
+    `usercustomize`, `.pth`); any other such change fails the `harness_files` gate."""
     rules: tuple[Rule, ...] = ()
     check_commands: tuple[str, ...] = ()
     """The commands the prompt tells the agent to run to check its work."""
