@@ -14,10 +14,35 @@ from armbench.cli.app import MaxInfraOption, OutOption, app, err, fail, out
 if TYPE_CHECKING:  # the verbs import what they use when they run: `armbench --help` stays fast
     from armbench.analysis.facts import RunFacts
     from armbench.config import RunConfig
+    from armbench.env import SandboxChoice
     from armbench.runner import Preflight, RunOutcome
     from armbench.store import RunDirectory
 
 DEMO_CONFIG = Path(__file__).resolve().parents[1] / "examples" / "demo.yaml"
+
+SandboxOption = Annotated[
+    str | None,
+    typer.Option(
+        "--sandbox",
+        help=(
+            "Where the agent's and the judge's commands run: `bwrap` (a bubblewrap sandbox: "
+            "no network, only the workspace writable; the run fails before any trial where it "
+            "cannot work), `local` (plain processes: isolation by convention), or `auto` "
+            "(bwrap wherever it works). Default: the config's `sandbox`, else auto."
+        ),
+        show_default=False,
+    ),
+]
+SANDBOX_CHOICES = ("auto", "bwrap", "local")
+
+
+def _sandbox_override(sandbox: str | None) -> list[str]:
+    """`--sandbox X` as the config override `sandbox=X` (so the manifest's config says it)."""
+    if sandbox is None:
+        return []
+    if sandbox not in SANDBOX_CHOICES:
+        fail(f"--sandbox {sandbox}: not a backend (choose {', '.join(SANDBOX_CHOICES)})", code=2)
+    return [f"sandbox={sandbox}"]
 
 
 def open_facts(path: Path, rate_card: Path | None) -> RunFacts:
@@ -93,16 +118,29 @@ def _finish(
         raise typer.Exit(3)
 
 
-def _preflight(config: RunConfig) -> Preflight:
+def _preflight(config: RunConfig, sandbox: SandboxChoice | None = None) -> Preflight:
+    """Everything checked before a trial runs (exit 2 naming what is wrong); the warning of a
+    run on plain processes is shown every time."""
     from armbench.checks import ToolchainError
+    from armbench.env import SandboxUnavailable
     from armbench.pricing import UnknownPriceError
     from armbench.runner import preflight
     from armbench.tasks import TaskFileError
 
     try:
-        return preflight(config)
-    except (TaskFileError, KeyError, ValueError, ToolchainError, UnknownPriceError) as exc:
+        pre = preflight(config, sandbox=sandbox)
+    except (
+        TaskFileError,
+        KeyError,
+        ValueError,
+        ToolchainError,
+        UnknownPriceError,
+        SandboxUnavailable,
+    ) as exc:
         fail(str(exc).strip("'\""), code=2)
+    if pre.sandbox_warning:
+        err.print(f"[yellow]warning:[/] {escape(pre.sandbox_warning)}", highlight=False)
+    return pre
 
 
 def _run(
@@ -129,6 +167,7 @@ def run(
         ),
     ] = None,
     max_infra_errors: MaxInfraOption = 0,
+    sandbox: SandboxOption = None,
 ) -> None:
     """Run every arm of CONFIG on every task, for each replicate, and record it all.
 
@@ -140,7 +179,7 @@ def run(
     from armbench.config import ConfigError, load_config
 
     try:
-        cfg = load_config(config, overrides or [])
+        cfg = load_config(config, [*(overrides or []), *_sandbox_override(sandbox)])
     except ConfigError as exc:
         fail(str(exc), code=2)
     _run(cfg, out_dir, str(config.resolve()), max_infra_errors)
@@ -153,7 +192,8 @@ def resume(
 ) -> None:
     """Finish an interrupted run: trials already recorded are kept and not run again.
 
-    Refused (exit 2) when a prompt the run renders changed since it started.
+    The remaining trials run on the backend the run started with (refused, exit 2, where it
+    cannot run now), and the resume is refused when a prompt the run renders changed since.
     """
     from armbench.config import ConfigError
     from armbench.runner import reopen_config
@@ -164,7 +204,8 @@ def resume(
         config = reopen_config(directory)
     except (RunDirectoryError, ConfigError) as exc:
         fail(str(exc), code=2)
-    pre = _preflight(config)
+    recorded = directory.read_manifest().sandbox.get("backend")
+    pre = _preflight(config, sandbox=recorded if recorded in ("bwrap", "local") else None)
     with directory.database() as db:
         todo = len([p for p in pre.plans if p.trial_id not in db.trial_ids()])
     err.print(f"run {directory.run_id}: {todo} of {len(pre.plans)} trials left")
@@ -172,7 +213,7 @@ def resume(
 
 
 @app.command()
-def demo(out_dir: OutOption = Path("runs")) -> None:
+def demo(out_dir: OutOption = Path("runs"), sandbox: SandboxOption = None) -> None:
     """Run the demo: every kind of arm on simulated models (src/armbench/examples/demo.yaml),
     then write its HTML report to `report.html` in the run directory.
 
@@ -182,7 +223,7 @@ def demo(out_dir: OutOption = Path("runs")) -> None:
     from armbench.config import ConfigError, load_config
 
     try:
-        cfg = load_config(DEMO_CONFIG)
+        cfg = load_config(DEMO_CONFIG, _sandbox_override(sandbox))
     except ConfigError as exc:
         fail(str(exc), code=2)
     _run(cfg, out_dir, str(DEMO_CONFIG), html=True)

@@ -42,7 +42,14 @@ from armbench.core.outcomes import (
 from armbench.core.pysource import parse_python
 from armbench.core.records import CallRecord, GateResult, TrialRecord
 from armbench.core.roles import ROLES, ROUTES, Role, Route
-from armbench.core.secrets import MASK, Redactor
+from armbench.core.secrets import (
+    MASK,
+    SECRET_NAME,
+    Redactor,
+    looks_secret,
+    process_environ,
+    withdraw_secrets,
+)
 from armbench.core.seeds import derive_seed
 from armbench.core.tokens import TOKEN_KINDS, TokenKind, Usage
 from armbench.core.validation import format_validation_error
@@ -57,6 +64,7 @@ __all__ = [
     "RETRYABLE",
     "ROLES",
     "ROUTES",
+    "SECRET_NAME",
     "SIMULATED_HEADER",
     "SIMULATED_PROVIDERS",
     "TIMED_OUT",
@@ -97,9 +105,12 @@ __all__ = [
     "format_validation_error",
     "has_run_line",
     "iter_files",
+    "looks_secret",
     "parse_python",
+    "process_environ",
     "prose_lines",
     "render_answer",
     "sha256_file",
     "trailing_exit_code",
+    "withdraw_secrets",
 ]

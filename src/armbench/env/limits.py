@@ -13,6 +13,8 @@ limited; the README says so.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import os
 import resource
 import secrets
@@ -23,6 +25,17 @@ from pathlib import Path
 from armbench.core import CommandLimits
 
 MIB = 1024 * 1024
+_PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+"""Loaded before any fork: a child between fork and exec may only make system calls."""
+
+
+def die_with_parent() -> None:
+    """Have the kernel kill the calling process (a child about to exec) when the thread that
+    started it dies — armbench killed with SIGKILL included, when no cleanup of its own runs.
+    Linux only; elsewhere a no-op."""
+    with contextlib.suppress(AttributeError, OSError):
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def apply_limits(limits: CommandLimits) -> None:

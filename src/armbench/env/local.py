@@ -8,13 +8,12 @@ sandboxing backend can slot in behind the same Environment protocol (see armbenc
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from armbench.core import DEFAULT_COMMAND_LIMITS, CommandLimits
+from armbench.core import DEFAULT_COMMAND_LIMITS, CommandLimits, looks_secret
 from armbench.env.base import DEFAULT_OUTPUT_CAP, CommandResult
 from armbench.env.host_files import HostFiles
 from armbench.env.process import run_process
@@ -22,10 +21,6 @@ from armbench.env.process import run_process
 # Variables a command may inherit. Everything else is dropped: an allowlist cannot leak a
 # credential under a name nobody thought of, which a denylist of `*_API_KEY` patterns can.
 _INHERITED = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM", "TMPDIR", "SYSTEMROOT")
-
-_SECRET_NAME = re.compile(
-    r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH|COOKIE|SESSION)", re.I
-)
 
 
 def scrubbed_environ(
@@ -57,7 +52,7 @@ def scrubbed_environ(
 def checked_names(extra: Mapping[str, str]) -> dict[str, str]:
     """`extra`, unless a name in it looks like a credential: that is refused, loudly."""
     for name in extra:
-        if _SECRET_NAME.search(name):
+        if looks_secret(name):
             raise ValueError(f"refusing to pass {name!r} to a command: it looks like a secret")
     return dict(extra)
 

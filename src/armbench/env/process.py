@@ -24,7 +24,7 @@ from typing import IO
 
 from armbench.core import CommandLimits
 from armbench.env.base import CommandResult
-from armbench.env.limits import CommandGroup, apply_limits
+from armbench.env.limits import CommandGroup, apply_limits, die_with_parent
 
 
 class CappedReader:
@@ -122,7 +122,12 @@ def run_process(
     group = CommandGroup.create(limits)
     token = secrets.token_hex(8)
 
+    parent = os.getpid()
+
     def confine() -> None:  # in the child, between fork and exec: system calls only
+        die_with_parent()
+        if os.getppid() != parent:  # armbench died before the line above took effect
+            os._exit(1)
         apply_limits(limits)
         if group is not None:
             group.join()

@@ -7,12 +7,11 @@ anything runs. Providers are found by name (armbench.models.providers).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
 from armbench.config import ModelConfig
-from armbench.core import SIMULATED_PROVIDERS
+from armbench.core import SIMULATED_PROVIDERS, process_environ
 from armbench.models.base import Model, ModelIdentity
 from armbench.models.providers import provider
 
@@ -39,10 +38,20 @@ class ModelFactory:
     def __init__(
         self, models: Mapping[str, ModelConfig], environ: Mapping[str, str] | None = None
     ) -> None:
-        env = os.environ if environ is None else environ
+        env = process_environ() if environ is None else environ
         self._configs = dict(models)
         self._keys = {k: self._api_key(k, c, env) for k, c in self._configs.items()}
+        self.key_variables = sorted(
+            {v for c in self._configs.values() if (v := self._variable(c)) is not None}
+        )
+        """The environment variables the keys were read from (withdrawn once a run starts)."""
         self._clients: dict[str, Any] = {}
+
+    @staticmethod
+    def _variable(config: ModelConfig) -> str | None:
+        return (
+            None if config.provider == "sim" else provider(config.provider).key_variable(config)[0]
+        )
 
     @staticmethod
     def _api_key(key: str, config: ModelConfig, environ: Mapping[str, str]) -> str | None:

@@ -23,7 +23,17 @@ from typing import Any
 
 from armbench.checks import verify_toolchain
 from armbench.config import ConfigError, RunConfig, parse_config
-from armbench.core import FATAL, VERSION, CommandLimits, Redactor, TrialRecord, fingerprint_tree
+from armbench.core import (
+    FATAL,
+    VERSION,
+    CommandLimits,
+    Redactor,
+    TrialRecord,
+    fingerprint_tree,
+    looks_secret,
+    process_environ,
+    withdraw_secrets,
+)
 from armbench.env import (
     EnvironmentFactory,
     SandboxChoice,
@@ -61,12 +71,18 @@ class Preflight:
     models: ModelFactory
     environments: EnvironmentFactory
     """The backend every command of the run goes through."""
+    sandbox_warning: str | None
     prompts: dict[str, PromptSet]
     """Each arm's prompts, by arm name."""
 
 
-def preflight(config: RunConfig, *, python: str = sys.executable) -> Preflight:
-    """Load the pack, plan the trials, check prices and the judge's toolchain."""
+def preflight(
+    config: RunConfig, *, python: str = sys.executable, sandbox: SandboxChoice | None = None
+) -> Preflight:
+    """Load the pack, plan the trials, check prices, the sandbox and the judge's toolchain.
+
+    `sandbox` overrides the config's choice (a resumed run keeps the backend it started with).
+    SandboxUnavailable, before anything runs, when the backend asked for cannot run here."""
     packs = [load_pack(name) for name in config.packs]
     pack = combine(packs)
     if config.tasks is not None:
@@ -85,7 +101,7 @@ def preflight(config: RunConfig, *, python: str = sys.executable) -> Preflight:
     models = config.model_dump(mode="json")["models"]
     configured = priced_models({k: v for k, v in models.items() if k in used})
     card, provenance = effective_card(configured, override, at=datetime.now(UTC))
-    environments = sandbox_for(config.sandbox, config.command_limits, python)
+    environments, warning = sandbox_for(sandbox or config.sandbox, config.command_limits, python)
     with tempfile.TemporaryDirectory(prefix="armbench-probe-") as probe:
         checkers = verify_toolchain(python, Path(probe), environments=environments)
     # Raises MissingKeyError before anything runs; models no arm uses need no key.
@@ -101,17 +117,20 @@ def preflight(config: RunConfig, *, python: str = sys.executable) -> Preflight:
         python,
         models,
         environments,
+        warning,
         arm_prompts(config),
     )
 
 
-def sandbox_for(choice: SandboxChoice, limits: CommandLimits, python: str) -> EnvironmentFactory:
+def sandbox_for(
+    choice: SandboxChoice, limits: CommandLimits, python: str
+) -> tuple[EnvironmentFactory, str | None]:
     """The Environment factory of a run: the backend `choice` asks for (bubblewrap wherever it
-    works, for `auto`), able to read the toolchain of `python`.
-    SandboxUnavailable when `bwrap` was asked for and cannot run here."""
-    backend, _warning = choose_backend(choice)
+    works, for `auto`), able to read the toolchain of `python`; and the warning every run on
+    plain processes shows. SandboxUnavailable when `bwrap` was asked for and cannot run here."""
+    backend, warning = choose_backend(choice)
     mounts = SandboxMounts.for_python(python)
-    return EnvironmentFactory(backend, limits=limits, mounts=mounts)
+    return EnvironmentFactory(backend, limits=limits, mounts=mounts), warning
 
 
 def arm_prompts(config: RunConfig) -> dict[str, PromptSet]:
@@ -239,6 +258,11 @@ def execute(
     """
     db = run_dir.database()
     try:
+        # Keys were read: no command started from here on can find them in this process's
+        # environment (nor in /proc/<pid>/environ); every secret-looking value is redacted.
+        withdraw_secrets(also=pre.models.key_variables)
+        started_with = process_environ()
+        secrets = [*pre.models.secrets, *(v for k, v in started_with.items() if looks_secret(k))]
         done = db.trial_ids()
         todo = [p for p in pre.plans if p.trial_id not in done]
         work_root = Path(tempfile.mkdtemp(prefix=f"armbench-{run_dir.run_id}-"))
@@ -251,7 +275,7 @@ def execute(
             ),
             python=pre.python,
             models=pre.models,
-            redact=Redactor(pre.models.secrets),
+            redact=Redactor(secrets),
             environments=pre.environments,
             prompts=pre.prompts,
         )

@@ -22,7 +22,7 @@ from armbench.agent.loop import AgentRun, Ledger, TrialClock
 from armbench.arms import ArmContext, ArmOutcome, arm_kind
 from armbench.config import RunConfig
 from armbench.core import DEFAULT_LIMITS, Limits, Redactor, TrialRecord, TrialStatus
-from armbench.env import EnvironmentFactory
+from armbench.env import EnvironmentFactory, SandboxError
 from armbench.models import ModelFactory, RetryingCaller, identity_of
 from armbench.prompts import PromptSet
 from armbench.runner.attempts import AgenticAttempt, Attempt, SingleShotAttempt, Verdict
@@ -88,7 +88,7 @@ def run_trial(plan: TrialPlan, ctx: TrialContext) -> TrialRecord:
             wall_s=time.time() - started,
             iterations=0,
             ended_at=time.time(),
-            infra_class="harness",
+            infra_class="sandbox" if isinstance(exc, SandboxError) else "harness",
             error=f"{type(exc).__name__}: {exc}",
             extra={"traceback": traceback.format_exc(limit=8)},
         )

@@ -4,10 +4,13 @@ The code under test runs inside the pytest process that judges it, so it could r
 verdicts from the inside. This plugin (`-p armbench_pytest_guard`, imported before conftest
 files and test modules) makes the usual ways of doing so visible to the judge:
 
-- an audit hook (which cannot be removed once added) sees writes to the attributes of pytest's
-  and pluggy's classes and to any function's code, and says which workspace file made them;
+- an audit hook (which cannot be removed once added) sees `exec` and `compile` called from
+  workspace files, and the writes to pytest's classes and to functions' code that Python audits
+  (special attributes such as `__code__` and `__bases__`), and says which workspace file made
+  them;
 - a snapshot of pytest's reporting machinery, taken now, is compared with what is there when
-  the session ends: a replaced class, method or function is named;
+  the session ends: a replaced class, method or function is named, with where its new code
+  came from (a workspace file, or code compiled at run time by exec in a workspace file);
 - every test's outcome is written, as it happens, to a report of the guard's own
   (`ARMBENCH_GUARD_REPORT`, each line carrying a nonce the judge chose), and a last line says
   the session finished: a run that ends early (`os._exit`) has no last line, and a JUnit report
@@ -48,7 +51,14 @@ def _start() -> dict[str, Any]:
     nonce = os.environ.pop("ARMBENCH_GUARD_NONCE", "")
     root = os.path.realpath(os.getcwd()) + os.sep
     stream = open(path, "a", encoding="utf-8", buffering=1) if path else None  # noqa: SIM115
-    return {"stream": stream, "nonce": nonce, "root": root, "findings": [], "snapshot": {}}
+    return {
+        "stream": stream,
+        "nonce": nonce,
+        "root": root,
+        "findings": [],
+        "snapshot": {},
+        "executes": set(),
+    }
 
 
 _STATE = _start()
@@ -77,6 +87,13 @@ def _workspace_file(frame: types.FrameType | None) -> str | None:
 
 
 def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if event in ("exec", "compile"):
+        # Only the direct caller: pytest's own imports and rewrites exec from importlib.
+        caller = sys._getframe(1)
+        where = _workspace_file(caller)
+        if where is not None and where == _relative(caller.f_code.co_filename):
+            _STATE["executes"].add(where)
+        return
     if event not in ("object.__setattr__", "object.__delattr__"):
         return
     target, attribute = args[0], args[1]
@@ -94,24 +111,54 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
         )
 
 
-def _take_snapshot() -> dict[str, int]:
-    found: dict[str, int] = {}
+def _relative(filename: str) -> str:
+    return os.path.realpath(filename)[len(_STATE["root"]) :]
+
+
+def _take_snapshot() -> dict[str, tuple[int, Any]]:
+    """Each class, method and function of pytest's reporting machinery, under the module that
+    defines it: its identity, and the object (to say later where a replacement came from)."""
+    found: dict[str, tuple[int, Any]] = {}
     for module_name in _WATCHED_MODULES:
         module = sys.modules.get(module_name)
         if module is None:
             continue
         for name, value in list(vars(module).items()):
-            if isinstance(value, (type, types.FunctionType)):
-                found[f"{module_name}.{name}"] = id(value)
-                if isinstance(value, type):
-                    for attr, member in list(vars(value).items()):
-                        found[f"{module_name}.{name}.{attr}"] = id(member)
+            if not isinstance(value, (type, types.FunctionType)):
+                continue
+            if getattr(value, "__module__", None) != module_name:
+                continue  # imported from elsewhere: watched where it is defined
+            found[f"{module_name}.{name}"] = (id(value), value)
+            if isinstance(value, type):
+                for attr, member in list(vars(value).items()):
+                    found[f"{module_name}.{name}.{attr}"] = (id(member), member)
     return found
 
 
-def _changed(before: dict[str, int]) -> list[str]:
+def _origin(value: Any) -> str:
+    """Where a replacement's code comes from, as far as can be told."""
+    code = getattr(getattr(value, "__func__", value), "__code__", None)
+    if code is None:
+        return ""
+    filename = code.co_filename
+    if os.path.isabs(filename) and os.path.realpath(filename).startswith(_STATE["root"]):
+        return f" (now code from {_relative(filename)})"
+    if not os.path.isabs(filename):
+        by = ", ".join(sorted(_STATE["executes"])) or "an unknown file"
+        return f" (now code compiled at run time, by exec or compile in {by})"
+    return ""
+
+
+def _changed(before: dict[str, tuple[int, Any]]) -> list[str]:
     after = _take_snapshot()
-    return sorted(k for k, v in before.items() if after.get(k) != v)
+    changed = []
+    for name, (identity, _value) in sorted(before.items()):
+        now = after.get(name)
+        if now is None:
+            changed.append(f"{name} (removed)")
+        elif now[0] != identity:
+            changed.append(name + _origin(now[1]))
+    return changed
 
 
 sys.addaudithook(_audit)
