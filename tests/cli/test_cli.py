@@ -96,3 +96,24 @@ def test_show_on_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
     result = runner.invoke(app, ["show", str(tmp_path)])
     assert result.exit_code == 1
     assert "not a run directory" in result.output
+
+
+def test_a_run_that_asks_for_bwrap_where_it_cannot_run_exits_2_before_any_trial(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("armbench.env.factory.unavailable", lambda: "bwrap is not installed")
+    demo = Path(__file__).resolve().parents[2] / "src" / "armbench" / "examples" / "demo.yaml"
+    out = tmp_path / "runs"
+    result = CliRunner().invoke(
+        app, ["run", str(demo), "--sandbox", "bwrap", "--out", str(out)], catch_exceptions=False
+    )
+    assert result.exit_code == 2
+    assert "--sandbox bwrap: bwrap is not installed" in result.output
+    assert not out.exists()  # nothing was created
+
+
+def test_an_unknown_sandbox_is_refused_naming_the_choices(tmp_path: Path) -> None:
+    demo = Path(__file__).resolve().parents[2] / "src" / "armbench" / "examples" / "demo.yaml"
+    result = CliRunner().invoke(app, ["run", str(demo), "--sandbox", "docker"])
+    assert result.exit_code == 2
+    assert "auto, bwrap, local" in result.output

@@ -224,3 +224,49 @@ def test_secrets_never_reach_the_agent_or_the_run_directory(tmp_path: Path) -> N
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
     assert load_run(run_dir).trials[0].status == "fail"  # it never implemented the feature
+
+
+def test_the_harness_environment_in_proc_holds_no_secret(tmp_path: Path) -> None:
+    """Under plain processes the agent's shell is armbench's child: it can read
+    /proc/$PPID/environ. armbench erased its keys there once read; the redactor would only
+    have masked them (so a mask in the transcript would mean they were still there)."""
+    secret = "sk-test-" + os.urandom(8).hex()
+    script = tmp_path / "script.yaml"
+    command = "tr '\\0' '\\n' < /proc/$PPID/environ; echo; cat /proc/$PPID/cmdline"
+    script.write_text(
+        yaml.safe_dump(
+            [
+                {"text": "", "tool_calls": [{"name": "bash", "input": {"command": command}}]},
+                {"text": "done"},
+            ]
+        )
+    )
+    card = tmp_path / "card.toml"
+    card.write_text('[models."script/replay"]\ninput = 1.0\noutput = 2.0\n')
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "name": "proc",
+                "pack": "demo",
+                "tasks": ["feature"],
+                "rate_card": str(card),
+                "models": {"replay": {"provider": "script", "path": str(script)}},
+                "arms": {"replayed": {"kind": "solo", "model": "replay"}},
+            }
+        )
+    )
+    env = {**os.environ, "ANTHROPIC_API_KEY": secret, "BILLING_PASSWORD": secret + "-2"}
+    result = armbench(
+        "run", str(config), "--sandbox", "local", "--out", str(tmp_path / "runs"), env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert "isolation is by convention" in result.stderr  # said on every local run
+    run_dir = Path(result.stdout.strip().splitlines()[-1])
+    transcript = next((run_dir / "transcripts").glob("*.json")).read_text()
+    assert "armbench.cli" in transcript  # it really read the harness's own /proc entry
+    assert "PATH=" in transcript
+    assert secret not in transcript
+    assert "[REDACTED]" not in transcript  # nothing was there to mask
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["sandbox"]["backend"] == "local"

@@ -8,6 +8,7 @@ and refuse real (fake) interpreters, so `make mutants` can show each contract is
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -173,3 +174,62 @@ def test_missing_or_loose_pins_are_an_error_not_a_skip(
     monkeypatch.setattr(toolchain, "requires", lambda _name: requirements)
     with pytest.raises(toolchain.ToolchainError, match="pin"):
         toolchain.verify_toolchain(sys.executable, tmp_path)
+
+
+# --- the judged copy, the reference's tests, the files that steer the checkers -------------
+
+
+def test_preparation_records_the_tests_the_reference_passes(prepared: Prepared) -> None:
+    assert prepared.reference_tests == {1: ("tests/test_greeting.py::test_greet",)}
+    assert prepared.suppressions == {}
+
+
+def test_a_conftest_or_a_startup_hook_fails_the_harness_files_gate(
+    prepared: Prepared, tmp_path: Path
+) -> None:
+    for rel in ("app/conftest.py", "app/sitecustomize.py", "app/evil.pth"):
+        verdict = judged(prepared, tmp_path / rel.replace("/", "-"), {rel: "x = 1\n"})
+        assert verdict["harness_files"] is False, rel
+        assert verdict["scope"] is True  # app/** is editable: only the harness rule catches it
+
+
+def test_files_outside_the_editable_paths_never_reach_the_checkers(
+    prepared: Prepared, tmp_path: Path
+) -> None:
+    # A test file that would fail if it ran: it fails the scope gate, and pytest never sees it.
+    workspace = tmp_path / "ws"
+    prepared.materialize(workspace)
+    apply_solution(workspace, prepared.solution)
+    write(workspace, {"tests/test_extra.py": "def test_no() -> None:\n    assert False\n"})
+    gates = {g.name: g for g in judge(workspace, prepared, python=sys.executable)}
+    assert not gates["scope"].passed
+    assert gates["pytest"].passed and gates["pytest"].counts["passed"] == 1
+
+
+def test_a_template_changed_after_preparation_stops_the_judge(tmp_path: Path) -> None:
+    from armbench.tasks import TemplateChanged
+
+    folder = tmp_path / "task"
+    write(
+        folder,
+        {
+            "task.yaml": yaml.safe_dump(TASK),
+            "fixture/app/__init__.py": "",
+            "fixture/app/greeting.py": APP,
+            "fixture/tests/test_greeting.py": TEST,
+            "solution/app/greeting.py": SOLVED,
+        },
+    )
+    ready = prepare(
+        load_task(folder), tmp_path / "template", inject_seed=None, python=sys.executable
+    )
+    workspace = tmp_path / "ws"
+    ready.materialize(workspace)
+    target = ready.template / "app" / "greeting.py"
+    assert not os.access(target, os.W_OK) or os.geteuid() == 0  # read-only, except for root
+    target.chmod(0o644)
+    target.write_text(SOLVED)  # a poisoned template: the next copy would start solved
+    with pytest.raises(TemplateChanged, match=r"app/greeting\.py"):
+        judge(workspace, ready, python=sys.executable)
+    with pytest.raises(TemplateChanged):
+        ready.materialize(tmp_path / "ws2")

@@ -377,3 +377,38 @@ def test_count_suppressions_counts_file_level_noqa(tmp_path: Path, comment: str)
 
 def test_count_suppressions_empty_tree(tmp_path: Path) -> None:
     assert count_suppressions(tmp_path) == {}
+
+
+def test_every_kind_of_suppression_is_counted_by_kind(tmp_path: Path) -> None:
+    from armbench.checks import find_suppressions, new_suppressions
+
+    text = (
+        "from typing import no_type_check  # pylint: disable=all\n"
+        "x = 1  # type: ignore[misc]  # noqa: E501\n"
+        "y = 2  # pyre-ignore[6]\n"
+        "z = 3  # pyright: ignore[reportGeneralTypeIssues]\n"
+        "# mypy: ignore-errors\n"
+        "@no_type_check\n"
+        "def f(a):\n"
+        '    return "no_type_check in a string is not counted"\n'
+    )
+    _tree(tmp_path, {"m.py": text})
+    found = find_suppressions(tmp_path)
+    assert found == {
+        "m.py": {
+            "mypy-file": 1,
+            "no-type-check": 2,
+            "noqa": 1,
+            "pylint-disable": 1,
+            "pyre-ignore": 1,
+            "pyright-ignore": 1,
+            "type-ignore": 1,
+        }
+    }
+    assert new_suppressions({"m.py": {"noqa": 1, "type-ignore": 1}}, found) == [
+        "m.py: mypy-file +1",
+        "m.py: no-type-check +2",
+        "m.py: pylint-disable +1",
+        "m.py: pyre-ignore +1",
+        "m.py: pyright-ignore +1",
+    ]

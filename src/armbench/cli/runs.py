@@ -139,7 +139,9 @@ def _preflight(config: RunConfig, sandbox: SandboxChoice | None = None) -> Prefl
     ) as exc:
         fail(str(exc).strip("'\""), code=2)
     if pre.sandbox_warning:
-        err.print(f"[yellow]warning:[/] {escape(pre.sandbox_warning)}", highlight=False)
+        err.print(
+            f"[yellow]warning:[/] {escape(pre.sandbox_warning)}", highlight=False, soft_wrap=True
+        )
     return pre
 
 
