@@ -32,12 +32,6 @@ a task that needs one names it in its gate's args (`-p name`), and the agent's c
 behave as the judge's do."""
 
 
-def isolated_bytecode(folder: Path) -> dict[str, str]:
-    """Variables that keep Python's bytecode out of the judged tree: none is written there, and
-    none found there is read (compiled files live under `folder`, a cache of the judge's own)."""
-    return {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": str(folder / "pycache")}
-
-
 @dataclass(frozen=True)
 class Finding:
     """One error a checker reported, located in the workspace."""

@@ -1,10 +1,12 @@
 """Judging an agentic workspace: the file gates, then each of the task's gates by kind.
 
 The file gates read the workspace; the checkers never run in it. They run over a fresh copy
-(the pristine template plus the changed files the task lets the agent edit, without bytecode
-caches) in a sandbox of their own, with Python's compiled files kept in the judge's scratch:
-nothing the agent left beside its sources (a forged `.pyc`, a file outside its scope) reaches
-the verdict. Every gate runs and is recorded; the trial passes only if all pass.
+(the pristine template plus the changed source files the task lets the agent edit) in a
+sandbox of their own, where Python writes no bytecode: nothing the agent left beside its
+sources (a forged `.pyc`, a cache, a file outside its scope) reaches the verdict. (A pycache
+prefix of the judge's own would add nothing the fresh copy does not give, and was measured to
+double the judge's time: every run recompiled the whole toolchain.) Every gate runs and is
+recorded; the trial passes only if all pass.
 
 Gate kinds are a registry: a kind (`kind:` in task.yaml, armbench.tasks.spec) maps to a
 function that runs it. Adding a kind is its spec model in armbench.tasks.spec (in the
@@ -25,7 +27,6 @@ from typing import Any
 from armbench.checks import (
     JUDGED_ENV,
     CheckReport,
-    isolated_bytecode,
     run_mypy,
     run_pytest,
     run_ruff,
@@ -58,6 +59,9 @@ class GateContext:
     scratch: Path
     index: int = 0
 
+
+BYTECODE = (".pyc", ".pyo")
+"""Compiled files the judged copy never takes from a workspace."""
 
 GateRunner = Callable[[str, Any, GateContext], GateResult]
 """Runs one gate: its name, its spec, the context."""
@@ -181,7 +185,7 @@ def judge(
         env = environments(
             judged,
             home=home,
-            extra_env={**JUDGED_ENV, **isolated_bytecode(scratch)},
+            extra_env=JUDGED_ENV,
             writable=[scratch],
         )
         for index, (name, gate) in enumerate(zip(_gate_names(spec.gates), spec.gates, strict=True)):
@@ -193,11 +197,12 @@ def judge(
 def judged_copy(workspace: Path, prepared: Prepared, dest: Path) -> None:
     """The tree the checkers judge, at `dest`: the pristine template, with the workspace's
     changes to the paths the task lets the agent edit (files written, files deleted; symlinks
-    kept as links), and nothing else of the workspace: no caches, no file outside its scope."""
+    kept as links), and nothing else of the workspace: no caches, no compiled bytecode (a
+    `.pyc` Python would import in place of a missing source), no file outside its scope."""
     copy_tree(prepared.template, dest)
     editable = matcher(prepared.task.spec.editable)
     for rel in changed_paths(workspace, prepared):
-        if not editable.match_file(rel):
+        if not editable.match_file(rel) or rel.endswith(BYTECODE):
             continue
         source, target = workspace / rel, dest / rel
         if target.is_symlink() or target.exists():

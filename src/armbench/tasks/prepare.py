@@ -22,7 +22,6 @@ from armbench.checks import (
     JUDGED_ENV,
     Suppressions,
     find_suppressions,
-    isolated_bytecode,
     run_mypy,
     run_pytest,
 )
@@ -192,9 +191,7 @@ def _reference_tests(
         copy_tree(template, repo)
         apply_solution(repo, dict(solution))
         scratch.mkdir()
-        env = environments(
-            repo, extra_env={**JUDGED_ENV, **isolated_bytecode(scratch)}, writable=[scratch]
-        )
+        env = environments(repo, extra_env=JUDGED_ENV, writable=[scratch])
         for index, gate in gates:
             report = run_pytest(env, python=python, args=gate.args, report_dir=scratch)
             passed = [node for node, outcome in report.tests.items() if outcome == "passed"]

@@ -89,10 +89,11 @@ def _workspace_file(frame: types.FrameType | None) -> str | None:
 def _audit(event: str, args: tuple[Any, ...]) -> None:
     if event in ("exec", "compile"):
         # Only the direct caller: pytest's own imports and rewrites exec from importlib.
-        caller = sys._getframe(1)
-        where = _workspace_file(caller)
-        if where is not None and where == _relative(caller.f_code.co_filename):
-            _STATE["executes"].add(where)
+        filename = sys._getframe(1).f_code.co_filename
+        if os.path.isabs(filename) and "site-packages" not in filename:
+            name = os.path.realpath(filename)
+            if name.startswith(_STATE["root"]) and name != os.path.realpath(__file__):
+                _STATE["executes"].add(name[len(_STATE["root"]) :])
         return
     if event not in ("object.__setattr__", "object.__delattr__"):
         return
