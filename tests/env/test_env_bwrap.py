@@ -6,7 +6,7 @@ The bubblewrap tests skip, with the reason, where bwrap cannot run here.
 
 from __future__ import annotations
 
-import os
+import secrets
 import socket
 import sys
 import time
@@ -31,6 +31,11 @@ MOUNTS = SandboxMounts.for_python(sys.executable)
 
 def _sandbox(workdir: Path, **options: object) -> BwrapEnvironment:
     return BwrapEnvironment(workdir, mounts=MOUNTS, **options)  # type: ignore[arg-type]
+
+
+def _marker() -> str:
+    """Digits that make a `sleep` interval of this test's own, findable in the process table."""
+    return str(secrets.randbelow(10**6)).zfill(6)
 
 
 def _gone(marker: str, within_s: float = 10.0) -> bool:
@@ -110,18 +115,19 @@ def test_the_environment_is_the_allowlist_only(
 
 @needs_bwrap
 def test_processes_started_in_the_background_do_not_outlive_the_command(tmp_path: Path) -> None:
-    marker = f"{os.getpid()}.{time.time_ns() % 10**6}"
+    marker = _marker()
     result = _sandbox(tmp_path).run(
-        f"setsid sleep 4100.{marker} & nohup sleep 4101.{marker} >/dev/null 2>&1 & echo ok",
+        f"setsid sleep 4100.{marker} & a=$!; nohup sleep 4101.{marker} >/dev/null 2>&1 & "
+        "b=$!; sleep 0.2; kill -0 $a $b && echo running",
         timeout_s=30,
     )
-    assert result.output.strip() == "ok"
+    assert result.output.strip() == "running"  # both were alive when the command ended
     assert _gone(marker)
 
 
 @needs_bwrap
 def test_a_timeout_ends_the_whole_sandbox(tmp_path: Path) -> None:
-    marker = f"{os.getpid()}.{time.time_ns() % 10**6}"
+    marker = _marker()
     result = _sandbox(tmp_path).run(f"(setsid sleep 4102.{marker} &); sleep 60", timeout_s=1)
     assert result.timed_out
     assert _gone(marker)
@@ -141,11 +147,13 @@ def test_local_commands_get_the_limits_too(tmp_path: Path) -> None:
 
 
 def test_local_commands_that_setsid_away_are_killed(tmp_path: Path) -> None:
-    marker = f"{os.getpid()}.{time.time_ns() % 10**6}"
+    marker = _marker()
     result = LocalEnvironment(tmp_path).run(
-        f"setsid sleep 4103.{marker} & (setsid sleep 4104.{marker} &); echo ok", timeout_s=30
+        f"setsid sleep 4103.{marker} & a=$!; (setsid sleep 4104.{marker} &); sleep 0.2; "
+        f"kill -0 $a && grep -l 4104.{marker} /proc/[0-9]*/cmdline >/dev/null && echo running",
+        timeout_s=30,
     )
-    assert result.output.strip() == "ok"
+    assert result.output.strip() == "running"
     assert _gone(marker)
 
 

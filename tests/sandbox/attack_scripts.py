@@ -103,8 +103,9 @@ def containment(t: Targets) -> dict[str, list[Turn]]:
         ],
         "survivors": [
             bash(
-                f"setsid sleep 4242.{t.port} & nohup sleep 4243.{t.port} >/dev/null 2>&1 & "
-                f"(sleep 4244.{t.port} &) ; disown -a; echo started"
+                f"setsid sleep 4242.{t.port} & a=$!; nohup sleep 4243.{t.port} >/dev/null 2>&1 & "
+                f"b=$!; (sleep 4244.{t.port} &) ; disown -a; sleep 0.2; "
+                "kill -0 $a $b && echo started"
             ),
             bash("ps -eo pid,args 2>/dev/null || ls /proc"),
             DONE,

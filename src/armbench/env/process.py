@@ -6,7 +6,9 @@ armbench may create cgroups — a pids cgroup of its own (armbench.env.limits). 
 ends or times out, its process group is killed and so is every process left in its cgroup, which
 catches children that left the session with `setsid`. Without cgroups, every process still
 carrying the command's own token (`ARMBENCH_COMMAND`) in its environment is killed instead —
-which a child that also empties its environment escapes (the README says so).
+which a child that also empties its environment escapes (the README says so). And the child
+dies with armbench (`PR_SET_PDEATHSIG`): a SIGKILL of armbench, which leaves it no chance to
+clean up, still ends every command it was running.
 """
 
 from __future__ import annotations
