@@ -66,6 +66,27 @@ MUTANTS = (
         ("test_guards_judge.py",),
     ),
     Mutant(
+        "harness-files-gate",
+        "a new conftest, checker configuration or startup hook fails the trial",
+        "passed=not caught,",
+        "passed=True,",
+        ("test_guards_judge.py", "test_attacks.py"),
+    ),
+    Mutant(
+        "reference-tests",
+        "a test the reference passes that is missing or skipped in the trial fails it",
+        "    if not lost:\n",
+        "    if True:\n",
+        ("test_attacks.py",),
+    ),
+    Mutant(
+        "template-verify",
+        "a template changed since preparation stops the judge",
+        "        if changed:\n            more =",
+        "        if False:\n            more =",
+        ("test_guards_judge.py",),
+    ),
+    Mutant(
         "checker-version",
         "the judge refuses checkers of other versions than the pinned ones",
         "    if wrong:\n",
@@ -146,15 +167,16 @@ MUTANTS = (
     Mutant(
         "kill-process-group",
         "a command's whole process tree is killed when it ends or times out",
-        "        _kill_group(proc.pid)\n",
-        "        pass\n",
+        "    _kill_group(proc.pid)\n    if group is not None:\n        group.close()\n"
+        "    else:\n        _kill_marked(token)\n",
+        "    pass\n",
         ("test_env_local.py",),
     ),
     Mutant(
         "resume-changed-prompt",
         "a resume refuses a run whose prompts changed since it started",
-        "        if changed:\n",
-        "        if False:\n",
+        "        if changed:\n            raise ConfigError(",
+        "        if False:\n            raise ConfigError(",
         ("test_prompts_e2e.py",),
     ),
     Mutant(

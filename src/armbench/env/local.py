@@ -1,8 +1,9 @@
-"""Plain-process backend: a child process group per command, a scrubbed environment.
+"""Plain-process backend: a session per command, a scrubbed environment, resource limits, and
+nothing left running afterwards (armbench.env.process).
 
 This backend isolates by convention, not by force: the agent's shell can still read any path
-the user can. Protected files are therefore verified by fingerprint at judge time, and a
-sandboxing backend can slot in behind the same Environment protocol (see armbench.env.factory).
+the user can and reach the network. Protected files and templates are therefore verified by
+fingerprint, and `bwrap` (armbench.env.bwrap) is the default wherever it works.
 """
 
 from __future__ import annotations
