@@ -14,16 +14,20 @@ from pathlib import Path
 
 from armbench.agent.loop import AgentRun
 from armbench.config import ReturnPolicy
-from armbench.core import exited_zero, iter_files
+from armbench.core import exited_zero, iter_files, read_regular
 
 
 def workspace_texts(root: Path) -> dict[str, str]:
-    """The text files of a workspace (for the diff a structured return reports)."""
+    """The text files of a workspace (for the diff a structured return reports): regular files
+    only, so a symlink cannot pass a host file to the orchestrator."""
     texts = {}
     for rel in iter_files(root):
+        data = read_regular(root / rel)
+        if data is None:
+            continue
         try:
-            texts[rel] = (root / rel).read_text(encoding="utf-8")
-        except (UnicodeDecodeError, OSError):
+            texts[rel] = data.decode("utf-8")
+        except UnicodeDecodeError:
             continue
     return texts
 

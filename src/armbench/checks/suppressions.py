@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 
-from armbench.core import iter_files
+from armbench.core import iter_files, read_regular
 
 _COMMENT_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern, re.IGNORECASE))
@@ -25,9 +25,11 @@ _COMMENT_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("mypy-file", r"#\s*mypy:\s*[^#]*(?:ignore|disable|allow)"),
         ("pylint-disable", r"#\s*pylint:\s*disable"),
         ("pyre-ignore", r"#\s*pyre-(?:ignore|fixme|ignore-all-errors)\b"),
+        ("isort-skip", r"#\s*isort:\s*(?:skip|off)\b"),
     )
 )
-"""Comment silencers: line-level (type-ignore, noqa, pyright- and pyre-ignore, pylint-disable)
+"""Comment silencers: line-level (type-ignore, noqa, pyright- and pyre-ignore, pylint-disable,
+isort's skips, which silence ruff's import sorting)
 and file-level (ruff or flake8 file-wide noqa, mypy's ignore-errors and its other `mypy:`
 relaxations). Spelt out in words here: ruff reads a real silencer written in a comment of this
 file as one."""
@@ -70,8 +72,8 @@ def find_suppressions(root: Path) -> dict[str, dict[str, int]]:
     """Every Python file under `root` that holds a suppression, with its counts by kind."""
     found: dict[str, dict[str, int]] = {}
     for rel in iter_files(root):
-        if rel.endswith((".py", ".pyi")):
-            counts = file_suppressions((root / rel).read_text(encoding="utf-8", errors="replace"))
+        if rel.endswith((".py", ".pyi")) and (data := read_regular(root / rel)) is not None:
+            counts = file_suppressions(data.decode("utf-8", errors="replace"))
             if counts:
                 found[rel] = dict(sorted(counts.items()))
     return found

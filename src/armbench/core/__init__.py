@@ -15,7 +15,15 @@ from armbench.core.fileblocks import (
     prose_lines,
     render_answer,
 )
-from armbench.core.files import IGNORED_DIRS, copy_tree, fingerprint_tree, iter_files, sha256_file
+from armbench.core.files import (
+    IGNORED_DIRS,
+    MAX_READ,
+    copy_tree,
+    fingerprint_tree,
+    iter_files,
+    read_regular,
+    sha256_file,
+)
 from armbench.core.limits import DEFAULT_COMMAND_LIMITS, DEFAULT_LIMITS, CommandLimits, Limits
 from armbench.core.messages import (
     SIMULATED_HEADER,
@@ -61,6 +69,7 @@ __all__ = [
     "FATAL",
     "IGNORED_DIRS",
     "MASK",
+    "MAX_READ",
     "RETRYABLE",
     "ROLES",
     "ROUTES",
@@ -109,6 +118,7 @@ __all__ = [
     "parse_python",
     "process_environ",
     "prose_lines",
+    "read_regular",
     "render_answer",
     "sha256_file",
     "trailing_exit_code",

@@ -10,7 +10,8 @@ capabilities, a new session, and dies with armbench. What it sees:
 - writable: the workspace, the command's private HOME, its scratch folders, a private `/tmp`;
 - nothing else: not the run directory, not the prepared templates, not other trials'
   workspaces, not the user's home;
-- no network at all: the network namespace has only a loopback interface, and it is down;
+- no network at all: the network namespace is its own, with only its own loopback interface,
+  so nothing outside the sandbox (the host's loopback included) can be reached;
 - its own `/proc`: armbench's process, its environment and other trials are not in it;
 - an empty environment plus the scrubbed allowlist.
 
@@ -43,12 +44,13 @@ BWRAP = "bwrap"
 SYSTEM_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 """Top-level folders that merged-/usr systems make symlinks into /usr; kept as they are."""
 ETC = (
-    "alternatives", "bash.bashrc", "ca-certificates", "gitconfig", "group", "hosts",
-    "inputrc", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "mime.types",
-    "nsswitch.conf", "passwd", "profile", "protocols", "services", "ssl", "timezone",
+    "alternatives", "bash.bashrc", "ca-certificates", "group", "hosts", "inputrc",
+    "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "mime.types", "nsswitch.conf",
+    "passwd", "profile", "protocols", "services", "ssl/certs", "ssl/openssl.cnf", "timezone",
 )  # fmt: skip
 """The /etc entries a toolchain needs (the dynamic loader, users and groups for tools that ask,
-certificates, time zones); nothing that holds a secret."""
+public certificates, time zones); nothing that may hold a secret (`/etc/ssl/private`,
+`/etc/gitconfig`'s credential helpers, `/etc/shadow`)."""
 
 
 class SandboxError(RuntimeError):
@@ -165,8 +167,10 @@ class BwrapEnvironment(HostFiles):
         limits: CommandLimits = DEFAULT_COMMAND_LIMITS,
         mounts: SandboxMounts | None = None,
         writable: Sequence[Path] = (),
+        read_only_workdir: bool = False,
     ) -> None:
         self._workdir = workdir.resolve()
+        self._read_only_workdir = read_only_workdir
         self._limits = limits
         self._mounts = mounts if mounts is not None else SandboxMounts.for_python(sys.executable)
         self._home = home.resolve() if home is not None else None
@@ -196,7 +200,13 @@ class BwrapEnvironment(HostFiles):
         for path in self._prefix:
             if not any(path.is_relative_to(r) for r in self._mounts.readable):
                 args += ["--ro-bind-try", str(path), str(path)]
-        writable = [self._workdir, *([self._home] if self._home else []), *self._writable]
+        if self._read_only_workdir:
+            args += ["--ro-bind", str(self._workdir), str(self._workdir)]
+        writable = [
+            *([] if self._read_only_workdir else [self._workdir]),
+            *([self._home] if self._home else []),
+            *self._writable,
+        ]
         for path in writable:
             args += ["--bind", str(path), str(path)]
         if self._home is None:

@@ -69,16 +69,20 @@ class EnvironmentFactory:
         path_prefix: Sequence[Path] | None = None,
         extra_env: Mapping[str, str] | None = None,
         writable: Sequence[Path] = (),
+        read_only_workdir: bool = False,
     ) -> Environment:
         """An Environment on `workdir`: commands start there with HOME at `home` (a scratch
         folder when None), `path_prefix` before PATH (armbench's own interpreter's folder when
         None), the scrubbed variables plus `extra_env`; a confining backend also lets them write
         `writable` (scratch folders the harness reads back) and nothing else but the
-        workspace and HOME."""
+        workspace and HOME — not even the workspace when `read_only_workdir` (the judge's
+        copy, which the code under test must not rewrite while it is judged)."""
         options: dict[str, Any] = {"home": home, "path_prefix": path_prefix, "extra_env": extra_env}
         options["limits"] = self.limits
         if self.confined:
-            options.update(mounts=self.mounts, writable=tuple(writable))
+            options.update(
+                mounts=self.mounts, writable=tuple(writable), read_only_workdir=read_only_workdir
+            )
         return BACKENDS[self.backend](workdir, **options)
 
     def record(self) -> dict[str, Any]:

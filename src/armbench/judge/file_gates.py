@@ -6,6 +6,8 @@ executes the agent's code, which could otherwise cover its tracks.
 
 from __future__ import annotations
 
+import importlib.machinery
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -13,16 +15,43 @@ from typing import Any
 import pathspec
 
 from armbench.checks import find_suppressions, new_suppressions
-from armbench.core import GateResult, fingerprint_tree
+from armbench.core import GateResult, fingerprint_tree, read_regular
 from armbench.tasks import Prepared
 
 HARNESS_FILES = (
     "conftest.py", "pytest.ini", "tox.ini", "setup.cfg", "mypy.ini", ".mypy.ini",
     "ruff.toml", ".ruff.toml", ".coveragerc", "sitecustomize.py", "usercustomize.py", "*.pth",
+    "*.pyi",
 )  # fmt: skip
 """Files that change how the checkers run or what Python loads before the code under test:
 pytest's conftest and configuration, the checkers' configuration, the interpreter's startup
-hooks. `pyproject.toml` counts when its `[tool]` tables change."""
+hooks, type stubs (which mypy reads instead of the module beside them). `pyproject.toml` counts
+when its `[tool]` tables change."""
+BINARY_SUFFIXES = tuple(
+    sorted(
+        {*importlib.machinery.EXTENSION_SUFFIXES, *importlib.machinery.BYTECODE_SUFFIXES}
+        | {".so", ".pyd", ".pyc", ".pyo", ".zip", ".egg", ".whl"}
+    )
+)
+"""Modules Python imports that the checkers cannot read: an extension module or bytecode
+beside a `.py` is imported instead of it."""
+
+
+def _kind_of_change(workspace: Path, rel: str) -> str | None:
+    """Why a changed path steers what runs without being source the checkers read (None when
+    it is an ordinary file, or gone)."""
+    try:
+        mode = (workspace / rel).lstat().st_mode
+    except FileNotFoundError:
+        return None
+    if stat.S_ISLNK(mode):
+        return "symlink"
+    if not stat.S_ISREG(mode):
+        return "not a regular file"
+    if rel.endswith(BINARY_SUFFIXES):
+        return "binary module"
+    return None
+
 
 MAX_LISTED = 10
 """Paths named in a gate's details before the rest are counted."""
@@ -75,17 +104,26 @@ def scope_gate(changed: list[str], prepared: Prepared) -> GateResult:
 
 
 def _tool_tables(path: Path) -> object:
+    data = read_regular(path)
+    if data is None:
+        return ("missing or not a regular file",)
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8")).get("tool")
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return ("unreadable", path.read_bytes() if path.is_file() else None)
+        return tomllib.loads(data.decode("utf-8")).get("tool")
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return ("unreadable", data)
 
 
 def harness_gate(workspace: Path, changed: list[str], prepared: Prepared) -> GateResult:
     """Fails on an added, changed or removed file that steers the checkers (HARNESS_FILES),
+    and on a new symlink, special file or binary module (which the judged copy leaves out),
     outside the paths the task allows (`harness_allowed`)."""
     harness, allowed = matcher(HARNESS_FILES), matcher(prepared.task.spec.harness_allowed)
     caught = [p for p in changed if harness.match_file(p) and not allowed.match_file(p)]
+    caught += [
+        f"{p} ({kind})"
+        for p in changed
+        if not allowed.match_file(p) and (kind := _kind_of_change(workspace, p)) is not None
+    ]
     caught += [
         f"{rel} [tool]"
         for rel in changed

@@ -15,7 +15,7 @@ function that runs it. Adding a kind is its spec model in armbench.tasks.spec (i
 
 from __future__ import annotations
 
-import os
+import secrets
 import shutil
 import tempfile
 import time
@@ -33,7 +33,14 @@ from armbench.checks import (
 )
 from armbench.core import GateResult, copy_tree
 from armbench.env import LOCAL, Environment, EnvironmentFactory
-from armbench.judge.file_gates import MAX_LISTED, changed_paths, file_gates, listed, matcher
+from armbench.judge.file_gates import (
+    BINARY_SUFFIXES,
+    MAX_LISTED,
+    changed_paths,
+    file_gates,
+    listed,
+    matcher,
+)
 from armbench.judge.structural import verify_moved_function
 from armbench.tasks import (
     GateSpec,
@@ -42,7 +49,7 @@ from armbench.tasks import (
     Prepared,
     PytestGate,
     RuffGate,
-    make_writable,
+    make_read_only,
 )
 
 
@@ -60,8 +67,8 @@ class GateContext:
     index: int = 0
 
 
-BYTECODE = (".pyc", ".pyo")
-"""Compiled files the judged copy never takes from a workspace."""
+BINARY_MODULES = BINARY_SUFFIXES
+"""Compiled and binary modules the judged copy never takes from a workspace."""
 
 GateRunner = Callable[[str, Any, GateContext], GateResult]
 """Runs one gate: its name, its spec, the context."""
@@ -88,8 +95,10 @@ def _from_report(name: str, report: CheckReport) -> GateResult:
 
 
 def run_mypy_gate(name: str, gate: MypyGate, ctx: GateContext) -> GateResult:
-    cache = ctx.scratch / "mypy-cache"
-    if ctx.prepared.mypy_cache is not None and not cache.exists():
+    # A fresh copy of the harness's cache under a new name: a gate run before this one (the
+    # code under test runs in pytest) cannot have planted it.
+    cache = ctx.scratch / f"mypy-cache-{secrets.token_hex(6)}"
+    if ctx.prepared.mypy_cache is not None:
         shutil.copytree(ctx.prepared.mypy_cache, cache, copy_function=shutil.copyfile)
     return _from_report(name, run_mypy(ctx.env, python=ctx.python, args=gate.args, cache_dir=cache))
 
@@ -178,15 +187,15 @@ def judge(
     prepared.verify()
     results = file_gates(workspace, prepared)
     with tempfile.TemporaryDirectory(prefix="armbench-judge-") as tmp:
-        scratch = Path(tmp)
-        judged, home = scratch / "repo", scratch / "home"
+        # The copy is read-only to the checkers (and to the code under test, which must not
+        # rewrite the tests it is judged by); they write only in the scratch folder beside it.
+        judged, scratch = Path(tmp) / "repo", Path(tmp) / "scratch"
         judged_copy(workspace, prepared, judged)
-        home.mkdir()
+        make_read_only(judged)
+        home = scratch / "home"
+        home.mkdir(parents=True)
         env = environments(
-            judged,
-            home=home,
-            extra_env=JUDGED_ENV,
-            writable=[scratch],
+            judged, home=home, extra_env=JUDGED_ENV, writable=[scratch], read_only_workdir=True
         )
         for index, (name, gate) in enumerate(zip(_gate_names(spec.gates), spec.gates, strict=True)):
             ctx = GateContext(judged, prepared, env, python, scratch, index)
@@ -196,21 +205,18 @@ def judge(
 
 def judged_copy(workspace: Path, prepared: Prepared, dest: Path) -> None:
     """The tree the checkers judge, at `dest`: the pristine template, with the workspace's
-    changes to the paths the task lets the agent edit (files written, files deleted; symlinks
-    kept as links), and nothing else of the workspace: no caches, no compiled bytecode (a
-    `.pyc` Python would import in place of a missing source), no file outside its scope."""
+    changes to the paths the task lets the agent edit (regular files written, files deleted),
+    and nothing else of the workspace: no caches, no compiled or binary modules (a `.pyc` or
+    an extension Python would import in place of the source the checkers read), no symlink,
+    no file outside its scope. (The harness-files gate fails a trial that made any of those.)"""
     copy_tree(prepared.template, dest)
     editable = matcher(prepared.task.spec.editable)
     for rel in changed_paths(workspace, prepared):
-        if not editable.match_file(rel) or rel.endswith(BYTECODE):
+        if not editable.match_file(rel) or rel.endswith(BINARY_MODULES):
             continue
         source, target = workspace / rel, dest / rel
         if target.is_symlink() or target.exists():
             target.unlink()
-        if source.is_symlink():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.symlink(os.readlink(source), target)
-        elif source.is_file():
+        if not source.is_symlink() and source.is_file():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
-    make_writable(dest)  # the template's files are read-only

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from typing import Any, Protocol
 
 from armbench.arms import ArmOutcome
 from armbench.checks import JUDGED_ENV
-from armbench.core import GateResult, Limits, TrialStatus
+from armbench.core import GateResult, Limits, TrialStatus, read_regular
 from armbench.env import Environment, EnvironmentFactory
 from armbench.judge import changed_paths, judge, score
 from armbench.runner.plan import TrialPlan
@@ -199,21 +200,22 @@ class SingleShotAttempt:
 
 
 def workspace_diff(workspace: Path, prepared: Prepared) -> str:
-    """Unified diff of what the trial changed, for the transcript."""
+    """Unified diff of what the trial changed, for the transcript. Only regular files are read
+    (a symlink is shown as one, never followed: it could point at a host file)."""
     parts: list[str] = []
     for rel in changed_paths(workspace, prepared):
-        before_path, after_path = prepared.template / rel, workspace / rel
+        after_path = workspace / rel
+        if after_path.is_symlink():
+            parts.append(f"Symlink {rel} -> {os.readlink(after_path)}\n")
+            continue
+        before_bytes = read_regular(prepared.template / rel)
+        after_bytes = read_regular(after_path)
+        if after_bytes is None and after_path.exists():
+            parts.append(f"Special file {rel} (not a regular file)\n")
+            continue
         try:
-            before = (
-                before_path.read_text(encoding="utf-8").splitlines(keepends=True)
-                if before_path.is_file()
-                else []
-            )
-            after = (
-                after_path.read_text(encoding="utf-8").splitlines(keepends=True)
-                if after_path.is_file()
-                else []
-            )
+            before = (before_bytes or b"").decode("utf-8").splitlines(keepends=True)
+            after = (after_bytes or b"").decode("utf-8").splitlines(keepends=True)
         except UnicodeDecodeError:
             parts.append(f"Binary file {rel} changed\n")
             continue

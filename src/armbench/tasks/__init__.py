@@ -13,6 +13,7 @@ from armbench.tasks.prepare import (
     Prepared,
     TemplateChanged,
     apply_solution,
+    make_read_only,
     make_writable,
     prepare,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "load_pack",
     "load_single_shot_task",
     "load_task",
+    "make_read_only",
     "make_writable",
     "prepare",
     "resolve_pack_folder",

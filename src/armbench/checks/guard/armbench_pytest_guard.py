@@ -162,12 +162,75 @@ def _changed(before: dict[str, tuple[int, Any]]) -> list[str]:
     return changed
 
 
+def _code_file(obj: Any) -> str:
+    """The source file an object's code comes from ("" when none can be told)."""
+    function = getattr(obj, "__func__", obj)
+    code = getattr(function, "__code__", None)
+    if code is not None:
+        return str(code.co_filename)
+    kind = obj if isinstance(obj, type) else type(obj)
+    module = sys.modules.get(getattr(kind, "__module__", "") or "")
+    return str(getattr(module, "__file__", "") or "")
+
+
+def _untrusted(filename: str) -> str | None:
+    """Why code from `filename` may not hook into pytest: compiled at run time, or a workspace
+    file other than a conftest (whose changes the harness-files gate judges). None if it may."""
+    if not filename or not os.path.isabs(filename):
+        return f"code compiled at run time ({filename or 'no file'})"
+    name = os.path.realpath(filename)
+    if name.startswith(_STATE["root"]) and os.path.basename(name) != "conftest.py":
+        return name[len(_STATE["root"]) :]
+    return None
+
+
+def _hook_findings(plugin_manager: Any) -> list[dict[str, str]]:
+    """Hook implementations, import hooks and a hook executor that the code under test added
+    or replaced since the session was configured."""
+    found = []
+    for hook_name, caller in sorted(vars(plugin_manager.hook).items()):
+        for impl in getattr(caller, "get_hookimpls", list)():
+            why = _untrusted(_code_file(impl.function))
+            if why is not None:
+                detail = f"{hook_name} implemented by {why}"
+                found.append({"rule": "pytest_hooked", "file": why, "detail": detail})
+    if id(getattr(plugin_manager, "_inner_hookexec", None)) != _STATE["hookexec"]:
+        found.append(
+            {"rule": "pytest_hooked", "file": "", "detail": "the hook executor was replaced"}
+        )
+    for hooks, before in (
+        (sys.meta_path, _STATE["meta_path"]),
+        (sys.path_hooks, _STATE["path_hooks"]),
+    ):
+        for hook in hooks:
+            if id(hook) not in before and (why := _untrusted(_code_file(hook))) is not None:
+                found.append({"rule": "import_hooked", "file": why, "detail": repr(hook)[:80]})
+    return found
+
+
 sys.addaudithook(_audit)
 
 
 def pytest_configure(config: Any) -> None:
     _STATE["snapshot"] = _take_snapshot()
+    _STATE["plugin_manager"] = config.pluginmanager
+    _STATE["hookexec"] = id(getattr(config.pluginmanager, "_inner_hookexec", None))
+    _STATE["meta_path"] = {id(hook) for hook in sys.meta_path}
+    _STATE["path_hooks"] = {id(hook) for hook in sys.path_hooks}
     _emit({"event": "started"})
+
+
+def pytest_plugin_registered(plugin: Any) -> None:
+    """A plugin registered once the session runs (from the code under test, say) is judged
+    now, in case it unregisters itself before the session ends."""
+    if "plugin_manager" not in _STATE:
+        return  # registered while pytest configures itself: the -p plugins and builtins
+    for name in dir(plugin):
+        if name.startswith("pytest_"):
+            why = _untrusted(_code_file(getattr(plugin, name, None)))
+            if why is not None:
+                detail = f"{name} registered by {why}"
+                _STATE["findings"].append({"rule": "pytest_hooked", "file": why, "detail": detail})
 
 
 def pytest_runtest_logreport(report: Any) -> None:
@@ -192,6 +255,6 @@ def pytest_deselected(items: Any) -> None:
 
 def pytest_sessionfinish(session: Any, exitstatus: Any) -> None:
     changed = _changed(_STATE["snapshot"])
-    findings = list(_STATE["findings"])
+    findings = list(_STATE["findings"]) + _hook_findings(session.config.pluginmanager)
     findings += [{"rule": "pytest_replaced", "file": "", "detail": name} for name in changed]
     _emit({"event": "finished", "exitstatus": int(exitstatus), "findings": findings})
