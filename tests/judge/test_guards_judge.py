@@ -181,6 +181,7 @@ def test_missing_or_loose_pins_are_an_error_not_a_skip(
 
 def test_preparation_records_the_tests_the_reference_passes(prepared: Prepared) -> None:
     assert prepared.reference_tests == {1: ("tests/test_greeting.py::test_greet",)}
+    assert list(prepared.reference_bodies) == ["tests/test_greeting.py::test_greet"]
     assert prepared.suppressions == {}
 
 

@@ -412,3 +412,22 @@ def test_every_kind_of_suppression_is_counted_by_kind(tmp_path: Path) -> None:
         "m.py: pyre-ignore +1",
         "m.py: pyright-ignore +1",
     ]
+
+
+def test_test_functions_are_fingerprinted_by_ast_not_by_formatting(tmp_path: Path) -> None:
+    from armbench.tasks import function_fingerprints, function_key
+
+    tail = "\n\nclass TestB:\n    def test_c(self) -> None:\n        assert True\n"
+    original = "def test_a() -> None:\n    assert 1 + 1 == 2\n" + tail
+    reformatted = "# a comment\ndef test_a()->None:\n    assert (1 + 1) == 2  # same\n" + tail
+    emptied = "def test_a() -> None:\n    return\n    assert 1 + 1 == 2\n" + tail
+    ids = ["t.py::test_a", "t.py::TestB::test_c[x-1]"]
+    assert function_key(ids[1]) == "t.py::TestB::test_c"
+    prints = {}
+    for name, text in (("original", original), ("reformatted", reformatted), ("emptied", emptied)):
+        _tree(tmp_path / name, {"t.py": text})
+        prints[name] = function_fingerprints(tmp_path / name, ids)
+    assert set(prints["original"]) == {"t.py::test_a", "t.py::TestB::test_c"}
+    assert prints["reformatted"] == prints["original"]
+    assert prints["emptied"]["t.py::test_a"] != prints["original"]["t.py::test_a"]
+    assert prints["emptied"]["t.py::TestB::test_c"] == prints["original"]["t.py::TestB::test_c"]

@@ -49,6 +49,8 @@ from armbench.tasks import (
     Prepared,
     PytestGate,
     RuffGate,
+    function_fingerprints,
+    function_key,
     make_read_only,
 )
 
@@ -127,6 +129,15 @@ def run_pytest_gate(name: str, gate: PytestGate, ctx: GateContext) -> GateResult
         for node in expected
         if report.tests.get(node) != "passed"
     }
+    reference = ctx.prepared.reference_bodies
+    now = function_fingerprints(ctx.workspace, expected)
+    lost.update(
+        (node, "its body changed")
+        for node in expected
+        if node not in lost
+        and function_key(node) in reference
+        and now.get(function_key(node)) != reference[function_key(node)]
+    )
     if not lost:
         return result
     named = listed([f"{node} ({why})" for node, why in lost.items()])

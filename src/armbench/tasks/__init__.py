@@ -17,6 +17,7 @@ from armbench.tasks.prepare import (
     make_writable,
     prepare,
 )
+from armbench.tasks.reference_bodies import function_fingerprints, function_key
 from armbench.tasks.single_shot import (
     AnyTask,
     CheckSpec,
@@ -72,6 +73,8 @@ __all__ = [
     "apply_solution",
     "builtin_pack_names",
     "combine",
+    "function_fingerprints",
+    "function_key",
     "load_any_task",
     "load_pack",
     "load_single_shot_task",

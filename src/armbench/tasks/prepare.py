@@ -28,6 +28,7 @@ from armbench.checks import (
 from armbench.core import copy_tree, fingerprint_tree, iter_files
 from armbench.env import LOCAL, EnvironmentFactory
 from armbench.tasks.inject import InjectionManifest, InjectionRequest, inject, restore
+from armbench.tasks.reference_bodies import function_fingerprints
 from armbench.tasks.spec import MypyGate, PytestGate, Task
 
 
@@ -58,6 +59,9 @@ class Prepared:
     pass on the template with the reference solution, in files that exist in the template and
     that the solution leaves alone. A trial must pass every one of them: a test that went
     missing, skipped or deselected fails the gate, whatever the counts say."""
+    reference_bodies: Mapping[str, str] = field(default_factory=dict)
+    """sha256 of the AST of each reference test's function (armbench.tasks.reference_bodies): a
+    trial that emptied or weakened one fails, even where the task lets it edit tests."""
     cache_fingerprints: dict[str, str] = field(default_factory=dict)
     """sha256 of every file of `mypy_cache`."""
 
@@ -153,6 +157,9 @@ def prepare(
     solution.update(dict.fromkeys(spec.solution.delete))
     fingerprints = fingerprint_tree(template)  # before mypy runs in it, though it writes nothing
     reference = _reference_tests(task, template, solution, python, environments)
+    bodies = function_fingerprints(
+        template, [node for nodes in reference.values() for node in nodes]
+    )
     cache = _warm_mypy_cache(task, template, python, environments)
     make_read_only(template)
     if cache is not None:
@@ -167,6 +174,7 @@ def prepare(
         mypy_cache=cache,
         suppressions=find_suppressions(template),
         reference_tests=reference,
+        reference_bodies=bodies,
         cache_fingerprints=fingerprint_tree(cache) if cache is not None else {},
     )
 
