@@ -178,29 +178,21 @@ def test_killed_run_keeps_whole_trials_and_resumes(tmp_path: Path) -> None:
     assert run.manifest.finished_at is not None
 
 
-def test_secrets_never_reach_the_agent_or_the_run_directory(tmp_path: Path) -> None:
-    secret = "sk-test-" + os.urandom(8).hex()
+def one_command_config(tmp_path: Path, name: str, command: str) -> Path:
+    """A config whose one arm is a `script` model that runs `command` once on `feature`."""
     script = tmp_path / "script.yaml"
-    script.write_text(
-        yaml.safe_dump(
-            [
-                {
-                    "text": "env",
-                    "tool_calls": [
-                        {"name": "bash", "input": {"command": "env; cat ~/.netrc 2>/dev/null"}}
-                    ],
-                },
-                {"text": "done"},
-            ]
-        )
-    )
+    turns = [
+        {"text": "", "tool_calls": [{"name": "bash", "input": {"command": command}}]},
+        {"text": "done"},
+    ]
+    script.write_text(yaml.safe_dump(turns))
     card = tmp_path / "card.toml"
     card.write_text('[models."script/replay"]\ninput = 1.0\noutput = 2.0\n')
     config = tmp_path / "config.yaml"
     config.write_text(
         yaml.safe_dump(
             {
-                "name": "secrets",
+                "name": name,
                 "pack": "demo",
                 "tasks": ["feature"],
                 "rate_card": str(card),
@@ -209,6 +201,12 @@ def test_secrets_never_reach_the_agent_or_the_run_directory(tmp_path: Path) -> N
             }
         )
     )
+    return config
+
+
+def test_secrets_never_reach_the_agent_or_the_run_directory(tmp_path: Path) -> None:
+    secret = "sk-test-" + os.urandom(8).hex()
+    config = one_command_config(tmp_path, "secrets", "env; cat ~/.netrc 2>/dev/null")
     env = {
         **os.environ,
         "OPENAI_API_KEY": secret,
@@ -231,31 +229,8 @@ def test_the_harness_environment_in_proc_holds_no_secret(tmp_path: Path) -> None
     /proc/$PPID/environ. armbench erased its keys there once read; the redactor would only
     have masked them (so a mask in the transcript would mean they were still there)."""
     secret = "sk-test-" + os.urandom(8).hex()
-    script = tmp_path / "script.yaml"
     command = "tr '\\0' '\\n' < /proc/$PPID/environ; echo; cat /proc/$PPID/cmdline"
-    script.write_text(
-        yaml.safe_dump(
-            [
-                {"text": "", "tool_calls": [{"name": "bash", "input": {"command": command}}]},
-                {"text": "done"},
-            ]
-        )
-    )
-    card = tmp_path / "card.toml"
-    card.write_text('[models."script/replay"]\ninput = 1.0\noutput = 2.0\n')
-    config = tmp_path / "config.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "name": "proc",
-                "pack": "demo",
-                "tasks": ["feature"],
-                "rate_card": str(card),
-                "models": {"replay": {"provider": "script", "path": str(script)}},
-                "arms": {"replayed": {"kind": "solo", "model": "replay"}},
-            }
-        )
-    )
+    config = one_command_config(tmp_path, "proc", command)
     env = {**os.environ, "ANTHROPIC_API_KEY": secret, "BILLING_PASSWORD": secret + "-2"}
     result = armbench(
         "run", str(config), "--sandbox", "local", "--out", str(tmp_path / "runs"), env=env

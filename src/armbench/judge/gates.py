@@ -69,9 +69,6 @@ class GateContext:
     index: int = 0
 
 
-BINARY_MODULES = BINARY_SUFFIXES
-"""Compiled and binary modules the judged copy never takes from a workspace."""
-
 GateRunner = Callable[[str, Any, GateContext], GateResult]
 """Runs one gate: its name, its spec, the context."""
 
@@ -223,7 +220,7 @@ def judged_copy(workspace: Path, prepared: Prepared, dest: Path) -> None:
     copy_tree(prepared.template, dest)
     editable = matcher(prepared.task.spec.editable)
     for rel in changed_paths(workspace, prepared):
-        if not editable.match_file(rel) or rel.endswith(BINARY_MODULES):
+        if not editable.match_file(rel) or rel.endswith(BINARY_SUFFIXES):
             continue
         source, target = workspace / rel, dest / rel
         if target.is_symlink() or target.exists():
