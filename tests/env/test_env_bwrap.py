@@ -79,8 +79,9 @@ def test_the_toolchain_runs_but_armbench_itself_is_hidden(tmp_path: Path) -> Non
     assert result.output.strip() == "ok", result.output
     package = Path(__file__).resolve().parents[2] / "src" / "armbench"
     assert (package / "__init__.py").is_file() and (package / "packs").is_dir()  # on the host
+    # In the sandbox: an empty folder where it sits inside the toolchain, else absent.
     listed = env.run(f"ls -A {package}", timeout_s=30)
-    assert listed.exit_code == 0 and listed.output == ""  # in the sandbox: an empty folder
+    assert listed.output == "" or "No such file" in listed.output, listed.output
     reference = env.run(f"cat {package}/packs/demo/pack.yaml", timeout_s=30)
     assert reference.exit_code != 0 and "No such file" in reference.output
 
