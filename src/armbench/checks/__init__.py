@@ -4,7 +4,9 @@ reports, and the pinned toolchain the judge refuses to judge without."""
 from armbench.checks.pytest_guard import GuardedRun, GuardFinding, GuardReport
 from armbench.checks.runners import (
     COLLECTION,
+    DEFAULT_CHECK_ARGS,
     JUDGED_ENV,
+    CheckArgs,
     CheckReport,
     Finding,
     parse_junit,
@@ -23,6 +25,7 @@ from armbench.checks.toolchain import (
     CHECKERS,
     ToolchainError,
     installed_versions,
+    package_versions,
     pinned_versions,
     verify_toolchain,
 )
@@ -30,7 +33,9 @@ from armbench.checks.toolchain import (
 __all__ = [
     "CHECKERS",
     "COLLECTION",
+    "DEFAULT_CHECK_ARGS",
     "JUDGED_ENV",
+    "CheckArgs",
     "CheckReport",
     "Finding",
     "GuardFinding",
@@ -43,6 +48,7 @@ __all__ = [
     "find_suppressions",
     "installed_versions",
     "new_suppressions",
+    "package_versions",
     "parse_junit",
     "pinned_versions",
     "run_mypy",

@@ -10,6 +10,7 @@ a gate's record says which one was broken, and by which file when the guard coul
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shutil
 from collections.abc import Mapping
@@ -61,6 +62,14 @@ class GuardedRun:
             "ARMBENCH_GUARD_REPORT": str(self.report),
             "ARMBENCH_GUARD_NONCE": self.nonce,
         }
+
+    def environ_over(self, base: Mapping[str, str]) -> dict[str, str]:
+        """`environ` for a command whose environment is `base`: the plugin's folder goes in
+        front of the PYTHONPATH the project's tests already need (never in place of it)."""
+        env = self.environ
+        if base.get("PYTHONPATH"):
+            env["PYTHONPATH"] += os.pathsep + base["PYTHONPATH"]
+        return env
 
     def read(self) -> GuardReport:
         lines = (

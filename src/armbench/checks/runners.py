@@ -33,6 +33,32 @@ behave as the judge's do."""
 
 
 @dataclass(frozen=True)
+class CheckArgs:
+    """How a project runs its checkers: the arguments after `python -m mypy`, `python -m ruff
+    check` and `python -m pytest` (armbench adds only its reporting flags). The defaults suit a
+    project whose configuration names its files; a real one often needs them spelt out
+    (typer's: `mypy typer`, `ruff check typer tests docs_src scripts`, `pytest -n auto`)."""
+
+    mypy: tuple[str, ...] = ()
+    ruff: tuple[str, ...] = (".",)
+    pytest: tuple[str, ...] = ()
+
+    def mypy_paths(self) -> tuple[str, ...]:
+        """The files and folders named among mypy's arguments (none: the configured `files`)."""
+        return _positional(self.mypy)
+
+
+DEFAULT_CHECK_ARGS = CheckArgs()
+"""Arguments for a project whose own configuration names what to check."""
+
+
+def _positional(args: Sequence[str]) -> tuple[str, ...]:
+    """The arguments that are not options (a crude reading, enough for paths after flags that
+    take no value)."""
+    return tuple(a for a in args if not a.startswith("-"))
+
+
+@dataclass(frozen=True)
 class Finding:
     """One error a checker reported, located in the workspace."""
 
@@ -274,7 +300,7 @@ def run_pytest(
             f"--junitxml={report}",
             *args,
         ]
-        result = env.run(argv, timeout_s=timeout_s, extra_env=guard.environ)
+        result = env.run(argv, timeout_s=timeout_s, extra_env=guard.environ_over(env.environ))
         xml_text = report.read_text(encoding="utf-8") if report.is_file() else ""
         seen = guard.read()
     counts = dict.fromkeys(("passed", "failed", "errored", "skipped", "collection_errors"), 0)

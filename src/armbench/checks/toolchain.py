@@ -3,6 +3,7 @@ checker interpreter whose versions differ is refused, so verdicts cannot drift."
 
 from __future__ import annotations
 
+import json
 import re
 from importlib.metadata import PackageNotFoundError, requires
 from pathlib import Path
@@ -43,6 +44,37 @@ def installed_versions(
         match = re.search(r"\b(\d+\.\d+(?:\.\d+)?\S*)", result.output)
         versions[checker] = match.group(1) if result.ok and match else "missing"
     return versions
+
+
+_PROBE = (
+    "import importlib.metadata as m, json, sys\n"
+    "out = {}\n"
+    "for name in sys.argv[1:]:\n"
+    "    try:\n"
+    "        out[name] = m.version(name)\n"
+    "    except m.PackageNotFoundError:\n"
+    "        out[name] = 'missing'\n"
+    "print(json.dumps(out))\n"
+)
+
+
+def package_versions(
+    python: str, names: list[str], cwd: Path, *, environments: EnvironmentFactory = LOCAL
+) -> dict[str, str]:
+    """The installed version of each distribution in `names` as `python` reads its metadata
+    (`missing` when absent): how a pack's locked toolchain is read back before it judges."""
+    env = environments(cwd, path_prefix=[Path(python).parent])
+    result = env.run([python, "-I", "-c", _PROBE, *names], timeout_s=120, merge_stderr=False)
+    try:
+        found = json.loads(result.output.strip().splitlines()[-1]) if result.ok else None
+    except (json.JSONDecodeError, IndexError):
+        found = None
+    if not isinstance(found, dict):
+        raise ToolchainError(
+            f"{python} could not report its package versions (exit {result.exit_code}): "
+            f"{(result.output + result.stderr).strip()[-400:]}"
+        )
+    return {str(k): str(v) for k, v in found.items()}
 
 
 def verify_toolchain(

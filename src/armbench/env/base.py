@@ -57,6 +57,11 @@ class Environment(Protocol):
         """The workspace root; relative paths and the default cwd resolve against it."""
         ...
 
+    @property
+    def environ(self) -> Mapping[str, str]:
+        """The variables every command sees (scrubbed: never a secret)."""
+        ...
+
     def run(
         self,
         command: str | Sequence[str],

@@ -37,7 +37,7 @@ from pathlib import Path
 from armbench.core import DEFAULT_COMMAND_LIMITS, CommandLimits
 from armbench.env.base import DEFAULT_OUTPUT_CAP, CommandResult
 from armbench.env.host_files import HostFiles
-from armbench.env.local import checked_names, scrubbed_environ
+from armbench.env.local import checked_names, expand_placeholders, scrubbed_environ
 from armbench.env.process import run_process
 
 BWRAP = "bwrap"
@@ -85,7 +85,8 @@ def _prefixes(python: str) -> list[Path]:
     and the real executable's installation."""
     executable = Path(shutil.which(python) or python)
     probe = "import sys; print(sys.prefix); print(sys.base_prefix); print(sys.exec_prefix)"
-    if executable.resolve() == Path(sys.executable).resolve():
+    # Two virtualenvs share one real binary: only the very same path is this interpreter.
+    if executable.absolute() == Path(sys.executable).absolute():
         found = [sys.prefix, sys.base_prefix, sys.exec_prefix]
     else:
         result = subprocess.run(
@@ -180,6 +181,7 @@ class BwrapEnvironment(HostFiles):
         self._env = scrubbed_environ(home=self._home, path_prefix=prefix, extra=extra_env)
         if self._home is None:  # a private HOME inside the sandbox's own /tmp
             self._env["HOME"] = "/tmp/home"
+        self._env = expand_placeholders(self._env, self._workdir)
 
     @property
     def workdir(self) -> Path:

@@ -50,6 +50,21 @@ def scrubbed_environ(
     return env
 
 
+PLACEHOLDERS = ("${WORKDIR}", "${HOME}")
+"""Spelt in a variable's value, replaced by the command's working folder and its HOME: a
+project's tests may need `PYTHONPATH=${WORKDIR}` (so a subprocess imports the code under
+test) or a data file under `${HOME}`, wherever the workspace of this trial happens to be."""
+
+
+def expand_placeholders(env: Mapping[str, str], workdir: Path) -> dict[str, str]:
+    """`env` with `${WORKDIR}` and `${HOME}` replaced in every value (HOME as `env` sets it)."""
+    home = env.get("HOME", "")
+    return {
+        name: value.replace("${WORKDIR}", str(workdir)).replace("${HOME}", home)
+        for name, value in env.items()
+    }
+
+
 def checked_names(extra: Mapping[str, str]) -> dict[str, str]:
     """`extra`, unless a name in it looks like a credential: that is refused, loudly."""
     for name in extra:
@@ -74,7 +89,8 @@ class LocalEnvironment(HostFiles):
         self._workdir = workdir.resolve()
         self._limits = limits
         prefix = [Path(sys.executable).parent] if path_prefix is None else list(path_prefix)
-        self._env = scrubbed_environ(home=home, path_prefix=prefix, extra=extra_env)
+        env = scrubbed_environ(home=home, path_prefix=prefix, extra=extra_env)
+        self._env = expand_placeholders(env, self._workdir)
 
     @property
     def workdir(self) -> Path:

@@ -67,10 +67,13 @@ def listed(items: list[str]) -> str:
 
 
 def changed_paths(workspace: Path, prepared: Prepared) -> list[str]:
-    """Paths added, modified or deleted since the workspace was prepared."""
+    """Paths added, modified or deleted since the workspace was prepared (outputs the pack
+    says its tests write, such as coverage data, are not changes)."""
     now = fingerprint_tree(workspace)
     before = prepared.fingerprints
-    return sorted(p for p in now.keys() | before.keys() if now.get(p) != before.get(p))
+    ignored = prepared.task.setup.ignored
+    changed = (p for p in now.keys() | before.keys() if now.get(p) != before.get(p))
+    return sorted(p for p in changed if not ignored(p))
 
 
 def protected_gate(workspace: Path, prepared: Prepared) -> GateResult:

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from armbench.checks import (
-    JUDGED_ENV,
     CheckReport,
     run_mypy,
     run_pytest,
@@ -189,9 +188,11 @@ def judge(
     environments: EnvironmentFactory = LOCAL,
 ) -> tuple[GateResult, ...]:
     """Run every gate of the task on `workspace`: the file gates on the workspace itself, the
-    others on a judged copy of it, in a scrubbed environment of their own.
+    others on a judged copy of it, in a scrubbed environment of their own, with the checkers of
+    the task's pack (`python` when it brings none) and the variables its tests need.
     TemplateChanged (a failure of the harness) when the template is not as prepared."""
-    spec = prepared.task.spec
+    spec, setup = prepared.task.spec, prepared.task.setup
+    python = setup.python(python)
     prepared.verify()
     results = file_gates(workspace, prepared)
     with tempfile.TemporaryDirectory(prefix="armbench-judge-") as tmp:
@@ -203,7 +204,12 @@ def judge(
         home = scratch / "home"
         home.mkdir(parents=True)
         env = environments(
-            judged, home=home, extra_env=JUDGED_ENV, writable=[scratch], read_only_workdir=True
+            judged,
+            home=home,
+            path_prefix=[Path(python).parent],
+            extra_env=setup.environ,
+            writable=[scratch],
+            read_only_workdir=True,
         )
         for index, (name, gate) in enumerate(zip(_gate_names(spec.gates), spec.gates, strict=True)):
             ctx = GateContext(judged, prepared, env, python, scratch, index)

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from armbench.arms import ArmOutcome
-from armbench.checks import JUDGED_ENV
 from armbench.core import GateResult, Limits, TrialStatus, read_regular
 from armbench.env import Environment, EnvironmentFactory
 from armbench.judge import changed_paths, judge, score
@@ -79,6 +78,7 @@ class AgenticAttempt:
     ) -> None:
         self.prepared: Prepared = prepared.get(task, plan.inject_seed)
         self.python = python
+        toolchain_python = task.setup.python(python)
         self.environments = environments
         shutil.rmtree(work, ignore_errors=True)  # left behind if a killed run was resumed
         self.workspace, home = work / "repo", work / "home"
@@ -88,11 +88,13 @@ class AgenticAttempt:
             shutil.copytree(
                 self.prepared.mypy_cache, home / ".mypy_cache", copy_function=shutil.copyfile
             )
+        # The agent's `python` is the one the judge uses: the pack's toolchain, or armbench's.
         self.env: Environment | None = environments(
             self.workspace,
             home=home,
+            path_prefix=[Path(toolchain_python).parent],
             extra_env={
-                **JUDGED_ENV,
+                **task.setup.environ,
                 "MYPY_CACHE_DIR": str(home / ".mypy_cache"),
                 "RUFF_CACHE_DIR": str(home / ".ruff_cache"),
             },

@@ -6,7 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from pydantic import ValidationError
 
+from armbench.core import format_validation_error
+from armbench.tasks.pack_setup import PackSetup
+from armbench.tasks.pack_spec import PACK_FILE, PackSpec
 from armbench.tasks.single_shot import AnyTask, SingleShotTask, load_any_task
 from armbench.tasks.spec import TASK_FILE, Task, TaskFileError
 
@@ -20,6 +24,8 @@ class Pack:
     description: str
     tasks: tuple[AnyTask, ...]
     """Agentic tasks (`Task`) and single-shot tasks (`SingleShotTask`), sorted by folder."""
+    setup: PackSetup | None = None
+    """What its agentic tasks share (None for a combination of packs: each task has its own)."""
 
     def task(self, task_id: str) -> AnyTask:
         for task in self.tasks:
@@ -56,24 +62,41 @@ def resolve_pack_folder(name_or_path: str, base: Path | None = None) -> Path:
     )
 
 
+def read_pack_spec(folder: Path) -> PackSpec:
+    """`folder/pack.yaml` checked (an absent file: a pack of defaults); TaskFileError naming
+    the file and the field otherwise."""
+    meta_file = folder / PACK_FILE
+    if not meta_file.is_file():
+        return PackSpec()
+    try:
+        raw = yaml.safe_load(meta_file.read_text(encoding="utf-8"))
+        return PackSpec.model_validate(raw or {})
+    except yaml.YAMLError as exc:
+        raise TaskFileError(f"{meta_file}: not valid YAML: {exc}") from exc
+    except ValidationError as exc:
+        raise TaskFileError(f"{meta_file}: {format_validation_error(exc)}") from exc
+
+
 def load_pack(name_or_path: str, base: Path | None = None) -> Pack:
-    """Load every `tasks/*/task.yaml` of a pack, of either kind; `pack.yaml` may give a
-    description."""
+    """Load every `tasks/*/task.yaml` of a pack, of either kind, with what `pack.yaml` says
+    they share (armbench.tasks.pack_spec). Nothing is fetched or built here: that happens on
+    first use (preflight, `tasks validate`)."""
     folder = resolve_pack_folder(name_or_path, base)
-    meta_file = folder / "pack.yaml"
-    meta = yaml.safe_load(meta_file.read_text(encoding="utf-8")) if meta_file.is_file() else {}
+    spec = read_pack_spec(folder)
+    setup = PackSetup(folder=folder, spec=spec)
     task_dirs = sorted(p.parent for p in (folder / "tasks").glob(f"*/{TASK_FILE}"))
     if not task_dirs:
         raise TaskFileError(f"{folder}: no tasks/*/{TASK_FILE} found; is this a pack folder?")
-    tasks = tuple(load_any_task(d) for d in task_dirs)
+    tasks = tuple(load_any_task(d, setup) for d in task_dirs)
     ids = [t.id for t in tasks]
     if len(set(ids)) != len(ids):
         raise TaskFileError(f"{folder}: duplicate task ids: {sorted(ids)}")
     return Pack(
-        name=str((meta or {}).get("name", folder.name)),
+        name=spec.name or folder.name,
         folder=folder,
-        description=str((meta or {}).get("description", "")),
+        description=spec.description,
         tasks=tasks,
+        setup=setup,
     )
 
 

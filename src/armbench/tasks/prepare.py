@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from armbench.checks import (
-    JUDGED_ENV,
     Suppressions,
     find_suppressions,
     run_mypy,
@@ -131,8 +130,11 @@ def prepare(
     python: str,
     environments: EnvironmentFactory = LOCAL,
 ) -> Prepared:
-    """Build `task`'s starting tree at `template` (must not exist) and describe it."""
+    """Build `task`'s starting tree at `template` (must not exist) and describe it; `python` is
+    the checkers' interpreter unless the task's pack brings its own toolchain."""
     spec = task.spec
+    python = task.setup.python(python)
+    environ = task.setup.environ
     copy_tree(task.fixture_dir, template)
     if spec.prepare.overlay:
         shutil.copytree(task.resolve(spec.prepare.overlay), template, dirs_exist_ok=True)
@@ -146,7 +148,12 @@ def prepare(
             raise ValueError(f"task {task.id}: injection needs a seed")
         request = InjectionRequest(mypy=step.mypy, ruff=step.ruff, collect=step.collect, seed=seed)
         manifest = inject(
-            template, request, python=python, extra_env=JUDGED_ENV, environments=environments
+            template,
+            request,
+            python=python,
+            extra_env=environ,
+            environments=environments,
+            args=task.setup.check_args,
         )
 
     solution: dict[str, str | None] = {}
@@ -198,8 +205,14 @@ def _reference_tests(
         repo, scratch = Path(tmp) / "repo", Path(tmp) / "scratch"
         copy_tree(template, repo)
         apply_solution(repo, dict(solution))
-        scratch.mkdir()
-        env = environments(repo, extra_env=JUDGED_ENV, writable=[scratch])
+        (scratch / "home").mkdir(parents=True)
+        env = environments(
+            repo,
+            home=scratch / "home",
+            path_prefix=[Path(python).parent],
+            extra_env=task.setup.environ,
+            writable=[scratch],
+        )
         for index, gate in gates:
             report = run_pytest(env, python=python, args=gate.args, report_dir=scratch)
             passed = [node for node, outcome in report.tests.items() if outcome == "passed"]
@@ -217,7 +230,9 @@ def _warm_mypy_cache(
         return None
     cache = template.with_name(template.name + ".mypy-cache")
     cache.mkdir(exist_ok=True)
-    env = environments(template, extra_env=JUDGED_ENV, writable=[cache])
+    env = environments(
+        template, path_prefix=[Path(python).parent], extra_env=task.setup.environ, writable=[cache]
+    )
     run_mypy(env, python=python, args=gate.args, cache_dir=cache)
     return cache if cache.is_dir() else None
 

@@ -29,6 +29,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from armbench.core import format_validation_error
+from armbench.tasks.pack_setup import PackSetup
 from armbench.tasks.spec import TASK_FILE, Task, TaskFileError, read_task_file, task_from_raw
 
 
@@ -232,9 +233,9 @@ def load_single_shot_task(folder: Path) -> SingleShotTask:
     return single_shot_from_raw(read_task_file(path), folder, path)
 
 
-def load_any_task(folder: Path) -> AnyTask:
+def load_any_task(folder: Path, setup: PackSetup | None = None) -> AnyTask:
     """Read `folder/task.yaml` as the kind it declares: `single_shot`, or agentic (no `kind`,
-    or `kind: agentic`)."""
+    or `kind: agentic`, which takes `setup` from its pack)."""
     path = folder / TASK_FILE
     raw = read_task_file(path)
     kind = raw.get("kind", "agentic") if isinstance(raw, dict) else "agentic"
@@ -242,4 +243,4 @@ def load_any_task(folder: Path) -> AnyTask:
         return single_shot_from_raw(raw, folder, path)
     if kind != "agentic":
         raise TaskFileError(f"{path}: kind: {kind!r} is not 'agentic' or 'single_shot'")
-    return task_from_raw(raw, folder, path)
+    return task_from_raw(raw, folder, path, setup)

@@ -15,6 +15,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from armbench.core import Limits, format_validation_error
+from armbench.tasks.pack_setup import PackSetup
+from armbench.tasks.pack_spec import SOURCE_FIXTURE
 
 TASK_FILE = "task.yaml"
 
@@ -115,8 +117,9 @@ class TaskSpec(_Spec):
     title: str
     prompt: str
     """What the agent is asked; it should state the rules the judge enforces."""
-    fixture: str
-    """The repository the workspace starts from, relative to the task folder (or absolute)."""
+    fixture: str = SOURCE_FIXTURE
+    """The repository the workspace starts from, relative to the task folder (or absolute);
+    `@source` (the default) is the pack's `source` (see armbench.tasks.pack_spec)."""
     prepare: PrepareSpec = PrepareSpec()
     solution: SolutionSpec
     gates: tuple[GateSpec, ...] = Field(min_length=1)
@@ -146,11 +149,13 @@ class TaskFileError(ValueError):
 
 
 class Task:
-    """A loaded task: its spec plus the folder its relative paths resolve against."""
+    """A loaded task: its spec, the folder its relative paths resolve against, and what it
+    takes from its pack (fixture source, toolchain, checker arguments, environment)."""
 
-    def __init__(self, spec: TaskSpec, folder: Path) -> None:
+    def __init__(self, spec: TaskSpec, folder: Path, setup: PackSetup | None = None) -> None:
         self.spec = spec
         self.folder = folder
+        self.setup = setup if setup is not None else PackSetup.default()
 
     @property
     def id(self) -> str:
@@ -160,7 +165,14 @@ class Task:
         return (self.folder / relative).resolve()
 
     @property
+    def uses_source(self) -> bool:
+        return self.spec.fixture == SOURCE_FIXTURE
+
+    @property
     def fixture_dir(self) -> Path:
+        """The fixture's folder; for the pack's source, fetched on first use (SourceError)."""
+        if self.uses_source:
+            return self.setup.fixture()
         return self.resolve(self.spec.fixture)
 
     def __repr__(self) -> str:
@@ -177,27 +189,49 @@ def read_task_file(path: Path) -> Any:
         raise TaskFileError(f"{path}: not valid YAML: {exc}") from exc
 
 
-def load_task(folder: Path) -> Task:
+def load_task(folder: Path, setup: PackSetup | None = None) -> Task:
     """Read and check `folder/task.yaml`, including that the folders it names exist.
 
     Only agentic tasks; `armbench.tasks.single_shot.load_any_task` loads either kind.
     """
     path = folder / TASK_FILE
-    return task_from_raw(read_task_file(path), folder, path)
+    return task_from_raw(read_task_file(path), folder, path, setup)
 
 
-def task_from_raw(raw: Any, folder: Path, path: Path) -> Task:
-    """An agentic task from the parsed content of its file `path` (in `folder`)."""
+def task_from_raw(raw: Any, folder: Path, path: Path, setup: PackSetup | None = None) -> Task:
+    """An agentic task from the parsed content of its file `path` (in `folder`); the pack's
+    checker arguments fill in every gate that gives none of its own."""
     if isinstance(raw, dict) and raw.get("kind") == "single_shot":
         raise TaskFileError(f"{path}: kind: a single-shot task is not an agentic task")
     try:
         spec = TaskSpec.model_validate(raw)
     except ValidationError as exc:
         raise TaskFileError(f"{path}: {format_validation_error(exc)}") from exc
-    task = Task(spec, folder.resolve())
-    named = {"fixture": spec.fixture, "prepare.overlay": spec.prepare.overlay}
+    setup = setup if setup is not None else PackSetup.default()
+    spec = spec.model_copy(update={"gates": _with_pack_args(spec.gates, setup)})
+    task = Task(spec, folder.resolve(), setup)
+    if task.uses_source and not setup.has_source:
+        raise TaskFileError(
+            f"{path}: fixture: the task uses the pack's source (`{SOURCE_FIXTURE}`, also the "
+            "default) but its pack.yaml declares no `source`; name a fixture folder"
+        )
+    fixture = None if task.uses_source else spec.fixture
+    named = {"fixture": fixture, "prepare.overlay": spec.prepare.overlay}
     named["solution.overlay"] = spec.solution.overlay
     for field_name, relative in named.items():
         if relative is not None and not task.resolve(relative).is_dir():
             raise TaskFileError(f"{path}: {field_name}: folder {relative!r} does not exist")
     return task
+
+
+def _with_pack_args(gates: tuple[GateSpec, ...], setup: PackSetup) -> tuple[GateSpec, ...]:
+    """Each checker gate that sets no `args` of its own takes the pack's (`checks`)."""
+    args = setup.check_args
+    by_kind = {"mypy": args.mypy, "ruff": args.ruff, "pytest": args.pytest}
+    return tuple(
+        gate.model_copy(update={"args": by_kind[gate.kind]})
+        if isinstance(gate, MypyGate | RuffGate | PytestGate)
+        and "args" not in gate.model_fields_set
+        else gate
+        for gate in gates
+    )

@@ -98,11 +98,13 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
     if event not in ("object.__setattr__", "object.__delattr__"):
         return
     target, attribute = args[0], args[1]
-    guarded = (
-        isinstance(target, type)
-        and str(getattr(target, "__module__", "")).split(".")[0] in _GUARDED
+    # A class of pytest's, or the code of one of its functions. (Other functions' code is
+    # rewritten legitimately: `types.coroutine` does it to asyncio's own on import.)
+    owned = str(getattr(target, "__module__", "")).split(".")[0] in _GUARDED
+    guarded = isinstance(target, type) or (
+        isinstance(target, types.FunctionType) and attribute == "__code__"
     )
-    if not guarded and not (isinstance(target, types.FunctionType) and attribute == "__code__"):
+    if not (owned and guarded):
         return
     where = _workspace_file(sys._getframe(1))
     if where is not None:

@@ -8,6 +8,10 @@ be good heuristics; they are tuned to keep that rejection rate low.
 
 | id                              | kind    | the mistake, and what the checker says           |
 |---------------------------------|---------|--------------------------------------------------|
+| `return_value_dropped`          | mypy    | `return total` → `return` where `-> int`:        |
+|                                 |         | [return-value] (local)                           |
+| `default_quoted`                | mypy    | `retries: int = 3` → `retries: int = "3"`:       |
+|                                 |         | [assignment] (local)                             |
 | `optional_default_dropped`      | mypy    | `x: T | None = None` → `x: T = None`: [assignment] |
 | `attribute_typo`                | mypy    | `self.total` → `self.toatl`: [attr-defined]      |
 | `optional_return_dropped`       | mypy    | `-> T | None` → `-> T` over one `return None`:   |
@@ -23,6 +27,9 @@ be good heuristics; they are tuned to keep that rejection rate low.
 
 Why each is realistic:
 
+* `return_value_dropped` — an early exit written as a bare `return` in a function that must
+  return a value; the caller gets None at runtime.
+* `default_quoted` — a number typed as a string, as a config value would be.
 * `optional_default_dropped` — the pre-PEP 484 implicit-Optional habit, still common in code
   ported from older type-hinted projects; no runtime change.
 * `attribute_typo` — two swapped keys; mypy sees it, ruff cannot; the code fails only when run.
@@ -34,10 +41,16 @@ Why each is realistic:
 * `parametrize_argname_typo` — a parameter renamed in the test but not in the decorator.
 * `parametrize_arity` — a case written with a value missing (or a column added elsewhere).
 
+*Local* operators (the two above, and every ruff and collect one) change no type anything
+outside their statement or signature sees, so their error stays where it is made; the others
+are `remote` (a changed signature reaches every caller). Selection takes local sites first and
+a remote one only when the local ones run out: on a tightly connected code base (typer with
+its vendored click) a changed signature raises errors at call sites elsewhere.
+
 Kinds: `mypy` and `ruff` mutations each add one finding of that checker; `collect` mutations
 each make one test module fail pytest collection (so at most one per module). None of them
-changes what the code does at runtime, except `attribute_typo`, which may make a test fail
-(realistic, and not counted).
+changes what the code does at runtime, except `attribute_typo`, `return_value_dropped` and
+`default_quoted`, which may make a test fail (realistic, and not counted).
 
 Sites are filtered to avoid known side effects. A misspelt attribute has type Any, so typos
 are taken only where that Any goes nowhere — a discarded expression (`self.items.append(x)`)
@@ -56,6 +69,7 @@ injector attributes each checker finding to the mutation whose extent contains i
 from __future__ import annotations
 
 from armbench.tasks.inject.operators_collect import ARGNAME_TYPO, PARAMETRIZE_ARITY
+from armbench.tasks.inject.operators_local import DEFAULT_QUOTED, RETURN_VALUE_DROPPED
 from armbench.tasks.inject.operators_mypy import (
     ATTRIBUTE_TYPO,
     OPTIONAL_DEFAULT_DROPPED,
@@ -88,6 +102,8 @@ KINDS: tuple[Kind, ...] = ("mypy", "ruff", "collect")
 # --- the catalogue --------------------------------------------------------------------------
 
 CATALOGUE: tuple[Operator, ...] = (
+    RETURN_VALUE_DROPPED,
+    DEFAULT_QUOTED,
     OPTIONAL_DEFAULT_DROPPED,
     ATTRIBUTE_TYPO,
     OPTIONAL_RETURN_DROPPED,

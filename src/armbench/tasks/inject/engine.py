@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from armbench.checks import installed_versions
+from armbench.checks import DEFAULT_CHECK_ARGS, CheckArgs, installed_versions
 from armbench.env import LOCAL, EnvironmentFactory
 from armbench.tasks.inject.apply import (
     apply_sites,
@@ -64,12 +64,14 @@ def inject(
     *,
     extra_env: Mapping[str, str] | None = None,
     environments: EnvironmentFactory = LOCAL,
+    args: CheckArgs = DEFAULT_CHECK_ARGS,
 ) -> InjectionManifest:
     """Inject exactly the requested breakage into `repo`, verified by the real checkers.
 
     The repository is changed only on success; InjectionError (with what to do) otherwise.
-    `extra_env` is added to the checkers' environment (a task's template is verified the way
-    its judge will run).
+    `extra_env` is added to the checkers' environment and `args` are the project's checker
+    arguments (a task's template is verified the way its judge will run). The baseline runs
+    the cheap checkers first: a repository mypy or ruff already fails is refused in seconds.
     """
     repo = repo.resolve()
     if request.total == 0:
@@ -77,13 +79,15 @@ def inject(
     with tempfile.TemporaryDirectory(prefix="armbench-inject-") as tmp:
         work = Path(tmp) / "repo"
         copy_repo(repo, work)
-        checkers = Checkers(work, python, Path(tmp) / "mypy-cache", extra_env, environments)
+        checkers = Checkers(work, python, Path(tmp) / "mypy-cache", extra_env, environments, args)
         sources = read_sources(work)
         with ThreadPoolExecutor(max_workers=1) as executor:
-            listing = executor.submit(discover, checkers, work, sources)
-            baseline = checkers.run()
-            scope = listing.result()
-        require_green(baseline)
+            listing = executor.submit(discover, checkers, work, sources, args)
+            try:
+                require_green(checkers.fast())
+                require_green((checkers.collect(),))
+            finally:
+                scope = listing.result()
         pool = seeded_pool(sources, scope, request.seed)
         chosen, evidence = verify_rounds(checkers, work, sources, pool, request)
         manifest = build_manifest(

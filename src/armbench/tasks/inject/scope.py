@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from armbench.checks import DEFAULT_CHECK_ARGS, CheckArgs
 from armbench.core import IGNORED_DIRS
 from armbench.env import LOCAL, EnvironmentFactory
 from armbench.tasks.inject.catalogue import KINDS, Kind
@@ -64,9 +65,12 @@ class Scope:
         return Scope(self.mypy, self.ruff & frozenset(ruff), self.collect & frozenset(collect))
 
     @classmethod
-    def static(cls, repo: Path, sources: Mapping[str, bytes]) -> Scope:
-        """What can be told without running a checker: markers in files, mypy's `files`."""
-        mypy_files = _mypy_configured(repo, sources)
+    def static(
+        cls, repo: Path, sources: Mapping[str, bytes], mypy_paths: tuple[str, ...] = ()
+    ) -> Scope:
+        """What can be told without running a checker: markers in files, the paths mypy is
+        given (`mypy_paths`, else its configured `files`)."""
+        mypy_files = _mypy_configured(repo, sources, mypy_paths)
         return cls(
             mypy=frozenset(p for p in mypy_files if not _mypy_skips(sources[p])),
             ruff=frozenset(p for p, data in sources.items() if not _RUFF_NOQA.search(data)),
@@ -90,10 +94,13 @@ def _ignored_top(data: bytes) -> bool:
     return False
 
 
-def _mypy_configured(repo: Path, sources: Mapping[str, bytes]) -> list[str]:
-    """Sources inside `[tool.mypy] files`, minus `exclude` and `ignore_errors` overrides."""
+def _mypy_configured(
+    repo: Path, sources: Mapping[str, bytes], mypy_paths: tuple[str, ...] = ()
+) -> list[str]:
+    """Sources inside the paths mypy is given (`mypy_paths`, else `[tool.mypy] files`), minus
+    `exclude` and `ignore_errors` overrides."""
     config = _pyproject(repo).get("tool", {}).get("mypy", {})
-    files = config.get("files")
+    files = list(mypy_paths) or config.get("files")
     entries = [files] if isinstance(files, str) else list(files or [])
     entries = [e.strip().rstrip("/") for entry in entries for e in str(entry).split(",")]
     excludes = config.get("exclude") or []
@@ -156,17 +163,27 @@ def repo_context(sources: Mapping[str, bytes]) -> RepoContext:
 
 
 def discover_scope(
-    repo: Path, python: str = sys.executable, *, environments: EnvironmentFactory = LOCAL
+    repo: Path,
+    python: str = sys.executable,
+    *,
+    environments: EnvironmentFactory = LOCAL,
+    args: CheckArgs = DEFAULT_CHECK_ARGS,
+    extra_env: Mapping[str, str] | None = None,
 ) -> Scope:
     """`Scope.static` narrowed by what ruff and pytest list in `repo` (which they do not touch).
 
     Use it with `plan` to see what `inject` would choose from, without running mypy.
     """
     repo = repo.resolve()
-    checkers = Checkers(repo, python, environments=environments)
-    return discover(checkers, repo, read_sources(repo))
+    checkers = Checkers(repo, python, extra_env=extra_env, environments=environments, args=args)
+    return discover(checkers, repo, read_sources(repo), args)
 
 
-def discover(checkers: Checkers, repo: Path, sources: Mapping[str, bytes]) -> Scope:
-    static = Scope.static(repo, sources)
+def discover(
+    checkers: Checkers,
+    repo: Path,
+    sources: Mapping[str, bytes],
+    args: CheckArgs = DEFAULT_CHECK_ARGS,
+) -> Scope:
+    static = Scope.static(repo, sources, args.mypy_paths())
     return static.narrowed(ruff=checkers.ruff_files(), collect=checkers.test_modules())

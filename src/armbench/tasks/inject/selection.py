@@ -2,7 +2,8 @@
 
 Selection rule. Every candidate site is enumerated in a stable order (sorted paths, catalogue
 order, source order) and shuffled with `random.Random(seed)`; sites are then taken greedily in
-that order — one kind after another, most constrained first (collect, mypy, ruff) — skipping
+that order — local operators before remote ones (see `catalogue`), one kind after another,
+most constrained first (collect, mypy, ruff) — skipping
 any whose extent overlaps one already taken (so no two mutations share a statement, a
 signature or a test function) and any second `collect` site in a test module.
 
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from armbench.tasks.inject.apply import apply_sites, build_manifest, sorted_sites
-from armbench.tasks.inject.catalogue import KINDS, Kind, find_sites
+from armbench.tasks.inject.catalogue import KINDS, OPERATORS, Kind, find_sites
 from armbench.tasks.inject.manifest import (
     ExpectedFinding,
     InjectionError,
@@ -118,8 +119,10 @@ class Selection:
         """
         chosen = list(kept)
         need = {k: self.request.of(k) - sum(s.kind == k for s in kept) for k in KINDS}
+        # Local operators first: a remote one is taken only when the local sites run out.
+        ordered = sorted(self.pool, key=lambda s: OPERATORS[s.operator].remote)
         for kind in FILL_ORDER:
-            for site in self.pool:
+            for site in ordered:
                 if need[kind] <= 0:
                     break
                 if site.kind != kind or not self.usable(site) or site in chosen:

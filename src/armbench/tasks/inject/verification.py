@@ -35,8 +35,8 @@ MAX_ROUNDS = 6
 # --- the baseline ---------------------------------------------------------------------------
 
 
-def require_green(reports: Reports) -> None:
-    for report in reports.all():
+def require_green(reports: Iterable[CheckReport]) -> None:
+    for report in reports:
         if not report.passed:
             raise InjectionError(_not_green(report))
 
