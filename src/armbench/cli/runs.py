@@ -125,12 +125,13 @@ def _preflight(config: RunConfig, sandbox: SandboxChoice | None = None) -> Prefl
     from armbench.env import SandboxUnavailable
     from armbench.pricing import UnknownPriceError
     from armbench.runner import preflight
-    from armbench.tasks import TaskFileError
+    from armbench.tasks import SourceError, TaskFileError
 
     try:
         pre = preflight(config, sandbox=sandbox)
     except (
         TaskFileError,
+        SourceError,
         KeyError,
         ValueError,
         ToolchainError,

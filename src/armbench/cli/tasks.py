@@ -3,13 +3,102 @@ green repository on purpose."""
 
 from __future__ import annotations
 
+import dataclasses
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
+import yaml
+from pydantic import ValidationError
+from rich.markup import escape
 
+from armbench.checks import CheckArgs
 from armbench.cli.app import app, err, fail, out, tasks_app
+
+MypyArgsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--mypy-args",
+        help="Arguments after `python -m mypy` (one string), e.g. `typer`. Default: the "
+        "project's configured `files`.",
+    ),
+]
+RuffArgsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ruff-args",
+        help="Arguments after `python -m ruff check`, e.g. `typer tests`. Default: `.`.",
+    ),
+]
+PytestArgsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--pytest-args", help="Arguments after `python -m pytest`, e.g. `-p xdist -n auto`."
+    ),
+]
+EnvOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--env",
+        help="NAME=VALUE the project's tests need (repeatable); `${WORKDIR}` and `${HOME}` in a "
+        "value become the command's folder and HOME. Names that look like secrets are refused.",
+    ),
+]
+ChecksFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--checks",
+        help="A YAML file with `checks:` (mypy/ruff/pytest argument lists) and `env:`, as in a "
+        "pack.yaml (a pack.yaml itself will do); the flags above override it.",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+
+
+def checker_setup(
+    checks_file: Path | None,
+    mypy_args: str | None,
+    ruff_args: str | None,
+    pytest_args: str | None,
+    env: list[str] | None,
+) -> tuple[CheckArgs, dict[str, str]]:
+    """The checker arguments and test variables the flags (over `--checks FILE`) give; exit 2
+    naming the flag or the file's field when one is wrong."""
+    from armbench.core import format_validation_error
+    from armbench.tasks import PackSpec
+
+    spec = PackSpec()
+    if checks_file is not None:
+        try:
+            raw = yaml.safe_load(checks_file.read_text(encoding="utf-8")) or {}
+            if not isinstance(raw, dict):
+                fail(f"--checks {checks_file}: not a mapping with `checks:` and `env:`", code=2)
+            spec = PackSpec.model_validate({k: v for k, v in raw.items() if k in ("checks", "env")})
+        except yaml.YAMLError as exc:
+            fail(f"--checks {checks_file}: not valid YAML: {exc}", code=2)
+        except ValidationError as exc:
+            fail(f"--checks {checks_file}: {format_validation_error(exc)}", code=2)
+    args = spec.checks.args()
+    for name, value in {"mypy": mypy_args, "ruff": ruff_args, "pytest": pytest_args}.items():
+        if value is not None:
+            try:
+                args = dataclasses.replace(args, **{name: tuple(shlex.split(value))})
+            except ValueError as exc:
+                fail(f"--{name}-args {value!r}: {exc}", code=2)
+    variables = dict(spec.env)
+    for item in env or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            fail(f"--env {item!r}: give NAME=VALUE", code=2)
+        variables[name] = value
+    try:
+        PackSpec(env=variables)
+    except ValidationError as exc:
+        fail(f"--env: {format_validation_error(exc)}", code=2)
+    return args, variables
 
 
 @app.command()
@@ -37,21 +126,38 @@ def inject(
         Path | None,
         typer.Option("--manifest", help="Write the mutations and their inverses here (JSON)."),
     ] = None,
+    checks_file: ChecksFileOption = None,
+    mypy_args: MypyArgsOption = None,
+    ruff_args: RuffArgsOption = None,
+    pytest_args: PytestArgsOption = None,
+    env: EnvOption = None,
 ) -> None:
     """Break REPO with exactly the requested mypy, ruff and pytest-collection errors.
 
     Mutations come from a catalogue of realistic mistakes; the checkers are run to confirm each
-    adds exactly one error of its kind. The same repo and seed give byte-identical results. On
-    failure the repo is left untouched; --manifest records every mutation and its inverse.
+    adds exactly one error of its kind (mypy and ruff, then `pytest --collect-only`: the tests
+    themselves are not run). The same repo and seed give byte-identical results. On failure the
+    repo is left untouched; --manifest records every mutation and its inverse. A real project
+    usually needs its checker arguments and test variables, e.g. typer:
+
+        armbench inject typer-0.26.8 --mypy 10 --ruff 10 --collect 5 --python PY
+            --mypy-args typer --ruff-args "typer tests docs_src scripts"
+            --env TERMINAL_WIDTH=3000 --env 'PYTHONPATH=${WORKDIR}'
     """
+    from armbench.checks import JUDGED_ENV
     from armbench.tasks.inject import InjectionError, InjectionRequest
     from armbench.tasks.inject import inject as do_inject
 
     if mypy + ruff + collect == 0:
         fail("nothing to inject: give --mypy, --ruff and/or --collect", code=2)
+    args, variables = checker_setup(checks_file, mypy_args, ruff_args, pytest_args, env)
     try:
         result = do_inject(
-            repo, InjectionRequest(mypy=mypy, ruff=ruff, collect=collect, seed=seed), python=python
+            repo,
+            InjectionRequest(mypy=mypy, ruff=ruff, collect=collect, seed=seed),
+            python=python,
+            extra_env={**JUDGED_ENV, **variables},
+            args=args,
         )
     except InjectionError as exc:
         fail(str(exc))
@@ -60,6 +166,81 @@ def inject(
     if manifest is not None:
         manifest.write_text(result.model_dump_json(indent=2) + "\n", encoding="utf-8")
         err.print(f"manifest: {manifest}")
+
+
+@tasks_app.command("make")
+def tasks_make(
+    repo: Annotated[
+        Path,
+        typer.Argument(
+            help="Your Python repository, green under its mypy, ruff and pytest.",
+            exists=True,
+            file_okay=False,
+        ),
+    ],
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="The pack folder to write (must not exist).")
+    ],
+    python: Annotated[
+        str,
+        typer.Option(
+            "--python",
+            help="Interpreter with the project's checkers and test dependencies; its mypy, "
+            "ruff and pytest versions are pinned in the pack. Default: armbench's own.",
+        ),
+    ] = sys.executable,
+    kinds: Annotated[
+        str, typer.Option("--kinds", help="Comma-separated: breakage, move, implement.")
+    ] = "breakage,move,implement",
+    count: Annotated[int, typer.Option("--count", min=1, help="Tasks of each kind to keep.")] = 1,
+    seed: Annotated[int, typer.Option("--seed", help="Chooses the candidates and injections.")] = 0,
+    checks_file: ChecksFileOption = None,
+    mypy_args: MypyArgsOption = None,
+    ruff_args: RuffArgsOption = None,
+    pytest_args: PytestArgsOption = None,
+    env: EnvOption = None,
+) -> None:
+    """Build a pack of validated tasks from REPO: breakage (injected errors), move (a function
+    moved to a new module, judged from the AST) and implement (a tested function's body
+    removed, its tests protected).
+
+    Every candidate is validated before it is kept: its prepared workspace fails the judge, its
+    reference solution passes, three times each, with no flaky gate. What was kept and why the
+    rest was dropped is printed; the pack is an ordinary folder for `armbench run` and `armbench
+    tasks validate`. Nothing is written unless at least one task is kept.
+    """
+    from armbench.judge.make_pack import KINDS, MakeError, Outcome, make_pack
+
+    wanted = tuple(k.strip() for k in kinds.split(",") if k.strip())
+    unknown = [k for k in wanted if k not in KINDS]
+    if unknown or not wanted:
+        fail(f"--kinds {kinds!r}: choose from {', '.join(KINDS)}", code=2)
+    args, variables = checker_setup(checks_file, mypy_args, ruff_args, pytest_args, env)
+
+    def report(outcome: Outcome) -> None:
+        mark = "[green]kept[/]" if outcome.kept else "[yellow]dropped[/]"
+        out.print(f"{mark} {outcome.task_id}: {escape(outcome.reason)}", highlight=False)
+
+    err.print(f"making tasks from {repo} (each candidate is validated; this takes a while)")
+    try:
+        outcomes = make_pack(
+            repo,
+            out_dir,
+            python=python,
+            kinds=wanted,  # type: ignore[arg-type]
+            count=count,
+            seed=seed,
+            args=args,
+            env=variables,
+            on_outcome=report,
+        )
+    except MakeError as exc:
+        fail(str(exc), code=1)
+    kept = [o for o in outcomes if o.kept]
+    by_kind = ", ".join(f"{sum(o.kind == k for o in kept)} {k}" for k in wanted)
+    out.print(
+        f"pack {out_dir}: {len(kept)} tasks kept ({by_kind}), {len(outcomes) - len(kept)} dropped"
+    )
 
 
 @tasks_app.command("list")

@@ -68,10 +68,12 @@ class SandboxMounts:
     """Folders inside `readable` replaced by an empty one (armbench's own package)."""
 
     @classmethod
-    def for_python(cls, python: str, *, extra: Sequence[Path] = ()) -> SandboxMounts:
-        """The mounts that let `python` (and the checkers installed with it) run, with
-        armbench's own package hidden when it is installed there."""
-        prefixes = _prefixes(python)
+    def for_python(
+        cls, python: str, *, extra: Sequence[Path] = (), also: Sequence[str] = ()
+    ) -> SandboxMounts:
+        """The mounts that let `python` and the interpreters in `also` (and the checkers
+        installed with them) run, with armbench's own package hidden where it is installed."""
+        prefixes = [p for interpreter in (python, *also) for p in _prefixes(interpreter)]
         readable = _outermost([*prefixes, *extra])
         package = Path(__file__).resolve().parents[1]
         hidden = tuple(

@@ -13,7 +13,7 @@ import sys
 import tempfile
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -48,6 +48,7 @@ from armbench.runner.plan import TrialPlan, plan_trials
 from armbench.runner.prepared_cache import PreparedCache
 from armbench.runner.trial import TrialContext, run_trial
 from armbench.store.rundir import Manifest, RunDirectory, utc_now
+from armbench.tasks import PackSetup, PackSpec, Task
 from armbench.tasks.packs import Pack, combine, load_pack
 
 OnTrial = Callable[[TrialRecord], None]
@@ -101,9 +102,17 @@ def preflight(
     models = config.model_dump(mode="json")["models"]
     configured = priced_models({k: v for k, v in models.items() if k in used})
     card, provenance = effective_card(configured, override, at=datetime.now(UTC))
-    environments, warning = sandbox_for(sandbox or config.sandbox, config.command_limits, python)
-    with tempfile.TemporaryDirectory(prefix="armbench-probe-") as probe:
-        checkers = verify_toolchain(python, Path(probe), environments=environments)
+    # Each pack's source fetched and toolchain built (once, cached) and checked now: a hash or
+    # a version that differs is an error before any directory exists.
+    setups = pack_setups(packs, plans)
+    pythons = sorted({setup.python(python) for setup in setups} | {python})
+    environments, warning = sandbox_for(
+        sandbox or config.sandbox, config.command_limits, python, also=pythons
+    )
+    checkers: dict[str, str] = {}
+    if any(plan_uses_default(plan) for plan in plans):
+        with tempfile.TemporaryDirectory(prefix="armbench-probe-") as probe:
+            checkers = verify_toolchain(python, Path(probe), environments=environments)
     # Raises MissingKeyError before anything runs; models no arm uses need no key.
     models = ModelFactory({k: m for k, m in config.models.items() if k in used})
     return Preflight(
@@ -122,14 +131,36 @@ def preflight(
     )
 
 
+def pack_setups(packs: list[Pack], plans: list[TrialPlan]) -> list[PackSetup]:
+    """The setups of the packs whose agentic tasks the run plans, each fixture fetched and
+    toolchain built and checked (SourceError, ToolchainError otherwise)."""
+    planned = {plan.task.id for plan in plans}
+    setups = []
+    for pack in packs:
+        for task in pack.agentic_tasks:
+            if task.id in planned and task.setup not in setups:
+                setups.append(task.setup)
+    for setup in setups:
+        if setup.has_source:
+            setup.fixture()
+        setup.toolchain()
+    return setups
+
+
+def plan_uses_default(plan: TrialPlan) -> bool:
+    """Whether the trial's judge uses armbench's own pinned checkers (no pack toolchain)."""
+    return not isinstance(plan.task, Task) or plan.task.setup.spec.toolchain is None
+
+
 def sandbox_for(
-    choice: SandboxChoice, limits: CommandLimits, python: str
+    choice: SandboxChoice, limits: CommandLimits, python: str, also: Sequence[str] = ()
 ) -> tuple[EnvironmentFactory, str | None]:
     """The Environment factory of a run: the backend `choice` asks for (bubblewrap wherever it
-    works, for `auto`), able to read the toolchain of `python`; and the warning every run on
-    plain processes shows. SandboxUnavailable when `bwrap` was asked for and cannot run here."""
+    works, for `auto`), able to read the toolchain of `python` and of the packs' own
+    interpreters (`also`); and the warning every run on plain processes shows.
+    SandboxUnavailable when `bwrap` was asked for and cannot run here."""
     backend, warning = choose_backend(choice)
-    mounts = SandboxMounts.for_python(python)
+    mounts = SandboxMounts.for_python(python, also=also)
     return EnvironmentFactory(backend, limits=limits, mounts=mounts), warning
 
 
@@ -197,6 +228,11 @@ def create_run(pre: Preflight, *, out_parent: Path, config_source: str) -> RunDi
             "cpus": os.cpu_count(),
         },
         packs={pack.name: pack_digest(pack) for pack in pre.packs},
+        toolchains={
+            pack.name: pack.setup.record()
+            for pack in pre.packs
+            if pack.setup is not None and pack.setup.spec != PackSpec()
+        },
         rate_card=card_record(pre.rate_card, pre.provenance),
         sdks=sdk_versions(),
         simulated=any(identity_of(k, m).simulated for k, m in config.models.items()),

@@ -38,6 +38,10 @@ class Manifest(BaseModel):
     config_hash: str
     config_source: str
     checkers: dict[str, str]
+    """armbench's pinned checkers, as read back (empty when every task's pack brings its own)."""
+    toolchains: dict[str, Any] = {}
+    """Per pack with a `pack.yaml` of substance: its source, checker arguments, environment and
+    own toolchain (interpreter, lock sha256, every package's version as read back)."""
     sdks: dict[str, str] = {}
     """Versions of the provider SDKs and the price source."""
     python: str

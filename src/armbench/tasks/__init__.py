@@ -1,12 +1,25 @@
 """Tasks: the declarative task format (agentic and single-shot), packs, preparing a task's
 workspace, and the breakage injector (armbench.tasks.inject)."""
 
+from armbench.tasks.pack_setup import PackSetup
+from armbench.tasks.pack_spec import (
+    PACK_FILE,
+    SOURCE_FIXTURE,
+    ArchiveSource,
+    ChecksSpec,
+    PackSpec,
+    PathSource,
+    PypiSource,
+    SourceSpec,
+    ToolchainSpec,
+)
 from armbench.tasks.packs import (
     BUILTIN_PACKS,
     Pack,
     builtin_pack_names,
     combine,
     load_pack,
+    read_pack_spec,
     resolve_pack_folder,
 )
 from armbench.tasks.prepare import (
@@ -31,6 +44,7 @@ from armbench.tasks.single_shot import (
     load_single_shot_task,
     task_kind,
 )
+from armbench.tasks.sources import SourceError, cache_root, materialize
 from armbench.tasks.spec import (
     TASK_FILE,
     GateSpec,
@@ -45,33 +59,47 @@ from armbench.tasks.spec import (
     TaskSpec,
     load_task,
 )
+from armbench.tasks.toolchains import Toolchain, lock_pins, toolchain_for
 
 __all__ = [
     "BUILTIN_PACKS",
+    "PACK_FILE",
+    "SOURCE_FIXTURE",
     "TASK_FILE",
     "AnyTask",
+    "ArchiveSource",
     "CheckSpec",
+    "ChecksSpec",
     "CommandCheck",
     "GateSpec",
     "InjectStep",
     "MovedFunctionGate",
     "MypyGate",
     "Pack",
+    "PackSetup",
+    "PackSpec",
+    "PathSource",
     "Prepared",
+    "PypiSource",
     "PytestGate",
     "RuffGate",
     "Rule",
     "RunStep",
     "SingleShotSpec",
     "SingleShotTask",
+    "SourceError",
+    "SourceSpec",
     "StdoutCheck",
     "Task",
     "TaskFileError",
     "TaskKind",
     "TaskSpec",
     "TemplateChanged",
+    "Toolchain",
+    "ToolchainSpec",
     "apply_solution",
     "builtin_pack_names",
+    "cache_root",
     "combine",
     "function_fingerprints",
     "function_key",
@@ -79,9 +107,13 @@ __all__ = [
     "load_pack",
     "load_single_shot_task",
     "load_task",
+    "lock_pins",
     "make_read_only",
     "make_writable",
+    "materialize",
     "prepare",
+    "read_pack_spec",
     "resolve_pack_folder",
     "task_kind",
+    "toolchain_for",
 ]

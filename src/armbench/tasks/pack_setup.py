@@ -19,7 +19,7 @@ import pathspec
 from armbench.checks import JUDGED_ENV, CheckArgs
 from armbench.tasks.pack_spec import PackSpec
 from armbench.tasks.sources import materialize
-from armbench.tasks.toolchains import Toolchain, toolchain_for
+from armbench.tasks.toolchains import PROJECT_ROOT_VARIABLE, Toolchain, toolchain_for
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,9 @@ class PackSetup:
         """What every command on this pack's tasks gets on top of the scrubbed environment: the
         judge's settings and the project's variables (`${WORKDIR}`/`${HOME}` still unexpanded:
         each Environment expands them for its own folder)."""
-        return {**JUDGED_ENV, **self.spec.env}
+        editable = self.spec.toolchain is not None and self.spec.toolchain.editable_project
+        project = {PROJECT_ROOT_VARIABLE: "${WORKDIR}"} if editable else {}
+        return {**JUDGED_ENV, **project, **self.spec.env}
 
     def ignored(self, rel: str) -> bool:
         """Whether `rel` is an output the project's tests write (never a change)."""

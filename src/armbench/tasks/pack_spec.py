@@ -88,6 +88,12 @@ class ToolchainSpec(_Spec):
     """Instead of a lock: an existing interpreter (absolute path) that has the checkers."""
     expect: dict[str, str] = Field(default_factory=dict)
     """With `python`: distribution → exact version it must have (`mypy: 1.19.1`)."""
+    editable_project: bool = False
+    """With `lock`: make the project under test importable from every process, as the
+    editable install a project's own CI makes (typer's tests start subprocesses that replace
+    PYTHONPATH and still `import typer`). armbench adds a `.pth` file to the toolchain that puts
+    the folder in `ARMBENCH_PROJECT_ROOT` on `sys.path`, and sets that variable to each
+    command's working tree: the agent's workspace, the judge's copy."""
 
     @model_validator(mode="after")
     def _one_way(self) -> ToolchainSpec:
@@ -97,6 +103,8 @@ class ToolchainSpec(_Spec):
             raise ValueError(f"python: {self.python!r} must be an absolute path")
         if self.lock is not None and self.expect:
             raise ValueError("expect: the lock already pins every version")
+        if self.python is not None and self.editable_project:
+            raise ValueError("editable_project: only for a toolchain armbench builds (`lock`)")
         return self
 
 

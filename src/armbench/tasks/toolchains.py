@@ -30,6 +30,14 @@ from armbench.tasks.pack_spec import ToolchainSpec
 from armbench.tasks.sources import cache_lock, cache_root
 
 BUILD_TIMEOUT_S = 900
+PROJECT_ROOT_VARIABLE = "ARMBENCH_PROJECT_ROOT"
+PROJECT_PTH = (
+    "import os, sys; "
+    f"_root = os.environ.get({PROJECT_ROOT_VARIABLE!r}); "
+    "_root and _root not in sys.path and sys.path.append(_root)\n"
+)
+"""The `.pth` line of an `editable_project` toolchain: the project's tree on `sys.path` of
+every interpreter started with that variable set, whatever PYTHONPATH says."""
 _PIN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*==\s*([^\s;\\]+)")
 
 
@@ -97,15 +105,16 @@ def _build_or_check(spec: ToolchainSpec, pack_folder: Path) -> Toolchain:
     pins = lock_pins(data.decode("utf-8"))
     digest = hashlib.sha256(data).hexdigest()
     base = f"{sys.version_info.major}.{sys.version_info.minor}-{platform.machine()}"
-    root = cache_root() / "toolchains" / f"{digest[:16]}-py{base}"
+    editable = "-editable" if spec.editable_project else ""
+    root = cache_root() / "toolchains" / f"{digest[:16]}-py{base}{editable}"
     python = root / "bin" / "python"
     with cache_lock(root.with_name(root.name + ".lock")):
         if not (root / "built.txt").is_file():
-            _build(root, lock, digest)
+            _build(root, lock, digest, spec.editable_project)
     return _checked(str(python), pins, digest, f"the toolchain built from {lock}")
 
 
-def _build(root: Path, lock: Path, digest: str) -> None:
+def _build(root: Path, lock: Path, digest: str, editable_project: bool) -> None:
     """A virtualenv at `root` with exactly the lock installed; `built.txt` is written last, so
     a build that failed or was killed is redone from scratch."""
     shutil.rmtree(root, ignore_errors=True)
@@ -135,7 +144,16 @@ def _build(root: Path, lock: Path, digest: str) -> None:
                     f"{done.returncode}:\n{tail}\nA hash mismatch means a file differs from the "
                     "locked one; a missing package means the lock is incomplete."
                 )
+    if editable_project:
+        (_site_packages(root) / "armbench_project.pth").write_text(PROJECT_PTH, encoding="utf-8")
     (root / "built.txt").write_text(f"{digest}\n", encoding="utf-8")
+
+
+def _site_packages(root: Path) -> Path:
+    found = sorted(root.glob("lib/python*/site-packages"))
+    if len(found) != 1:
+        raise ToolchainError(f"{root}: cannot tell its site-packages folder ({found})")
+    return found[0]
 
 
 def _checked(python: str, expected: dict[str, str], digest: str | None, what: str) -> Toolchain:

@@ -8,11 +8,14 @@ the manifest; `plan` is the pure, checker-free site selection both build on.
 from armbench.tasks.inject.catalogue import CATALOGUE, OPERATORS, Kind, Operator, Site
 from armbench.tasks.inject.engine import (
     MAX_ROUNDS,
+    Checkers,
     Plan,
     Scope,
     discover_scope,
     inject,
     plan,
+    read_sources,
+    require_green,
     restore,
 )
 from armbench.tasks.inject.manifest import (
@@ -30,6 +33,7 @@ __all__ = [
     "CATALOGUE",
     "MAX_ROUNDS",
     "OPERATORS",
+    "Checkers",
     "ExpectedFinding",
     "FileDigest",
     "InjectionError",
@@ -46,5 +50,7 @@ __all__ = [
     "discover_scope",
     "inject",
     "plan",
+    "read_sources",
+    "require_green",
     "restore",
 ]

@@ -45,6 +45,7 @@ from armbench.tasks.inject.verification import MAX_ROUNDS, require_green, verify
 
 __all__ = [
     "MAX_ROUNDS",
+    "Checkers",
     "Plan",
     "Scope",
     "candidates",
@@ -53,6 +54,7 @@ __all__ = [
     "plan",
     "read_sources",
     "repo_context",
+    "require_green",
     "restore",
 ]
 

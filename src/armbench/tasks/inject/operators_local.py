@@ -85,6 +85,8 @@ def _sole_use(module: Module, own: list[ast.AST], value: ast.expr) -> bool:
     """Whether dropping `value` leaves a name unused: a local assigned for this return alone
     (ruff's F841) or an import only it used (F401) — a second finding, away from the edit."""
     here = _loads(list(ast.walk(value)))
+    parameters = {n.arg for n in own if isinstance(n, ast.arg)}
+    here = {name: count for name, count in here.items() if name not in parameters}
     stored = {n.id for n in own if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     in_function = _loads(own)
     in_module = _loads(list(ast.walk(module.tree)))

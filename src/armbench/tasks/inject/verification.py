@@ -57,8 +57,8 @@ def _not_green(report: CheckReport) -> str:
     else:
         detail = f"counts {report.counts}, exit {report.exit_code}"
     return (
-        f"{head}: {detail}\nFix these (or the checker's configuration) first: `inject` needs a "
-        "repository where mypy, ruff and pytest all pass."
+        f"{head}: {detail}\nFix these (or the checkers' arguments and configuration) first: "
+        "breaking a repository on purpose needs one where mypy, ruff and pytest all pass."
     )
 
 

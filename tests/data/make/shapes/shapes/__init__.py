@@ -1,0 +1,1 @@
+"""Lengths, areas and perimeters of simple shapes, in any unit."""
