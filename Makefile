@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint typecheck unit browser sandbox mutants lock clean
+.PHONY: install demo test lint typecheck unit browser sandbox mutants validate-typer paradox-dry-run lock clean
 
 install: $(STAMP) sandbox
 
@@ -63,6 +63,17 @@ test: lint typecheck unit
 # Break each guarded contract in a scratch copy and show its tests going red (about 6 minutes).
 mutants: $(STAMP)
 	$(BIN)/python scripts/mutants.py
+
+# The typer pack's full validation: fetches typer 0.26.8 and builds its locked toolchain once
+# (network: PyPI), then judges each task's untouched workspace and its reference three times
+# each, running typer's whole test suite every time (about 35 minutes on 2 cores).
+validate-typer: $(STAMP) sandbox
+	$(BIN)/armbench tasks validate typer
+
+# The published experiment's 12 cells (arms A-D x typer T1-T3) on simulated models, offline
+# once the sdist and the toolchain are cached; prints wall, judge and harness time per trial.
+paradox-dry-run: $(STAMP) sandbox
+	$(BIN)/python benchmarks/paradox_dry_run.py
 
 # Regenerate the lock after editing dependencies in pyproject.toml.
 lock: $(STAMP)

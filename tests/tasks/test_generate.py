@@ -51,9 +51,7 @@ def test_a_function_its_module_uses_or_exports_or_overloads_is_not_moved() -> No
 
 def test_the_move_is_exact_and_passes_the_verifier(tmp_path: Path) -> None:
     sources = _sources()
-    candidate = next(
-        c for c in move_candidates(sources, set(sources)) if c.function == "to_metres"
-    )
+    candidate = next(c for c in move_candidates(sources, set(sources)) if c.function == "to_metres")
     files = move_function(sources, candidate, "_to_metres")
     assert set(files) == {
         "shapes/_to_metres.py",

@@ -12,7 +12,7 @@ from armbench.tasks.inject import InjectionRequest, plan
 from armbench.tasks.inject.catalogue import OPERATORS
 from tests.tasks.test_inject_catalogue import mutations
 
-SOURCE = '''\
+SOURCE = """\
 from __future__ import annotations
 
 import math
@@ -39,7 +39,7 @@ def unused_local(x: int) -> int:
 
 def gen(n: int) -> int:
     yield n
-'''
+"""
 
 
 def test_return_value_dropped_takes_plain_returns_only() -> None:

@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from armbench.checks import CheckArgs
-from armbench.env.local import LocalEnvironment
-from armbench.env.local import expand_placeholders
+from armbench.env.local import LocalEnvironment, expand_placeholders
 from armbench.tasks import (
     BUILTIN_PACKS,
     MypyGate,

@@ -61,12 +61,10 @@ def test_an_archive_is_unpacked_without_its_top_folder_with_a_gitignore_and_a_ba
     assert materialize(source, tmp_path) == tree
 
 
-def test_a_hash_that_differs_is_refused_and_nothing_is_cached(
-    tmp_path: Path, _cache: Path
-) -> None:
+def test_a_hash_that_differs_is_refused_and_nothing_is_cached(tmp_path: Path, _cache: Path) -> None:
     _tarball(tmp_path / "proj-1.0.tar.gz", FILES)
     source = ArchiveSource(kind="archive", archive="proj-1.0.tar.gz", sha256="0" * 64)
-    with pytest.raises(SourceError, match="has sha256 .* but the pack pins 0{64}"):
+    with pytest.raises(SourceError, match=r"has sha256 .* but the pack pins 0{64}"):
         materialize(source, tmp_path)
     assert not list((_cache / "sources").glob("archive-*/tree"))
 
@@ -76,7 +74,7 @@ def test_a_cached_tree_that_changed_is_refused(tmp_path: Path) -> None:
     source = ArchiveSource(kind="archive", archive="proj-1.0.tar.gz", sha256=digest)
     tree = materialize(source, tmp_path)
     (tree / "proj" / "__init__.py").write_text("X = 2\n")
-    with pytest.raises(SourceError, match="changed since it was fetched.*delete"):
+    with pytest.raises(SourceError, match=r"changed since it was fetched.*delete"):
         materialize(source, tmp_path)
 
 
