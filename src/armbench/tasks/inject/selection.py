@@ -2,8 +2,8 @@
 
 Selection rule. Every candidate site is enumerated in a stable order (sorted paths, catalogue
 order, source order) and shuffled with `random.Random(seed)`; sites are then taken greedily in
-that order — local operators before remote ones (see `catalogue`), one kind after another,
-most constrained first (collect, mypy, ruff) — skipping
+that order — local operators before remote ones (see `catalogue`), the operators of a kind in
+turn, one kind after another, most constrained first (collect, mypy, ruff) — skipping
 any whose extent overlaps one already taken (so no two mutations share a statement, a
 signature or a test function) and any second `collect` site in a test module.
 
@@ -14,7 +14,8 @@ with the sites and operators verification has ruled out.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -119,8 +120,7 @@ class Selection:
         """
         chosen = list(kept)
         need = {k: self.request.of(k) - sum(s.kind == k for s in kept) for k in KINDS}
-        # Local operators first: a remote one is taken only when the local sites run out.
-        ordered = sorted(self.pool, key=lambda s: OPERATORS[s.operator].remote)
+        ordered = sorted(self.pool, key=self._preference())
         for kind in FILL_ORDER:
             for site in ordered:
                 if need[kind] <= 0:
@@ -134,6 +134,17 @@ class Selection:
         if short:
             raise InjectionError(self._shortage(short))
         return chosen
+
+    def _preference(self) -> Callable[[Site], tuple[bool, int]]:
+        """Local operators first (a remote one only when the local sites run out), and among
+        them one site of each operator in turn, so a dozen errors are a dozen kinds of mistake
+        rather than the commonest one twelve times; ties keep the seeded order."""
+        turn: dict[Site, int] = {}
+        seen: Counter[str] = Counter()
+        for site in self.pool:
+            turn[site] = seen[site.operator]
+            seen[site.operator] += 1
+        return lambda site: (OPERATORS[site.operator].remote, turn[site])
 
     def ban(self, site: Site) -> None:
         self.banned.add(site)
