@@ -89,3 +89,34 @@ def test_accounting_reports_reasoning_inside_output() -> None:
     assert usage.reasoning == 40 and usage.output > 40
     assert usage.cache_read == usage.cache_write_5m == 0 and usage.input > 0
     assert latency > settings.first_token_s
+
+
+def test_a_file_longer_than_one_view_is_read_to_its_end_before_it_is_edited(
+    tmp_path: Path,
+) -> None:
+    """The editor shows 2000 lines at a time: the sim reads the rest by range, so an edit
+    near the end of a long module (typer's main.py has 2,000-odd lines) lands where it
+    belongs rather than duplicating the tail it never saw."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    lines = [f"V{i} = {i}" for i in range(2600)]
+    (root / "long.py").write_text("\n".join(lines) + "\n")
+    target = [*lines]
+    target[2400] = "V2400 = -1"
+    brief = TaskBrief(solution={"long.py": "\n".join(target) + "\n"}, check_commands=("true",))
+    perfect = SimModelConfig(provider="sim", skill=1.0, min_cacheable_tokens=100)
+    run = run_agent(
+        SimModel("m", perfect, brief, seed=1),
+        Toolbox(LOCAL(root), bash_timeout_s=30),
+        prompt="p",
+        role="solo",
+        max_iterations=20,
+        wall_s=600,
+        clock=TrialClock(),
+        caller=no_wait(),
+    )
+    assert (root / "long.py").read_text() == "\n".join(target) + "\n"
+    views = [
+        call.input for m in run.messages for call in m.tool_uses if call.input["command"] == "view"
+    ]
+    assert {"command": "view", "path": "long.py", "view_range": [2001, -1]} in views

@@ -12,6 +12,8 @@ import io
 from armbench.env import Environment, OutsideWorkspace
 
 MAX_VIEW_LINES = 2000
+VIEW_CUT = "use view_range for the rest"
+"""Ends the note of a `view` cut at MAX_VIEW_LINES: the reader asks for the rest by range."""
 _HIDDEN_DIRS = frozenset(
     {".git", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".venv"}
 )
@@ -78,7 +80,7 @@ class FileEditor:
         note = ""
         if len(shown) > MAX_VIEW_LINES:
             shown = shown[:MAX_VIEW_LINES]
-            note = f"\n[... showing {MAX_VIEW_LINES} lines; use view_range for the rest ...]"
+            note = f"\n[... showing {MAX_VIEW_LINES} lines; {VIEW_CUT} ...]"
         numbered = "\n".join(f"{n:6}\t{line}" for n, line in enumerate(shown, start))
         return numbered + note
 

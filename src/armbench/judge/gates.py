@@ -113,6 +113,7 @@ def run_pytest_gate(name: str, gate: PytestGate, ctx: GateContext) -> GateResult
         python=ctx.python,
         args=gate.args,
         min_passed=gate.min_passed,
+        timeout_s=gate.timeout_s,
         report_dir=ctx.scratch,
     )
     result = _from_report(name, report)

@@ -30,7 +30,7 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from armbench.agent.editor import occurrences
+from armbench.agent.editor import VIEW_CUT, occurrences
 from armbench.agent.tools import BASH, DELEGATE, EDITOR
 from armbench.config import SimModelConfig
 from armbench.core import ModelRequest, ToolResultBlock, exited_zero
@@ -259,6 +259,13 @@ class SimPolicy:
             )
             return
         current = unnumber(shown)
+        while VIEW_CUT in shown:  # a long file is shown in parts: read the rest before editing
+            shown, _ = yield SimAction(
+                self._say(f"The rest of {path}."),
+                EDITOR,
+                {"command": "view", "path": path, "view_range": [len(current) + 1, -1]},
+            )
+            current += unnumber(shown)
         if not current:
             content = self._maybe_wrong(target)
             yield SimAction(

@@ -214,7 +214,9 @@ def _reference_tests(
             writable=[scratch],
         )
         for index, gate in gates:
-            report = run_pytest(env, python=python, args=gate.args, report_dir=scratch)
+            report = run_pytest(
+                env, python=python, args=gate.args, timeout_s=gate.timeout_s, report_dir=scratch
+            )
             passed = [node for node, outcome in report.tests.items() if outcome == "passed"]
             reference[index] = tuple(sorted(n for n in passed if n.split("::")[0] in untouched))
     return reference

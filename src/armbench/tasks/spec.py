@@ -85,6 +85,9 @@ class PytestGate(_Spec):
     args: tuple[str, ...] = ()
     min_passed: int = Field(1, ge=0)
     """Fewest passing tests accepted: deleting the failing tests must not make a green build."""
+    timeout_s: float = Field(600, gt=0)
+    """Seconds the suite may run before it is stopped and the gate fails (a real project's
+    whole suite on a busy machine needs more than a small fixture's)."""
 
 
 class MovedFunctionGate(_Spec):
