@@ -125,16 +125,15 @@ def make(project: Project, repo: Path, pack: Path, python: str, seed: int) -> di
         *("--pytest-args", project.pytest),
         *(arg for value in project.env for arg in ("--env", value)),
     ]
-    # A wide, colourless console: one report line per candidate, not wrapped.
-    env = {**os.environ, "COLUMNS": "100000", "NO_COLOR": "1"}
+    env = {**os.environ, "NO_COLOR": "1"}
     started = time.perf_counter()
     result = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
     wall = time.perf_counter() - started
-    dropped = []
-    for line in result.stdout.splitlines():
-        match = LINE.match(line)
-        if match and match.group(1) == "dropped":
-            dropped.append({"kind": match.group(3), "id": match.group(2), "why": match.group(4)})
+    dropped = [
+        {"kind": m.group(3), "id": m.group(2), "why": m.group(4)}
+        for m in map(LINE.match, _unwrapped(result.stdout))
+        if m and m.group(1) == "dropped"
+    ]
     kept: dict[str, list[str]] = {kind: [] for kind in KINDS}
     if pack.is_dir():
         for task in load_pack(str(pack)).agentic_tasks:
@@ -155,6 +154,18 @@ def make(project: Project, repo: Path, pack: Path, python: str, seed: int) -> di
         "dropped": dropped,
         "error": error,
     }
+
+
+def _unwrapped(stdout: str) -> list[str]:
+    """make's report, one line per candidate: its console wraps at 160 columns when stdout is
+    not a terminal (COLUMNS is not consulted), so a long reason continues on the next lines."""
+    lines: list[str] = []
+    for line in stdout.splitlines():
+        if lines and not line.startswith(("kept ", "dropped ", "pack ")):
+            lines[-1] += " " + line.strip()
+        else:
+            lines.append(line)
+    return lines
 
 
 def show(report: dict[str, Any]) -> None:

@@ -121,7 +121,6 @@ def test_the_typer_pack_declares_the_published_setup() -> None:
     inject = t1.spec.prepare.inject  # type: ignore[union-attr]
     assert (inject.mypy, inject.ruff, inject.collect, inject.seed) == (10, 10, 5, None)
     for task in pack.agentic_tasks:
-        # The bash timeout sits above the judge's full test suite (about two minutes).
         # The bash timeout sits above the judge's suite even on a busy machine (5 min and more).
         assert task.spec.limits.bash_timeout_s is not None and task.spec.limits.bash_timeout_s > 300
     assert lock_pins((BUILTIN_PACKS / "typer" / "toolchain.lock").read_text())["mypy"] == "2.1.0"
