@@ -70,9 +70,9 @@ def test_reduced_demo_records_every_trial_and_exports_the_contract(tmp_path: Pat
     # The config is seeded: these outcomes (status, answered calls) hold on every machine, so a
     # change that alters what an agent sees or how it is judged shows up here.
     assert {t.trial_id: (t.status, t.iterations) for t in run.trials} == {
-        "strong.breakage.r1": ("pass", 15),
+        "strong.breakage.r1": ("pass", 14),
         "strong.feature.r1": ("pass", 5),
-        "weak.breakage.r1": ("pass", 18),
+        "weak.breakage.r1": ("pass", 17),
         "weak.feature.r1": ("pass", 11),
     }
     for trial in run.trials:

@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 from textwrap import dedent
 
+from inject_helpers import mutations
+
 from armbench.tasks.inject import InjectionRequest, plan
 from armbench.tasks.inject.catalogue import OPERATORS
-from tests.tasks.test_inject_catalogue import mutations
 
 SOURCE = """\
 from __future__ import annotations

@@ -137,7 +137,12 @@ def run_pytest_gate(name: str, gate: PytestGate, ctx: GateContext) -> GateResult
     )
     if not lost:
         return result
-    named = listed([f"{node} ({why})" for node, why in lost.items()])
+    # Grouped by reason, so a telling reason (a test gutted) is not hidden past the list's cap
+    # behind many ordinary failures.
+    by_reason: dict[str, list[str]] = {}
+    for node, why in lost.items():
+        by_reason.setdefault(why, []).append(node)
+    named = "; ".join(f"{why} ({len(nodes)}): {listed(nodes)}" for why, nodes in by_reason.items())
     details = (
         f"rule reference_tests: {len(lost)} of the reference's passing tests did not pass: {named}"
     )
