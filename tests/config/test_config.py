@@ -298,7 +298,7 @@ def test_every_arm_kind_names_its_models_by_role() -> None:
     assert "arms.B.executor: unknown model 'nope'" in message
     assert "arms.R.strategy.classifier: the classifier needs a model" in message
     assert "arms.S.model: unknown model 'gone'" in message
-    assert "arms.bad/name: arm names are letters, digits and . _ + -" in message
+    assert "arms.bad/name: arm names are letters, digits and . _ + = -" in message
 
 
 def test_arm_kinds_load_with_their_defaults(tmp_path: Path) -> None:

@@ -13,8 +13,9 @@ from armbench.config.arms import (
     RoutingStrategy,
     SingleShotArm,
     SoloArm,
+    SweepPoint,
 )
-from armbench.config.base import ConfigModel
+from armbench.config.base import ConfigError, ConfigModel
 from armbench.config.models import (
     MODEL_CONFIGS,
     AnthropicModelConfig,
@@ -25,12 +26,12 @@ from armbench.config.models import (
     SimModelConfig,
 )
 from armbench.config.run import (
-    ConfigError,
     RunConfig,
     apply_overrides,
     load_config,
     parse_config,
 )
+from armbench.config.sweep import SweepEntry
 
 __all__ = [
     "ARM_SETTINGS",
@@ -53,6 +54,8 @@ __all__ = [
     "SimModelConfig",
     "SingleShotArm",
     "SoloArm",
+    "SweepEntry",
+    "SweepPoint",
     "apply_overrides",
     "load_config",
     "parse_config",

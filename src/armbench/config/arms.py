@@ -52,15 +52,30 @@ class PromptOverride(ConfigModel):
         return self.file.read_text(encoding="utf-8")
 
 
+class SweepPoint(ConfigModel):
+    """Where an arm made by a sweep (armbench.config.sweep) sits in it, so reports can group
+    the arms of one sweep by the values they were given."""
+
+    base: str
+    """The name of the arm it was made from."""
+    values: dict[str, Any]
+    """Each field the sweep set, by its dotted path relative to the arm (`returns.max_chars`),
+    → the value it has in this arm."""
+
+
 class ArmSettings(ConfigModel):
     """What every arm kind's config has besides its own fields (each also has `kind`, `limits`
-    and the models it names): the prompts it may replace."""
+    and the models it names): the prompts it may replace, and its place in a sweep."""
 
     PROMPTS: ClassVar[tuple[str, ...]] = ()
     """The ids of the prompts this kind renders, which `prompts` may replace."""
 
     prompts: dict[str, PromptOverride] = Field(default_factory=dict)
     """Prompt id → its replacement for this arm (ids: see `PROMPTS` of the kind)."""
+    sweep: SweepPoint | None = None
+    """Written by the expansion of the config's `sweep:` on each arm it makes (and kept in the
+    manifest): the arm it came from and the values it was given. None for an arm written by
+    hand."""
 
     @field_validator("prompts")
     @classmethod
@@ -74,12 +89,15 @@ class ArmSettings(ConfigModel):
         return prompts
 
     @model_serializer(mode="wrap")
-    def _without_empty_prompts(self, handler: SerializerFunctionWrapHandler) -> Any:
-        """Leave `prompts` out when empty, so configs written before it existed keep their
-        canonical hash and their manifests."""
+    def _without_later_defaults(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """Leave `prompts` and `sweep` out while unset, so configs written before they existed
+        keep their canonical hash and their manifests."""
         data = handler(self)
-        if isinstance(data, dict) and not self.prompts:
-            data.pop("prompts", None)
+        if isinstance(data, dict):
+            if not self.prompts:
+                data.pop("prompts", None)
+            if self.sweep is None:
+                data.pop("sweep", None)
         return data
 
     def model_keys(self) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """The run configuration (YAML): which tasks, which arms on which models, how many times.
 
 A bad config is refused before anything runs, with each problem named by its dotted field path
-and the file it is in.
+and the file it is in. A `sweep:` is expanded into arms before the arms are validated
+(armbench.config.sweep).
 """
 
 from __future__ import annotations
@@ -17,14 +18,19 @@ import yaml
 from pydantic import Field, SerializerFunctionWrapHandler, ValidationError, model_serializer
 
 from armbench.config.arms import ARM_SETTINGS, ArmConfig, RoutedArm
-from armbench.config.base import ConfigModel
+from armbench.config.base import ConfigError, ConfigModel
 from armbench.config.models import MODEL_CONFIGS, ModelConfig, RetryPolicy, ScriptModelConfig
-from armbench.core import DEFAULT_COMMAND_LIMITS, CommandLimits, Limits, format_validation_error
+from armbench.config.sweep import Expansion, expand
+from armbench.core import DEFAULT_COMMAND_LIMITS, CommandLimits, Limits
 from armbench.prompts import PromptError, override
 
 
 class RunConfig(ConfigModel):
-    """One experiment: which tasks, which arms, how many replicates."""
+    """One experiment: which tasks, which arms, how many replicates.
+
+    A config file may also hold `sweep:`, a list of `SweepEntry` (armbench.config.sweep) that
+    loading expands into `arms`: what is validated, hashed and recorded is the arms it made.
+    """
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     """Names the run directory."""
@@ -89,27 +95,41 @@ _UNION_TAGS = frozenset(
 """Discriminator values, which pydantic puts in error paths and users never wrote."""
 
 
-_ARM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
-
-
-class ConfigError(ValueError):
-    """A config that cannot run; the message names the file, the field and the problem."""
+_ARM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+=-]*")
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """Apply `key.sub=value` overrides (values parsed as YAML scalars) to a raw config mapping."""
+    """Apply `key.sub=value` overrides to a raw config mapping, in order. The value is YAML
+    (`[1, 2]` is a list, `{provider: sim}` a mapping); a number in the key indexes a list
+    (`sweep.0.grid.returns.max_chars=[1000, 4000]`); missing mappings are made."""
     for item in overrides:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--set {item!r}: expected key=value, e.g. replicates=5")
-        node: dict[str, Any] = raw
+        key, sep, text = item.partition("=")
         parts = key.split(".")
-        for part in parts[:-1]:
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                raise ConfigError(f"--set {item!r}: {part!r} is not a mapping")
-            node = child
-        node[parts[-1]] = yaml.safe_load(value)
+        if not sep or "" in parts:
+            raise ConfigError(f"--set {item!r}: expected key=value, e.g. replicates=5")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise ConfigError(f"--set {item!r}: the value is not valid YAML: {problem}") from exc
+        node: Any = raw
+        for n, part in enumerate(parts):
+            where = ".".join(parts[:n])
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise ConfigError(
+                        f"--set {item!r}: {where!r} is a list of {len(node)}: "
+                        f"index it with 0 to {len(node) - 1}"
+                    )
+                index: int | str = int(part)
+            elif isinstance(node, dict):
+                index = part
+            else:
+                raise ConfigError(f"--set {item!r}: {where!r} is not a mapping")
+            if n == len(parts) - 1:
+                node[index] = value
+            else:
+                node = node.setdefault(index, {}) if isinstance(node, dict) else node[index]
     return raw
 
 
@@ -118,13 +138,15 @@ def parse_config(raw: Any, *, source: str, base_dir: Path) -> RunConfig:
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level")
     try:
+        raw, swept = expand(raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from exc
+    try:
         config = RunConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(
-            f"{source}: {format_validation_error(exc, union_tags=_UNION_TAGS)}"
-        ) from exc
+        raise ConfigError(f"{source}: {swept.explain(exc, _UNION_TAGS)}") from exc
     problems = [
-        f"arms.{name}: arm names are letters, digits and . _ + - (they name files)"
+        f"{swept.where(name, ())}: arm names are letters, digits and . _ + = - (they name files)"
         for name in config.arms
         if not _ARM_NAME.fullmatch(name)
     ]
@@ -132,32 +154,40 @@ def parse_config(raw: Any, *, source: str, base_dir: Path) -> RunConfig:
     for arm_name, arm in config.arms.items():
         for field, key in arm.model_keys().items():
             if key not in config.models:
-                problems.append(f"arms.{arm_name}.{field}: unknown model {key!r} (known: {known})")
+                where = swept.where(arm_name, field.split("."))
+                problems.append(f"{where}: unknown model {key!r} (known: {known})")
         strategy = arm.strategy if isinstance(arm, RoutedArm) else None
         if strategy is not None and strategy.name == "classifier" and not strategy.classifier:
-            problems.append(f"arms.{arm_name}.strategy.classifier: the classifier needs a model")
+            where = swept.where(arm_name, ("strategy", "classifier"))
+            problems.append(f"{where}: the classifier needs a model")
     if problems:
-        raise ConfigError(f"{source}: " + "; ".join(problems))
+        raise ConfigError(f"{source}: " + "; ".join(dict.fromkeys(problems)))
     config = _resolve_paths(config, base_dir)
-    problems = _prompt_problems(config)
+    problems = _prompt_problems(config, swept)
     if problems:
-        raise ConfigError(f"{source}: " + "; ".join(problems))
+        raise ConfigError(f"{source}: " + "; ".join(dict.fromkeys(problems)))
     return config
 
 
-def _prompt_problems(config: RunConfig) -> list[str]:
-    """Each override must be readable, valid Jinja, and use only its prompt's variables."""
+def _prompt_problems(config: RunConfig, swept: Expansion) -> list[str]:
+    """Each override must be readable UTF-8, valid Jinja, and use only its prompt's variables."""
     problems = []
     for arm_name, arm in config.arms.items():
         for prompt_id, replacement in arm.prompts.items():
-            where = f"arms.{arm_name}.prompts.{prompt_id}"
+            where = swept.where(arm_name, ("prompts", prompt_id))
             try:
                 override(prompt_id, replacement.template(), source=where)
             except OSError as exc:
                 problems.append(f"{where}.file: cannot read {replacement.file}: {exc.strerror}")
+            except UnicodeDecodeError as exc:
+                problems.append(f"{where}.file: {replacement.file}: {_not_utf8(exc)}")
             except PromptError as exc:
                 problems.append(str(exc))
     return problems
+
+
+def _not_utf8(exc: UnicodeDecodeError) -> str:
+    return f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
 
 
 def _resolve_paths(config: RunConfig, base_dir: Path) -> RunConfig:
@@ -196,13 +226,15 @@ def _with_prompt_files(arm: ArmConfig, absolute: Callable[[Path], Path]) -> ArmC
 
 
 def load_config(path: Path, overrides: list[str] | None = None) -> RunConfig:
+    """The config in the YAML file `path`, with `--set`-style `overrides` applied."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: {_not_utf8(exc)}; save it as UTF-8") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    raw = (
-        apply_overrides(raw if isinstance(raw, dict) else {}, overrides or []) if overrides else raw
-    )
+    if overrides and isinstance(raw, dict):
+        raw = apply_overrides(raw, overrides)
     return parse_config(raw, source=str(path), base_dir=path.resolve().parent)
