@@ -100,7 +100,8 @@ _ARM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+=-]*")
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     """Apply `key.sub=value` overrides to a raw config mapping, in order. The value is YAML
-    (`[1, 2]` is a list, `{provider: sim}` a mapping); a number in the key indexes a list
+    (`[1, 2]` is a list, `{provider: sim}` a mapping); a number in the key indexes a list, and
+    a key the mapping already has whole, dots and all, is used whole
     (`sweep.0.grid.returns.max_chars=[1000, 4000]`); missing mappings are made."""
     for item in overrides:
         key, sep, text = item.partition("=")
@@ -113,23 +114,29 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
             problem = getattr(exc, "problem", None) or str(exc)
             raise ConfigError(f"--set {item!r}: the value is not valid YAML: {problem}") from exc
         node: Any = raw
-        for n, part in enumerate(parts):
-            where = ".".join(parts[:n])
+        n = 0
+        while True:
+            where, step = ".".join(parts[:n]), 1
             if isinstance(node, list):
-                if not part.isdigit() or int(part) >= len(node):
+                if not parts[n].isdigit() or int(parts[n]) >= len(node):
                     raise ConfigError(
                         f"--set {item!r}: {where!r} is a list of {len(node)}: "
                         f"index it with 0 to {len(node) - 1}"
                     )
-                index: int | str = int(part)
-            elif isinstance(node, dict):
-                index = part
+                index: int | str = int(parts[n])
+            elif isinstance(node, dict):  # a key holding dots (`returns.max_chars`) whole
+                step = next(
+                    (k for k in range(len(parts) - n, 1, -1) if ".".join(parts[n : n + k]) in node),
+                    1,
+                )
+                index = ".".join(parts[n : n + step])
             else:
                 raise ConfigError(f"--set {item!r}: {where!r} is not a mapping")
-            if n == len(parts) - 1:
+            n += step
+            if n == len(parts):
                 node[index] = value
-            else:
-                node = node.setdefault(index, {}) if isinstance(node, dict) else node[index]
+                break
+            node = node.setdefault(index, {}) if isinstance(node, dict) else node[index]
     return raw
 
 
