@@ -1,10 +1,12 @@
 """The agent loop: ask a model, run the tools it calls, repeat — readable in one sitting.
 
 It stops when the model answers without calling a tool (finished), when the iteration cap or
-the wall-clock cap is reached (the trial becomes `limit`), or when a model call fails for good
-after the retry policy (the trial becomes `infra_error`: a provider's failure is never the
-agent's failure). Before each call a `Chooser` picks the model (always the same one, except in
-a routed arm); every attempt of every call becomes a row of the trial's ledger.
+the wall-clock cap is reached or a trial-wide cap refuses the next call (LimitReached: its
+dollars, attempts or tokens, or the run's budget; the trial becomes `limit`), or when a model
+call fails for good after the retry policy (the trial becomes `infra_error`: a provider's
+failure is never the agent's failure). Before each call a `Chooser` picks the model (always
+the same one, except in a routed arm); every attempt of every call becomes a row of the
+trial's ledger.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from armbench.agent.tools import Toolbox
 from armbench.core import (
     CacheBreakpoint,
     CallRecord,
+    LimitReached,
     Message,
     ModelError,
     ModelRequest,
@@ -32,23 +35,29 @@ from armbench.models.retry import Attempt, OnAttempt, RetryingCaller
 
 class TrialClock:
     """Wall time of a trial: real elapsed time plus simulated model latency (simulated models do
-    not sleep, so their latency is added here instead)."""
+    not sleep, so their latency is added here instead), less the time its calls queued for the
+    run's shared endpoint limiters (waiting behind other trials is not this trial's work)."""
 
     def __init__(self) -> None:
         self._start = time.monotonic()
         self._simulated = 0.0
+        self.queued_s = 0.0
 
     def add_simulated(self, seconds: float) -> None:
         self._simulated += seconds
 
+    def add_queued(self, seconds: float) -> None:
+        self.queued_s += seconds
+
     def elapsed(self) -> float:
-        return time.monotonic() - self._start + self._simulated
+        return time.monotonic() - self._start + self._simulated - self.queued_s
 
 
 def ledger_row(
     attempt: Attempt, *, seq: int, role: Role, identity: ModelIdentity, route: Route | None = None
 ) -> CallRecord:
-    """The ledger row of one attempt, failed or not."""
+    """The ledger row of one attempt, failed or not (its usage and latency are what the guard
+    settled the budget with: armbench.models.retry.Attempt)."""
     response, error = attempt.response, attempt.error
     if response is not None:
         return CallRecord(
@@ -59,8 +68,8 @@ def ledger_row(
             model_id=response.model_id,
             attempt=attempt.number,
             status="ok",
-            usage=response.usage,
-            latency_s=response.latency_s,
+            usage=attempt.usage,
+            latency_s=attempt.latency_s,
             latency_simulated=response.latency_simulated,
             started_at=attempt.started_at,
             request_id=response.request_id,
@@ -75,8 +84,8 @@ def ledger_row(
         model_id="",
         attempt=attempt.number,
         status="error",
-        usage=error.usage,
-        latency_s=attempt.elapsed_s,
+        usage=attempt.usage,
+        latency_s=attempt.latency_s,
         latency_simulated=False,
         started_at=attempt.started_at,
         request_id=error.request_id,
@@ -151,6 +160,8 @@ class AgentRun:
     iterations: int = 0
     """Model calls that were answered (retried attempts count once)."""
     error: ModelError | None = None
+    limit: LimitReached | None = None
+    """The trial-wide cap that refused the next call, when one did (`stop` names it)."""
     decisions: list[dict[str, object]] = field(default_factory=list)
     """Routed arms: for each call, where it went and why."""
 
@@ -212,6 +223,9 @@ def run_agent(
         except ModelError as exc:
             run.stop, run.error = "model_error", exc
             return run
+        except LimitReached as cap:
+            run.stop, run.limit = cap.stop, cap
+            return run
         run.iterations += 1
         if observe is not None:
             observe(request, response, pick)
@@ -225,6 +239,9 @@ def run_agent(
             )
         except AgentAbort as abort:
             run.stop, run.error = "model_error", abort.error
+            return run
+        except LimitReached as cap:  # a trial-wide cap refused a call inside a tool (executor)
+            run.stop, run.limit = cap.stop, cap
             return run
         run.messages.append(Message(role="user", content=results))
 

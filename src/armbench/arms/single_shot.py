@@ -10,7 +10,7 @@ from __future__ import annotations
 from armbench.agent.loop import AgentRun
 from armbench.arms.base import ArmContext, ArmKind, ArmOutcome
 from armbench.config import SingleShotArm
-from armbench.core import Message, ModelError, ModelRequest, TextBlock
+from armbench.core import LimitReached, Message, ModelError, ModelRequest, TextBlock
 from armbench.prompts import CONTRACT
 from armbench.tasks import SingleShotTask
 
@@ -35,6 +35,8 @@ def run_single_shot(arm: SingleShotArm, ctx: ArmContext) -> ArmOutcome:
         )
     except ModelError as exc:
         run.stop, run.error = "model_error", exc
+    except LimitReached as cap:
+        run.stop, run.limit = cap.stop, cap
     else:
         run.iterations = 1
         run.messages.append(Message(role="assistant", content=response.content))

@@ -15,13 +15,19 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import yaml
-from pydantic import Field, SerializerFunctionWrapHandler, ValidationError, model_serializer
+from pydantic import (
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+    model_validator,
+)
 
 from armbench.config.arms import ARM_SETTINGS, ArmConfig, RoutedArm
 from armbench.config.base import ConfigError, ConfigModel
 from armbench.config.models import MODEL_CONFIGS, ModelConfig, RetryPolicy, ScriptModelConfig
 from armbench.config.sweep import Expansion, expand
-from armbench.core import DEFAULT_COMMAND_LIMITS, CommandLimits, Limits
+from armbench.core import DEFAULT_COMMAND_LIMITS, CommandLimits, EndpointLimits, Limits
 from armbench.prompts import PromptError, override
 
 
@@ -47,7 +53,22 @@ class RunConfig(ConfigModel):
     """TOML rate card ($ per million tokens per kind), relative to the config file."""
     limits: Limits = Limits()
     concurrency: int = Field(2, ge=1)
-    """Trials run at once."""
+    """Trials run at once. Trials mostly wait for models, so this can be well above the CPU
+    count: checkers are bounded by `judge_concurrency`, model calls by `rate_limits`."""
+    judge_concurrency: int | None = Field(None, ge=1)
+    """Checker runs at once across the run — the judge's gates and the preparation of task
+    templates, both CPU-bound — apart from `concurrency`. None: the machine's CPU count."""
+    budget_usd: float | None = Field(None, ge=0)
+    """Dollars the run may spend on model calls, at its rate card. Each call first reserves its
+    worst case (armbench.models.budget) and is refused if that would cross the budget, so the
+    spend never exceeds it. Once a call is refused, trials under way end as `limit` (reason
+    `budget`) at their next call and no new trial starts; a resumed run counts what its
+    recorded trials spent. None: no budget."""
+    rate_limits: dict[str, EndpointLimits] = Field(default_factory=dict)
+    """How fast model endpoints may be called, by provider name (each endpoint of the provider)
+    or model key (that model's endpoint, over its provider's entry), e.g. `{anthropic:
+    {max_connections: 8, rpm: 50}}`. Endpoints without an entry: `concurrency` calls in flight,
+    no rpm limit; calls in flight adapt to 429/529 on every endpoint."""
     retry: RetryPolicy = RetryPolicy()
     keep_workspaces: bool = False
     """Keep each trial's workspace after judging, in the run directory's `work/` (the
@@ -76,10 +97,23 @@ class RunConfig(ConfigModel):
         configs written before them keep their canonical hash and their manifests."""
         data = handler(self)
         if isinstance(data, dict):
-            for name in ("sandbox", "command_limits"):
-                if getattr(self, name) == type(self).model_fields[name].default:
+            later = ("sandbox", "command_limits", "judge_concurrency", "budget_usd", "rate_limits")
+            for name in later:
+                default = type(self).model_fields[name].get_default(call_default_factory=True)
+                if getattr(self, name) == default:
                     data.pop(name, None)
         return data
+
+    @model_validator(mode="after")
+    def _rate_limits_name_providers_or_models(self) -> RunConfig:
+        providers = {get_args(c.model_fields["provider"].annotation)[0] for c in MODEL_CONFIGS}
+        unknown = sorted(set(self.rate_limits) - providers - set(self.models))
+        if unknown:
+            raise ValueError(
+                f"rate_limits: {', '.join(unknown)} is neither a provider "
+                f"({', '.join(sorted(providers))}) nor a model key ({', '.join(self.models)})"
+            )
+        return self
 
     def canonical_hash(self) -> str:
         """sha256 of the validated config, independent of YAML formatting and key order."""

@@ -24,7 +24,13 @@ from armbench.core.files import (
     read_regular,
     sha256_file,
 )
-from armbench.core.limits import DEFAULT_COMMAND_LIMITS, DEFAULT_LIMITS, CommandLimits, Limits
+from armbench.core.limits import (
+    DEFAULT_COMMAND_LIMITS,
+    DEFAULT_LIMITS,
+    CommandLimits,
+    EndpointLimits,
+    Limits,
+)
 from armbench.core.messages import (
     SIMULATED_HEADER,
     SIMULATED_PROVIDERS,
@@ -41,8 +47,11 @@ from armbench.core.messages import (
 )
 from armbench.core.outcomes import (
     FATAL,
+    LIMIT_STOPS,
     RETRYABLE,
+    CapStop,
     InfraClass,
+    LimitReached,
     ModelError,
     StopReason,
     TrialStatus,
@@ -68,6 +77,7 @@ __all__ = [
     "DEFAULT_LIMITS",
     "FATAL",
     "IGNORED_DIRS",
+    "LIMIT_STOPS",
     "MASK",
     "MAX_READ",
     "RETRYABLE",
@@ -83,9 +93,12 @@ __all__ = [
     "Block",
     "CacheBreakpoint",
     "CallRecord",
+    "CapStop",
     "CommandLimits",
+    "EndpointLimits",
     "GateResult",
     "InfraClass",
+    "LimitReached",
     "Limits",
     "Message",
     "ModelError",

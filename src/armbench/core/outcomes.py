@@ -13,7 +13,26 @@ from armbench.core.tokens import Usage
 TrialStatus = Literal["pass", "fail", "limit", "infra_error"]
 """`pass`/`fail`: the judge's verdict; `limit`: a cap was reached (the judge still ran);
 `infra_error`: a provider, sandbox or harness failure (see InfraClass)."""
-StopReason = Literal["finished", "max_iterations", "wall_clock", "model_error", "harness_error"]
+CapStop = Literal["max_cost", "max_calls", "max_tokens", "budget"]
+"""Caps that refuse a model call before it is sent: the trial's dollars, attempts and tokens
+(`core.limits.Limits`), and the run's `budget_usd`."""
+StopReason = Literal[
+    "finished",
+    "max_iterations",
+    "wall_clock",
+    "max_cost",
+    "max_calls",
+    "max_tokens",
+    "budget",
+    "model_error",
+    "harness_error",
+]
+"""Why a trial's agent stopped: it finished; a cap named by the reason was reached (the trial
+is `limit`, see LIMIT_STOPS); a model call failed for good; the harness failed."""
+LIMIT_STOPS: frozenset[StopReason] = frozenset(
+    {"max_iterations", "wall_clock", "max_cost", "max_calls", "max_tokens", "budget"}
+)
+"""Stop reasons that make a trial `limit`."""
 
 InfraClass = Literal[
     "rate_limit",
@@ -35,6 +54,17 @@ RETRYABLE: frozenset[InfraClass] = frozenset(
 """Failures that may pass if the same request is sent again."""
 FATAL: frozenset[InfraClass] = frozenset({"auth", "quota"})
 """Failures that every further call would meet too: they stop the whole run."""
+
+
+class LimitReached(Exception):
+    """A cap refused the next model call; the trial ends as `limit` with `stop` naming the cap.
+
+    Never a ModelError: nothing failed, and no retry may follow (a retry would be refused too).
+    """
+
+    def __init__(self, stop: CapStop, message: str) -> None:
+        super().__init__(message)
+        self.stop: CapStop = stop
 
 
 class ModelError(Exception):

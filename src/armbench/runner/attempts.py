@@ -3,16 +3,20 @@
 An agentic trial works in a copy of the task's prepared template and is judged by its gates; a
 single-shot trial has no workspace, and its answer is scored by format and by execution. Both
 hand the runner's one shared ending (armbench.runner.trial) the same things: a verdict, a
-transcript and the record's `extra`.
+transcript and the record's `extra`. Both judge in one of the run's CPU slots (`cpu`, see
+armbench.runner.capacity): `judge_s` is the judging, `judge_wait_s` the wait for a slot.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import os
 import shutil
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -38,6 +42,8 @@ class Verdict:
     scores: dict[str, Any] = field(default_factory=dict)
     """Single-shot trials: the two scores and what the extraction found."""
     judge_s: float = 0.0
+    judge_wait_s: float = 0.0
+    """Seconds spent waiting for a CPU slot before judging."""
 
 
 class Attempt(Protocol):
@@ -63,6 +69,17 @@ class Attempt(Protocol):
         ...
 
 
+@contextlib.contextmanager
+def cpu_slot(cpu: threading.Semaphore | None) -> Iterator[float]:
+    """Hold one of the run's CPU slots (None: unbounded); yields the seconds waited for it."""
+    began = time.monotonic()
+    if cpu is None:
+        yield 0.0
+        return
+    with cpu:
+        yield time.monotonic() - began
+
+
 class AgenticAttempt:
     """A fresh copy of the prepared template, with a private HOME holding warm checker caches."""
 
@@ -75,9 +92,11 @@ class AgenticAttempt:
         prepared: PreparedCache,
         environments: EnvironmentFactory,
         python: str,
+        cpu: threading.Semaphore | None = None,
     ) -> None:
         self.prepared: Prepared = prepared.get(task, plan.inject_seed)
         self.python = python
+        self.cpu = cpu
         toolchain_python = task.setup.python(python)
         self.environments = environments
         shutil.rmtree(work, ignore_errors=True)  # left behind if a killed run was resumed
@@ -102,14 +121,17 @@ class AgenticAttempt:
         self.brief = prepared_brief(self.prepared)
 
     def judge(self, outcome: ArmOutcome) -> Verdict:
-        started = time.monotonic()
-        gates = judge(
-            self.workspace, self.prepared, python=self.python, environments=self.environments
-        )
+        with cpu_slot(self.cpu) as waited:
+            started = time.monotonic()
+            gates = judge(
+                self.workspace, self.prepared, python=self.python, environments=self.environments
+            )
+            judge_s = time.monotonic() - started
         return Verdict(
             gates=gates,
             passed=bool(gates) and all(g.passed for g in gates),
-            judge_s=time.monotonic() - started,
+            judge_s=judge_s,
+            judge_wait_s=waited,
         )
 
     def transcript(
@@ -134,6 +156,7 @@ class AgenticAttempt:
     def record_extra(self, outcome: ArmOutcome, verdict: Verdict, limits: Limits) -> dict[str, Any]:
         return {
             "judge_s": round(verdict.judge_s, 3),
+            **({"judge_wait_s": round(verdict.judge_wait_s, 3)} if verdict.judge_wait_s else {}),
             "limits": limits.model_dump(),
             "main_iterations": outcome.run.iterations,
             **outcome.extra,
@@ -151,9 +174,11 @@ class SingleShotAttempt:
         *,
         environments: EnvironmentFactory,
         python: str,
+        cpu: threading.Semaphore | None = None,
     ) -> None:
         self.task = task
         self.work = work
+        self.cpu = cpu
         self.environments = environments
         self.python = python
         shutil.rmtree(work, ignore_errors=True)
@@ -162,13 +187,14 @@ class SingleShotAttempt:
         self.brief = single_shot_brief(task)
 
     def judge(self, outcome: ArmOutcome) -> Verdict:
-        scored = score(
-            self.task,
-            outcome.answer or "",
-            python=self.python,
-            scratch=self.work / "score",
-            environments=self.environments,
-        )
+        with cpu_slot(self.cpu):
+            scored = score(
+                self.task,
+                outcome.answer or "",
+                python=self.python,
+                scratch=self.work / "score",
+                environments=self.environments,
+            )
         scores = {
             **outcome.extra,
             "format_score": scored.format_score,

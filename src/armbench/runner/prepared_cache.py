@@ -1,8 +1,13 @@
 """The prepared-workspace cache: each task's template, built once per (task, injection seed)
-and shared by every arm, so every arm of a replicate starts from the same bytes."""
+and shared by every arm, so every arm of a replicate starts from the same bytes.
+
+Preparing runs the checkers (an injection is verified by mypy, ruff and pytest), so it takes
+one of the run's CPU slots (`cpu`, shared with the judge: armbench.runner.capacity). It happens
+before a trial's first model call, while its clock has not started."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import threading
 from pathlib import Path
@@ -16,11 +21,17 @@ class PreparedCache:
     """Thread-safe cache of prepared templates under `root` (outside every workspace)."""
 
     def __init__(
-        self, root: Path, *, python: str, environments: EnvironmentFactory = LOCAL
+        self,
+        root: Path,
+        *,
+        python: str,
+        environments: EnvironmentFactory = LOCAL,
+        cpu: threading.Semaphore | None = None,
     ) -> None:
         self.root = root
         self.python = python
         self.environments = environments
+        self.cpu = cpu
         self._lock = threading.Lock()
         self._locks: dict[tuple[str, int | None], threading.Lock] = {}
         self._ready: dict[tuple[str, int | None], Prepared] = {}
@@ -40,13 +51,14 @@ class PreparedCache:
                 # A killed run may have left this folder half-built; preparing is deterministic.
                 shutil.rmtree(folder, ignore_errors=True)
                 try:
-                    self._ready[key] = prepare(
-                        task,
-                        folder,
-                        inject_seed=seed,
-                        python=self.python,
-                        environments=self.environments,
-                    )
+                    with self.cpu if self.cpu is not None else contextlib.nullcontext():
+                        self._ready[key] = prepare(
+                            task,
+                            folder,
+                            inject_seed=seed,
+                            python=self.python,
+                            environments=self.environments,
+                        )
                 except Exception as exc:
                     shutil.rmtree(folder, ignore_errors=True)
                     self._failed[key] = exc

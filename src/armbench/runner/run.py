@@ -40,10 +40,12 @@ from armbench.env import (
     SandboxMounts,
     choose_backend,
 )
+from armbench.models import BudgetState
 from armbench.models.factory import ModelFactory, identity_of
 from armbench.pricing.effective import card_record, effective_card, priced_models
 from armbench.pricing.ratecard import RateCard
 from armbench.prompts import PromptSet, override
+from armbench.runner.capacity import Capacity, capacity_for
 from armbench.runner.plan import TrialPlan, plan_trials
 from armbench.runner.prepared_cache import PreparedCache
 from armbench.runner.trial import TrialContext, run_trial
@@ -277,6 +279,8 @@ class RunOutcome:
     records: list[TrialRecord]
     stopped_early: str | None
     """The fatal provider error (auth, quota) that ended the run, if one did."""
+    budget: BudgetState | None = None
+    """The run's budget at the end (`exhausted`: trials were left unstarted for a resume)."""
 
     def infra_errors(self) -> Counter[str]:
         return Counter(
@@ -285,12 +289,18 @@ class RunOutcome:
 
 
 def execute(
-    pre: Preflight, run_dir: RunDirectory, *, on_trial: OnTrial | None = None
+    pre: Preflight,
+    run_dir: RunDirectory,
+    *,
+    on_trial: OnTrial | None = None,
+    capacity: Capacity | None = None,
 ) -> RunOutcome:
     """Run every planned trial not yet recorded; record each as soon as it finishes.
 
     A trial that fails with an auth or quota error stops the run: trials not yet started are
     not started (every one would fail the same way); those under way finish and are recorded.
+    Once the budget is exhausted no trial starts either (see armbench.runner.trial). `capacity`
+    (from `capacity_for`, by default made here) is what a progress display can watch.
     """
     db = run_dir.database()
     try:
@@ -302,30 +312,35 @@ def execute(
         done = db.trial_ids()
         todo = [p for p in pre.plans if p.trial_id not in done]
         work_root = Path(tempfile.mkdtemp(prefix=f"armbench-{run_dir.run_id}-"))
+        shared = capacity or capacity_for(pre.config, pre.rate_card, db.iter_trials())
         ctx = TrialContext(
             config=pre.config,
             run_dir=run_dir,
             work_root=work_root,
             prepared=PreparedCache(
-                run_dir.path / "prepared", python=pre.python, environments=pre.environments
+                run_dir.path / "prepared",
+                python=pre.python,
+                environments=pre.environments,
+                cpu=shared.cpu,
             ),
             python=pre.python,
             models=pre.models,
             redact=Redactor(secrets),
             environments=pre.environments,
             prompts=pre.prompts,
+            capacity=shared,
         )
         records: list[TrialRecord] = []
         stopped: str | None = None
         fatal = threading.Event()
 
         def guarded(plan: TrialPlan) -> TrialRecord | None:
-            """Run a trial unless a fatal error has stopped the run (checked in the worker,
-            so a trial queued behind the fatal one is never started)."""
-            if fatal.is_set():
+            """Run a trial unless a fatal error or the budget has stopped the run (checked in
+            the worker, so a trial queued behind the stop is never started)."""
+            if fatal.is_set() or shared.budget.exhausted:
                 return None
             record = run_trial(plan, ctx)
-            if record.infra_class in FATAL:
+            if record is not None and record.infra_class in FATAL:
                 fatal.set()
             return record
 
@@ -351,7 +366,8 @@ def execute(
         manifest = run_dir.read_manifest()
         if len(db.trial_ids()) >= manifest.trials_planned:
             run_dir.write_manifest(manifest.model_copy(update={"finished_at": utc_now()}))
-        return RunOutcome(records, stopped)
+        budget = shared.budget.state() if shared.budget.limit_usd is not None else None
+        return RunOutcome(records, stopped, budget)
     finally:
         db.close()
         pre.models.close()

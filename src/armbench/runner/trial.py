@@ -4,6 +4,14 @@ Whatever happens inside, a trial ends as a TrialRecord: a provider failure is `i
 with its class, a harness failure is `infra_error` of class `harness`, a cap is `limit` —
 never silently a `fail`. The arm kind (armbench.arms) decides what the models do; the task kind
 (armbench.runner.attempts) decides the workspace and the judge; everything else is here.
+
+Every model call passes the trial's guard (armbench.models.guard): its caps on dollars, call
+attempts and tokens, the run's budget and its endpoint's limiter. A trial stopped by a cap is
+judged like one stopped by `max_iterations` (its record keeps its calls, gates and transcript),
+except one the budget stopped before its first call: it spent nothing and did nothing, so it is
+not recorded at all (`run_trial` returns None) and a resume with a larger budget runs it.
+`wall_s` is the agent's time: it stops before the judge (and its wait for a CPU slot) and
+leaves out the time calls queued for an endpoint behind other trials.
 """
 
 from __future__ import annotations
@@ -21,11 +29,19 @@ from typing import Any
 from armbench.agent.loop import AgentRun, Ledger, TrialClock
 from armbench.arms import ArmContext, ArmOutcome, arm_kind
 from armbench.config import RunConfig
-from armbench.core import DEFAULT_LIMITS, Limits, Redactor, TrialRecord, TrialStatus
+from armbench.core import (
+    DEFAULT_LIMITS,
+    LIMIT_STOPS,
+    Limits,
+    Redactor,
+    TrialRecord,
+    TrialStatus,
+)
 from armbench.env import EnvironmentFactory, SandboxError
-from armbench.models import ModelFactory, RetryingCaller, identity_of
+from armbench.models import CallGuard, ModelFactory, RetryingCaller, identity_of
 from armbench.prompts import PromptSet
 from armbench.runner.attempts import AgenticAttempt, Attempt, SingleShotAttempt, Verdict
+from armbench.runner.capacity import Capacity
 from armbench.runner.plan import TrialPlan
 from armbench.runner.prepared_cache import PreparedCache
 from armbench.runner.trial_models import TrialModels
@@ -49,6 +65,9 @@ class TrialContext:
     """Builds every Environment of the trial: the agent's, the judge's."""
     prompts: Mapping[str, PromptSet]
     """Each arm's prompts (its config's overrides in place), by arm name."""
+    capacity: Capacity | None = None
+    """What the run's trials share: budget, endpoint limiters, CPU slots. None: none of them
+    (a trial run on its own, in tests); a per-trial `max_cost_usd` then cannot be priced."""
 
 
 def effective_limits(plan: TrialPlan, config: RunConfig) -> Limits:
@@ -60,12 +79,13 @@ def effective_limits(plan: TrialPlan, config: RunConfig) -> Limits:
 def status_of(run: AgentRun, verdict: Verdict) -> TrialStatus:
     if run.stop == "model_error":
         return "infra_error"
-    if run.stop in ("max_iterations", "wall_clock"):
+    if run.stop in LIMIT_STOPS:
         return "limit"
     return "pass" if verdict.passed else "fail"
 
 
-def run_trial(plan: TrialPlan, ctx: TrialContext) -> TrialRecord:
+def run_trial(plan: TrialPlan, ctx: TrialContext) -> TrialRecord | None:
+    """The trial's record; None if the run's budget was exhausted before its first call."""
     started = time.time()
     work = ctx.work_root / plan.trial_id
     base: dict[str, Any] = dict(
@@ -79,7 +99,7 @@ def run_trial(plan: TrialPlan, ctx: TrialContext) -> TrialRecord:
         started_at=started,
     )
     try:
-        record = _attempt(plan, ctx, _set_up(plan, ctx, work), base)
+        record: TrialRecord | None = _attempt(plan, ctx, _set_up(plan, ctx, work), base)
     except Exception as exc:  # a harness failure must not take the run down, nor pass as `fail`
         record = TrialRecord(
             **base,
@@ -99,12 +119,15 @@ def run_trial(plan: TrialPlan, ctx: TrialContext) -> TrialRecord:
             kept.parent.mkdir(exist_ok=True)
             shutil.move(work, kept)
         shutil.rmtree(work, ignore_errors=True)
-    return redacted(record, ctx.redact)
+    return redacted(record, ctx.redact) if record is not None else None
 
 
 def _set_up(plan: TrialPlan, ctx: TrialContext, work: Path) -> Attempt:
+    cpu = ctx.capacity.cpu if ctx.capacity is not None else None
     if isinstance(plan.task, SingleShotTask):
-        return SingleShotAttempt(plan.task, work, environments=ctx.environments, python=ctx.python)
+        return SingleShotAttempt(
+            plan.task, work, environments=ctx.environments, python=ctx.python, cpu=cpu
+        )
     return AgenticAttempt(
         plan.task,
         plan,
@@ -112,6 +135,7 @@ def _set_up(plan: TrialPlan, ctx: TrialContext, work: Path) -> Attempt:
         prepared=ctx.prepared,
         environments=ctx.environments,
         python=ctx.python,
+        cpu=cpu,
     )
 
 
@@ -133,12 +157,20 @@ def redacted(record: TrialRecord, redact: Redactor) -> TrialRecord:
 
 def _attempt(
     plan: TrialPlan, ctx: TrialContext, attempt: Attempt, base: dict[str, Any]
-) -> TrialRecord:
+) -> TrialRecord | None:
     limits = effective_limits(plan, ctx.config)
     prompts = ctx.prompts[plan.arm_name]
     task = plan.task
     clock = TrialClock()
     ledger = Ledger(clock)
+    shared = ctx.capacity
+    guard = CallGuard(
+        limits,
+        budget=shared.budget if shared is not None else None,
+        card=shared.card if shared is not None else None,
+        limiters=shared.limiters if shared is not None else None,
+        on_queue=clock.add_queued,
+    )
     check_commands = () if isinstance(task, SingleShotTask) else task.spec.check_commands
     arm_ctx = ArmContext(
         task=task,
@@ -147,14 +179,21 @@ def _attempt(
         limits=limits,
         check_commands=check_commands,
         ledger=ledger,
-        caller=RetryingCaller(ctx.config.retry),
+        caller=RetryingCaller(ctx.config.retry, guard=guard),
         models=TrialModels(
-            ctx.config, ctx.models, brief=attempt.brief, seed=plan.seed, prompts=prompts
+            ctx.config,
+            ctx.models,
+            brief=attempt.brief,
+            seed=plan.seed,
+            prompts=prompts,
+            guard=guard,
         ),
         prompts=prompts,
     )
     outcome: ArmOutcome = arm_kind(plan.arm.kind).run(plan.arm, arm_ctx)
     wall_s = clock.elapsed()
+    if outcome.run.stop == "budget" and not ledger.rows:
+        return None  # never started: the budget was gone before its first call
     verdict = Verdict() if outcome.run.stop == "model_error" else attempt.judge(outcome)
     return _record(plan, ctx, base, attempt, outcome, verdict, ledger, wall_s, limits)
 
@@ -201,5 +240,9 @@ def _record(
         calls=tuple(ledger.rows),
         gates=verdict.gates,
         transcript=transcript,
-        extra=attempt.record_extra(outcome, verdict, limits),
+        extra={
+            **attempt.record_extra(outcome, verdict, limits),
+            **({"limit": str(run.limit)} if run.limit is not None else {}),
+            **({"queued_s": round(ledger.clock.queued_s, 3)} if ledger.clock.queued_s else {}),
+        },
     )

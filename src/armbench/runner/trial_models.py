@@ -5,6 +5,8 @@ the sim must be told the task's reference solution (its brief), which only the r
 Seeds are derived so that a trial replays exactly: the single-shot model takes the trial's own
 seed (one model, one call); every other model derives its seed from the trial's, its role, its
 key and how many models the trial built before it; a routed pair shares the trial's seed.
+Each model is seated with the trial's guard, which must know its config to reach its
+endpoint's limiter and to bound what its calls can cost (armbench.models.guard).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import itertools
 
 from armbench.config import RunConfig, SimModelConfig
 from armbench.core import Role, derive_seed
-from armbench.models import Model, ModelFactory
+from armbench.models import CallGuard, Model, ModelFactory
 from armbench.prompts import PromptSet
 from armbench.sim import SimModel, SimPolicy, TaskBrief
 
@@ -27,8 +29,10 @@ class TrialModels:
         brief: TaskBrief,
         seed: int,
         prompts: PromptSet,
+        guard: CallGuard | None = None,
     ) -> None:
         self._config = config
+        self._guard = guard
         self._factory = factory
         self._brief = brief
         self._seed = seed
@@ -37,12 +41,17 @@ class TrialModels:
 
     def _build(self, key: str, role: Role, seed: int, policy: SimPolicy | None = None) -> Model:
         settings = self._config.models[key]
+        model: Model
         if isinstance(settings, SimModelConfig):
             name = settings.model or key
-            return SimModel(
+            model = SimModel(
                 name, settings, self._brief, seed, role=role, policy=policy, prompts=self._prompts
             )
-        return self._factory.build(key)
+        else:
+            model = self._factory.build(key)
+        if self._guard is not None:
+            self._guard.seat(model, key, settings)
+        return model
 
     def model(self, key: str, role: Role) -> Model:
         if role == "single_shot":
