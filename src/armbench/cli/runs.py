@@ -166,7 +166,9 @@ def run(
     overrides: Annotated[
         list[str] | None,
         typer.Option(
-            "--set", help="Override a config value, e.g. --set replicates=5 (repeatable)."
+            "--set",
+            help="Override a config value, given as YAML (repeatable): --set replicates=5, "
+            "--set 'sweep.0.grid.returns.max_chars=[1000, 4000]' (a number indexes a list).",
         ),
     ] = None,
     max_infra_errors: MaxInfraOption = 0,
