@@ -121,6 +121,7 @@ def test_names_stay_unique_readable_and_safe_for_any_value() -> None:
     arm = config.arms[
         "B.limits.max_iterations=5.executor_limits.max_iterations=5.text=v2.max_chars=1000"
     ]
+    assert isinstance(arm, OrchestratedArm)
     assert arm.prompts["executor.system"].template() == "Do it, then say what you did."
     assert arm.limits.max_iterations == 5 and arm.executor_limits.max_iterations == 5
 
