@@ -94,7 +94,7 @@ def test_inject_without_counts_exits_2(tmp_path: Path) -> None:
 
 def test_show_on_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
     result = runner.invoke(app, ["show", str(tmp_path)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "not a run directory" in result.output
 
 

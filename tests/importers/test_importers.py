@@ -357,7 +357,7 @@ def test_a_failure_while_writing_leaves_no_run_behind(
 
     monkeypatch.setattr(RunDatabase, "record", record_then_fail)
     result = runner.invoke(app, ["import", "fep", str(FEP), "--out", str(tmp_path)])
-    assert result.exit_code == 1 and "disk full" in result.output
+    assert result.exit_code == 2 and "disk full" in result.output
     assert written and _runs(tmp_path) == []
 
 

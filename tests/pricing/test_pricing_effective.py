@@ -37,6 +37,9 @@ cache_read = 0.4
 [models."sim/strong"]
 input = 5.0
 output = 25.0
+cache_write_5m = 6.25
+cache_write_1h = 10.0
+cache_read = 0.5
 
 [models."other/unused"]
 input = 1.0

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from armbench.core import CallRecord, GateResult, TrialRecord, Usage
+from armbench.store import RunDirectoryError
 from armbench.store.db import SCHEMA_VERSION, RunDatabase
 from armbench.store.rundir import (
     DATABASE,
@@ -20,7 +21,6 @@ from armbench.store.rundir import (
     TRANSCRIPTS,
     Manifest,
     RunDirectory,
-    RunDirectoryError,
     write_atomic,
 )
 
@@ -379,6 +379,6 @@ def test_run_directories_are_absolute_whatever_the_out_path(
     created = RunDirectory.create(Path("runs"), "demo")
     assert created.path.is_absolute() and created.path.parent == tmp_path / "runs"
     (created.path / "manifest.json").write_text("{}")
-    (created.path / "armbench.sqlite").write_text("")
+    created.database().close()
     opened = RunDirectory.open(Path("runs") / created.path.name)
     assert opened.path == created.path

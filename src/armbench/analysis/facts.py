@@ -70,7 +70,7 @@ class TrialFacts:
 
 def load_facts(directory: RunDirectory, card: RateCard) -> list[TrialFacts]:
     """Every trial of a run with its tokens and costs by role, in (arm, task, replicate) order."""
-    with directory.database() as db:
+    with directory.read_database() as db:
         trials = db.trial_rows()
         groups = db.call_totals(card.thresholds())
     facts: dict[str, TrialFacts] = {}
@@ -150,5 +150,5 @@ def load_run_facts(path: Path, *, rate_card: Path | None = None) -> RunFacts:
 
 def prompt_growth(path: Path, max_calls: int = 80) -> list[dict[str, Any]]:
     """`[{task, arm, role, k, prompt, n}]`: mean prompt tokens of each role's k-th call."""
-    with RunDirectory.open(path).database() as db:
+    with RunDirectory.open(path).read_database() as db:
         return db.prompt_growth(max_calls)

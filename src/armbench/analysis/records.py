@@ -36,7 +36,7 @@ class RunRecords:
 
     def iter_trials(self, *, calls: bool = True) -> Iterator[TrialRecord]:
         """The trials one at a time (see RunDatabase.iter_trials)."""
-        with self.directory.database() as db:
+        with self.directory.read_database() as db:
             yield from db.iter_trials(calls=calls)
 
 

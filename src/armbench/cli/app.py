@@ -1,8 +1,10 @@
 """The Typer application every verb module registers on, and what they share: the consoles,
-failing with a message and an exit status, and the options several verbs take."""
+the exit statuses, failing with a message, checking an output path before anything is written,
+and the options several verbs take."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -11,8 +13,30 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_RUN_PROBLEM = 3
+EXIT_CODES: dict[int, str] = {
+    EXIT_OK: "success",
+    EXIT_FAILED: "the command ran and reports a failure it found: `tasks validate` a task that "
+    "does not discriminate, `inject` or `tasks make` a repository it could not break or make "
+    "tasks from (left untouched); also a crash with a traceback, which is a bug in armbench",
+    EXIT_BAD_INPUT: "bad input or usage (a config, pack, rate card, script, run directory, "
+    "database or output path; a missing key): one `error:` line names the file, the field "
+    "and the fix, and nothing was written",
+    EXIT_RUN_PROBLEM: "`run`, `resume`, `demo`: the run ended, but more trials than "
+    "`--max-infra-errors` were infra errors, or an auth or quota error stopped it early "
+    "(`armbench resume` finishes it)",
+}
+"""armbench's exit statuses, the same for every verb (the README's "Exit statuses" lists
+them; a test holds the two together)."""
+
 app = typer.Typer(
     help="armbench: what agentic-coding configurations really cost, and how reliably they work.",
+    epilog="Exit status, for every command: "
+    + "; ".join(f"{code} {meaning.split(':')[0]}" for code, meaning in EXIT_CODES.items())
+    + ".",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="markdown",
@@ -34,17 +58,66 @@ out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 
-def fail(message: str, code: int = 1) -> NoReturn:
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+    """One `error:` line on stderr, then exit with `code` (bad input unless told otherwise)."""
     # soft_wrap: a path in the message must survive copy and paste, whatever the width.
     err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def check_writable(option: str, path: Path, *, folder: bool = False) -> None:
+    """Exit 2 unless `path` can be written (as a file, or with `folder` a folder that may not
+    exist yet): checked before any work, so a bad output path never leaves half a result, a
+    mutated repository or a run directory behind."""
+    target = path.absolute()
+    if target.exists() and target.is_dir() != folder:
+        what = "a folder" if target.is_dir() else "a file"
+        fail(f"{option} {path}: is {what}; give a {'folder' if folder else 'file'} path")
+    parent = target if folder and target.exists() else target.parent
+    while not parent.exists():
+        if not folder:
+            fail(f"{option} {path}: the folder {parent} does not exist; create it first")
+        parent = parent.parent
+    if not parent.is_dir():
+        fail(f"{option} {path}: {parent} is not a folder; give a path inside a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        fail(f"{option} {path}: the folder {parent} is not writable; give another path")
+
+
+def incomplete_line(run_dir: Path, recorded: int, planned: int) -> str | None:
+    """`6 of 9 trials recorded; ...` for a run that has not recorded every planned trial (a
+    run stopped early, killed, or still going), else None."""
+    if recorded >= planned:
+        return None
+    return (
+        f"{recorded} of {planned} trials recorded; run `armbench resume {run_dir}` to run the rest"
+    )
 
 
 RateCardOption = Annotated[
     Path | None,
     typer.Option("--rate-card", help="Price with this TOML rate card instead of the run's own."),
 ]
-OutOption = Annotated[Path, typer.Option("--out", help="Folder to create the run directory in.")]
+
+
+def writable_folder(value: Path) -> Path:
+    """`--out` checked while the command line is parsed: before a config is read or a pack
+    fetched, and long before a run directory would fail to appear."""
+    check_writable("--out", value, folder=True)
+    return value
+
+
+def writable_file(param: typer.CallbackParam, value: Path | None) -> Path | None:
+    """An output file option checked while the command line is parsed (see check_writable)."""
+    if value is not None:
+        check_writable(param.opts[0] if param.opts else str(param.name), value)
+    return value
+
+
+OutOption = Annotated[
+    Path,
+    typer.Option("--out", help="Folder to create the run directory in.", callback=writable_folder),
+]
 MaxInfraOption = Annotated[
     int,
     typer.Option(

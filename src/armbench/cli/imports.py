@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from armbench.cli.app import err, fail, import_app
+from armbench.cli.app import err, fail, import_app, writable_folder
 
 if TYPE_CHECKING:
     from armbench.importers.common import ImportedRun
@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 OutOption = Annotated[
     Path,
     typer.Option(
-        "--out", help="Folder to create the run directory in (like `armbench run --out`)."
+        "--out",
+        help="Folder to create the run directory in (like `armbench run --out`).",
+        callback=writable_folder,
     ),
 ]
 
@@ -32,9 +34,9 @@ def _write(run: ImportedRun, out_dir: Path) -> None:
     try:
         run_dir = write_run(run, out_dir)
     except ImportDataError as exc:
-        fail(str(exc), code=2)
+        fail(str(exc))
     except OSError as exc:
-        fail(f"{out_dir}: cannot write the run: {exc}")
+        fail(f"--out {out_dir}: cannot write the run ({exc.strerror or exc})")
     statuses = Counter(t.status for t in run.trials)
     summary = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
     err.print(f"imported {len(run.trials)} trials ({summary})", highlight=False)
@@ -66,7 +68,7 @@ def fep(
     try:
         run = importer.load(paths)
     except ImportDataError as exc:
-        fail(str(exc), code=2)
+        fail(str(exc))
     _write(run, out_dir)
 
 
@@ -94,5 +96,5 @@ def hce(
     try:
         run = importer.load(path)
     except ImportDataError as exc:
-        fail(str(exc), code=2)
+        fail(str(exc))
     _write(run, out_dir)

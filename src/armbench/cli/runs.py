@@ -87,13 +87,16 @@ def _execute(pre: Preflight, run_dir: RunDirectory, todo: int) -> RunOutcome:
 def _finish(
     run_dir: RunDirectory, outcome: RunOutcome, max_infra_errors: int, html: bool = False
 ) -> None:
-    """Summary (and with `html`, `report.html` in the run directory), the run directory on the
-    last line, then the exit status the outcome deserves: 3 when a fatal provider error stopped
-    the run or infra errors exceed the threshold."""
+    """Summary (and with `html`, `report.html` in the run directory), every infra error of
+    this execution with its trial, class and reason, the run directory on the last line, then
+    the exit status the outcome deserves: 3 when a fatal provider error stopped the run or
+    infra errors exceed the threshold."""
     from armbench.analysis.render_terminal import print_summary
+    from armbench.cli.app import EXIT_RUN_PROBLEM, incomplete_line
     from armbench.store import write_atomic
 
-    print_summary(open_facts(run_dir.path, None), out)
+    facts = open_facts(run_dir.path, None)
+    print_summary(facts, out)
     if html:
         from armbench.analysis.facts import prompt_growth
         from armbench.analysis.render_html import render_html
@@ -102,6 +105,16 @@ def _finish(
         page = run_dir.path / "report.html"
         write_atomic(page, render_html(build_report(run_dir.path), prompt_growth(run_dir.path)))
         err.print(f"report: {page}", highlight=False, soft_wrap=True)
+    failed = [r for r in outcome.records if r.status == "infra_error"]
+    for record in sorted(failed, key=lambda r: r.trial_id):
+        lines = (record.error or "").splitlines()
+        reason = " ".join(line.strip() for line in lines if line.strip()) or "no reason recorded"
+        err.print(
+            f"[yellow]infra_error[/] {escape(record.trial_id)}: "
+            f"{escape(record.infra_class or 'unknown')}: {escape(reason)}",
+            highlight=False,
+            soft_wrap=True,
+        )
     infra = outcome.infra_errors()
     problems = []
     if outcome.stopped_early:
@@ -111,11 +124,14 @@ def _finish(
         problems.append(
             f"{sum(infra.values())} infra errors ({by_class}); at most {max_infra_errors} allowed"
         )
+    left = incomplete_line(run_dir.path, len(facts.trials), facts.manifest.trials_planned)
+    if left is not None:
+        problems.append(left)
     for problem in problems:
         err.print(f"[bold red]error:[/] {escape(problem)}", highlight=False, soft_wrap=True)
     out.print(str(run_dir.path), highlight=False, soft_wrap=True)
     if problems:
-        raise typer.Exit(3)
+        raise typer.Exit(EXIT_RUN_PROBLEM)
 
 
 def _preflight(config: RunConfig, sandbox: SandboxChoice | None = None) -> Preflight:
@@ -177,8 +193,9 @@ def run(
     """Run every arm of CONFIG on every task, for each replicate, and record it all.
 
     The config is validated before anything runs; a bad one exits 2 naming the field. The run
-    directory (printed on the last line) holds the manifest, the database and transcripts. Exit
-    status: 0 done; 2 bad config, price or key; 3 infra errors over the threshold or a run
+    directory (printed on the last line) holds the manifest, the database and transcripts; every
+    infra error is listed with its reason at the end. Exit status: 0 done; 2 bad config, pack,
+    price, script, key or --out (nothing written); 3 infra errors over the threshold or a run
     stopped by an auth or quota error.
     """
     from armbench.config import ConfigError, load_config
@@ -199,6 +216,8 @@ def resume(
 
     The remaining trials run on the backend the run started with (refused, exit 2, where it
     cannot run now), and the resume is refused when a prompt the run renders changed since.
+    Exit status: 0 done; 2 not a run, its database empty or damaged, or its config no longer
+    valid (nothing run); 3 infra errors over the threshold or stopped by an auth or quota error.
     """
     from armbench.config import ConfigError
     from armbench.runner import reopen_config
@@ -223,7 +242,8 @@ def demo(out_dir: OutOption = Path("runs"), sandbox: SandboxOption = None) -> No
     then write its HTML report to `report.html` in the run directory.
 
     Runs offline in a few minutes; everything is real (workspaces, tools, checkers, judge,
-    ledger, statistics) except the models, which are simulated and labelled so.
+    ledger, statistics) except the models, which are simulated and labelled so. Exit status as
+    `run`'s.
     """
     from armbench.config import ConfigError, load_config
 

@@ -5,6 +5,9 @@ The file is a YAML (or JSON) list; each turn is
 all keys optional. A turn with `error` raises that infra error instead of answering. Turns without
 `usage` are counted with the approximate tokenizer and no cache. Running out of turns is a
 harness error, not a silent finish.
+
+The file is read and checked when the run's models are set up, before any run directory
+exists: a script that cannot be played is bad input (exit 2), not an infra error in every trial.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from armbench.core import (
     TextBlock,
     ToolUseBlock,
     Usage,
+    format_validation_error,
 )
 from armbench.models.base import ModelIdentity
 from armbench.models.prompt_cache import linearize, uncached_usage
@@ -48,17 +52,33 @@ class ScriptedTurn(BaseModel):
     latency_s: float = 0.0
 
 
+FIX = "a script is a YAML list of turns `{text, tool_calls: [{name, input}], usage, error}`"
+
+
 def load_script(path: Path) -> list[ScriptedTurn]:
+    """The turns of a script file; ValueError in one line naming the file (and the turn and
+    field) otherwise."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ValueError(f"{path}: cannot read the script: {exc}") from exc
-    if not isinstance(raw, list):
-        raise ValueError(f"{path}: a script is a list of turns")
-    try:
-        turns = [ScriptedTurn.model_validate(item) for item in raw]
-    except ValidationError as exc:
-        raise ValueError(f"{path}: {exc}") from exc
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read the script ({exc.strerror}); {FIX}") from exc
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: the script is not UTF-8 text; save it as UTF-8") from exc
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = "" if mark is None else f" at line {mark.line + 1}, column {mark.column + 1}"
+        raise ValueError(f"{path}: not valid YAML{where}: {exc.problem}; {FIX}") from exc
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: not valid YAML ({exc}); {FIX}") from exc
+    if not isinstance(raw, list) or not raw:
+        found = "an empty list" if raw == [] else f"a YAML {type(raw).__name__}"
+        raise ValueError(f"{path}: {found}; {FIX}")
+    turns = []
+    for number, item in enumerate(raw, 1):
+        try:
+            turns.append(ScriptedTurn.model_validate(item))
+        except ValidationError as exc:
+            raise ValueError(f"{path}: turn {number}: {format_validation_error(exc)}") from exc
     return turns
 
 
@@ -107,6 +127,10 @@ class ScriptModel:
 
 class _Provider:
     def key_variable(self, settings: ScriptModelConfig) -> tuple[str | None, bool]:
+        """No key. But this is asked of every model a run uses when its model factory is made,
+        in preflight, so the script is read and checked here: a script that cannot be played
+        fails the run before it starts (ValueError), not every trial as it runs."""
+        load_script(settings.path)
         return None, False
 
     def client(self, settings: ScriptModelConfig, api_key: str | None) -> None:

@@ -9,21 +9,46 @@ Each model a run calls gets its prices from exactly one place, recorded as its p
 4. genai-prices' bundled snapshot for everything else.
 
 Every model without a price is collected first and reported in one error, so a user fixes a
-config in one go instead of one model per attempt.
+config in one go instead of one model per attempt. A card entry must also price every token
+kind its model can produce (`PROVIDER_KINDS`): a card without cache prices for an Anthropic
+model would pass this check, run, and then make every view of the run fail on the first cache
+token. (genai-prices entries and `local` entries price every kind by construction.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from armbench.core import SIMULATED_PROVIDERS
 from armbench.pricing.genai import GENAI_PRICES_VERSION, NoGenaiPrice, genai_match
-from armbench.pricing.ratecard import PRICED_KINDS, ModelRates, RateCard, UnknownPriceError
+from armbench.pricing.ratecard import (
+    PRICED_KINDS,
+    ModelRates,
+    PricedKind,
+    RateCard,
+    UnknownPriceError,
+)
 
 LOCAL_SOURCE = "local model: $0 unless priced by time in a rate card"
+
+PROVIDER_KINDS: Mapping[str, frozenset[PricedKind]] = {
+    # Both cache-write TTLs: a request chooses its TTL, so either can appear in any run.
+    "anthropic": frozenset(PRICED_KINDS),
+    # Chat Completions reports cached prompt tokens; it has no cache writes.
+    "openai": frozenset({"input", "output", "cache_read"}),
+    # The sim bills through the prompt-cache model, Anthropic's rules, either TTL.
+    "sim": frozenset(PRICED_KINDS),
+}
+"""The token kinds each provider's models can produce, as rate-card prices: `reasoning` is
+part of `output` and priced at its rate, so it needs no price of its own. A provider not named
+here (a new one) must price every kind; a `script` model produces input and output, plus the
+kinds its turns state (`script_kinds`)."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +61,30 @@ class PricedModel:
     model: str
     base_url: str | None = None
     local: bool = False
+    kinds: frozenset[PricedKind] | None = None
+    """The token kinds it can produce; None: what its provider reports (`PROVIDER_KINDS`). An
+    importer names the kinds its data records."""
+
+    def produces(self) -> frozenset[PricedKind]:
+        if self.kinds is not None:
+            return self.kinds
+        return PROVIDER_KINDS.get(self.provider, frozenset(PRICED_KINDS))
+
+
+def script_kinds(path: object) -> frozenset[PricedKind]:
+    """What a `script` model can produce: input and output (a turn without `usage` is counted
+    so), and every kind a turn's `usage` states (reasoning as output). A script that cannot be
+    read here is refused by its own check before the run (armbench.models.script)."""
+    kinds: set[str] = {"input", "output"}
+    try:
+        turns = yaml.safe_load(Path(str(path)).read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError):
+        turns = None
+    for turn in turns if isinstance(turns, list) else ():
+        usage = turn.get("usage") if isinstance(turn, dict) else None
+        if isinstance(usage, dict):
+            kinds |= {"output" if k == "reasoning" else str(k) for k, n in usage.items() if n}
+    return frozenset(k for k in PRICED_KINDS if k in kinds)
 
 
 def priced_models(config_models: dict[str, Any]) -> list[PricedModel]:
@@ -57,6 +106,7 @@ def priced_models(config_models: dict[str, Any]) -> list[PricedModel]:
                 model=model,
                 base_url=entry.get("base_url"),
                 local=bool(entry.get("local", False)),
+                kinds=script_kinds(entry.get("path")) if provider == "script" else None,
             )
         )
     return models
@@ -81,6 +131,20 @@ def _missing_message(problems: dict[str, str], override: RateCard | None) -> str
         f"them to {where}; a model you run yourself can instead be marked `local: true`"
     )
     return "\n".join(lines)
+
+
+def _unpriced_kinds(m: PricedModel, rates: ModelRates, card: RateCard) -> str | None:
+    """One line naming the kinds `m` can produce that its card entry leaves without a price."""
+    missing = [k for k in PRICED_KINDS if k in m.produces() and getattr(rates, k) is None]
+    if not missing:
+        return None
+    reports = ", ".join(k for k in PRICED_KINDS if k in m.produces())
+    note = " (reasoning tokens are priced as output)" if "output" in missing else ""
+    return (
+        f'{card.source}: [models."{m.key}"] has no {", ".join(missing)} price, and this model '
+        f"can produce {reports}{note}; add {', '.join(f'{k} = ...' for k in missing)} "
+        "($ per million tokens) to it, or `local = true` for a model you run yourself"
+    )
 
 
 def describe_layers(layers: dict[str, str]) -> str:
@@ -123,11 +187,14 @@ def effective_card(
     provenance: dict[str, str] = {}
     layers: dict[str, str] = {}
     problems: dict[str, str] = {}
+    incomplete: list[str] = []
     for key in sorted(by_key):
         m = by_key[key]
         if override is not None and key in override.rates:
             rates[key] = override.rates[key]
             provenance[key] = layers[key] = f"rate card {override.source}"
+            if (line := _unpriced_kinds(m, rates[key], override)) is not None:
+                incomplete.append(line)
         elif m.provider in SIMULATED_PROVIDERS:
             problems[key] = "a simulated model is priced only by a rate card"
         elif m.local:
@@ -142,8 +209,9 @@ def effective_card(
             rates[key] = match.rates
             layers[key] = genai_source(at)
             provenance[key] = f"{layers[key]} ({match.provider_id}/{match.model_id})"
-    if problems:
-        raise UnknownPriceError(_missing_message(problems, override))
+    if problems or incomplete:
+        lines = [_missing_message(problems, override)] if problems else []
+        raise UnknownPriceError("\n".join([*lines, *incomplete]))
     return RateCard(rates, describe_layers(layers)), provenance
 
 

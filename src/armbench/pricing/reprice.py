@@ -17,6 +17,7 @@ Two ways to pick the new prices (exactly one):
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import secrets
@@ -36,7 +37,7 @@ from armbench.pricing.effective import (
     priced_models,
 )
 from armbench.pricing.genai import GENAI_PRICES_VERSION
-from armbench.pricing.ratecard import RateCard
+from armbench.pricing.ratecard import PRICED_KINDS, PricedKind, RateCard
 from armbench.store.rundir import MANIFEST, RunDirectory, utc_now
 
 REPRICINGS = "repricings"
@@ -78,9 +79,18 @@ def reprice(
     config_models = manifest.config.get("models")
     if not isinstance(config_models, dict) or not config_models:
         raise ValueError(f"{run_dir / MANIFEST}: the run's config lists no models")
-    models = priced_models(config_models)
-    with directory.database() as db:
+    with directory.read_database() as db:
         trials = db.trials()
+    # The run is over: new prices must cover the token kinds it recorded, not every kind its
+    # models could have produced (an imported study's data holds fewer).
+    used: dict[str, set[PricedKind]] = {}
+    for call in (c for t in trials for c in t.calls):
+        kinds = used.setdefault(f"{call.provider}/{call.model}", set())
+        kinds.update(k for k in PRICED_KINDS if getattr(call.usage, k))
+    models = [
+        dataclasses.replace(m, kinds=frozenset(used.get(m.key, ())))
+        for m in priced_models(config_models)
+    ]
 
     at: datetime | None = None
     if rate_card is not None:

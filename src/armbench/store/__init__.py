@@ -2,13 +2,13 @@
 ledger of model calls, gates; each trial written in one transaction) and transcripts."""
 
 from armbench.store.db import SCHEMA_VERSION, RunDatabase
+from armbench.store.integrity import RunDirectoryError
 from armbench.store.rundir import (
     DATABASE,
     MANIFEST,
     TRANSCRIPTS,
     Manifest,
     RunDirectory,
-    RunDirectoryError,
     utc_now,
     write_atomic,
 )

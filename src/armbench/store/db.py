@@ -3,6 +3,10 @@
 A trial is written in one transaction with all its ledger rows and gates, so a killed run leaves
 no half-written trial and loses nothing already committed. WAL journaling lets `show` read while
 a run writes.
+
+Writers create the schema; readers open the file read-only and check it against `_SCHEMA`
+(armbench.store.integrity). Adding a table or a column: add it to `_SCHEMA` and bump
+`SCHEMA_VERSION`; writers bring an older file up to date, readers refuse it with that fix.
 """
 
 from __future__ import annotations
@@ -15,8 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from armbench.core import TOKEN_KINDS, CallRecord, GateResult, TrialRecord, Usage
+from armbench.store.integrity import RunDirectoryError, check_database, connect_read_only
 
 SCHEMA_VERSION = 1
+"""Stored in `meta.schema_version` and in `PRAGMA user_version`."""
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -134,28 +141,53 @@ def _insert(table: str, columns: tuple[str, ...]) -> str:
 
 
 class RunDatabase:
-    """One run's database. Safe to share between the threads of a run."""
+    """One run's database. Safe to share between the threads of a run.
 
-    def __init__(self, path: Path) -> None:
+    A writer creates the schema, or brings an older armbench's file up to date, but refuses a
+    file that is not an armbench database rather than write a fresh schema over it (a resume
+    would run every trial again). `read_only` opens it with SQLite's `mode=ro` and requires
+    exactly this schema. A bad file is a RunDirectoryError naming it."""
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        if read_only:
+            self._conn = connect_read_only(path)
+        else:
+            existed = path.exists()
+            self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        try:
+            if read_only or existed:
+                check_database(
+                    self._conn, path, schema=_SCHEMA, version=SCHEMA_VERSION, writing=not read_only
+                )
+            if not read_only:
+                self._create_schema()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    @staticmethod
+    def check(path: Path) -> None:
+        """RunDirectoryError unless a writer could open `path` (read-only: changes nothing)."""
+        conn = connect_read_only(path)
+        try:
+            check_database(conn, path, schema=_SCHEMA, version=SCHEMA_VERSION, writing=True)
+        finally:
+            conn.close()
+
+    def _create_schema(self) -> None:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.execute("PRAGMA foreign_keys=ON")
         with self._lock:
             self._conn.executescript(_SCHEMA)
-            self._migrate()
             self._conn.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (str(SCHEMA_VERSION),),
             )
-
-    def _migrate(self) -> None:
-        """Bring a database written by an older armbench up to this schema (additive only)."""
-        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(calls)")}
-        if "route" not in columns:
-            self._conn.execute("ALTER TABLE calls ADD COLUMN route TEXT")
+            self._conn.execute(f"PRAGMA user_version = {int(SCHEMA_VERSION)}")
 
     def close(self) -> None:
         self._conn.close()
@@ -235,14 +267,21 @@ class RunDatabase:
                 raise
 
     def trial_ids(self) -> set[str]:
-        with self._lock:
-            return {r[0] for r in self._conn.execute("SELECT trial_id FROM trials")}
+        return {r["trial_id"] for r in self._rows("SELECT trial_id FROM trials")}
 
-    def _rows(self, sql: str) -> list[dict[str, Any]]:
+    def _rows(self, sql: str, parameters: Sequence[object] = ()) -> list[dict[str, Any]]:
+        """The rows of a query as dicts. A file damaged past its header fails only here, so
+        SQLite's error becomes one naming the file (never a traceback)."""
         with self._lock:
-            cursor = self._conn.execute(sql)
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+            try:
+                cursor = self._conn.execute(sql, parameters)
+                names = [d[0] for d in cursor.description]
+                return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+            except sqlite3.DatabaseError as exc:
+                raise RunDirectoryError(
+                    f"{self.path}: cannot be read ({exc}); the file is damaged: restore it "
+                    "from a backup, or run the config again"
+                ) from exc
 
     def trial_rows(self) -> list[dict[str, Any]]:
         """Every trial's own columns (no transcript, `extra` still JSON text), in
@@ -349,9 +388,4 @@ class RunDatabase:
 
     def _rows_where(self, table: str, trial_id: str) -> list[dict[str, Any]]:
         """One trial's rows of `calls` or `gates`, in order (their primary key's own order)."""
-        with self._lock:
-            cursor = self._conn.execute(
-                f"SELECT * FROM {table} WHERE trial_id = ? ORDER BY seq", (trial_id,)
-            )
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+        return self._rows(f"SELECT * FROM {table} WHERE trial_id = ? ORDER BY seq", (trial_id,))

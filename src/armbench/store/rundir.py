@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from armbench.store.db import RunDatabase
+from armbench.store.integrity import RunDirectoryError
 
 MANIFEST = "manifest.json"
 DATABASE = "armbench.sqlite"
@@ -80,10 +81,6 @@ def utc_now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-class RunDirectoryError(ValueError):
-    pass
-
-
 class RunDirectory:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -102,6 +99,8 @@ class RunDirectory:
 
     @classmethod
     def open(cls, path: Path) -> RunDirectory:
+        """An existing run, its database checked as a writer would (see RunDatabase): an
+        empty or damaged file is refused here, before a resume could write over it."""
         path = path.absolute()
         if not (path / MANIFEST).is_file():
             raise RunDirectoryError(f"{path}: not a run directory (no {MANIFEST})")
@@ -109,6 +108,7 @@ class RunDirectory:
             raise RunDirectoryError(
                 f"{path}: the run has no database ({DATABASE}); it never started"
             )
+        RunDatabase.check(path / DATABASE)
         return cls(path)
 
     @property
@@ -125,7 +125,12 @@ class RunDirectory:
         write_atomic(self.path / MANIFEST, manifest.model_dump_json(indent=2) + "\n")
 
     def database(self) -> RunDatabase:
+        """The database to write trials to (created with its schema if absent)."""
         return RunDatabase(self.path / DATABASE)
+
+    def read_database(self) -> RunDatabase:
+        """The database opened read-only, its schema checked: what every view reads."""
+        return RunDatabase(self.path / DATABASE, read_only=True)
 
     def write_transcript(self, trial_id: str, text: str) -> str:
         """Write a transcript (JSON text); returns its path relative to the run directory."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -62,19 +63,52 @@ def resolve_pack_folder(name_or_path: str, base: Path | None = None) -> Path:
     )
 
 
+def _at(mark: yaml.Mark | None) -> str:
+    return "" if mark is None else f" at line {mark.line + 1}, column {mark.column + 1}"
+
+
+def read_yaml(path: Path) -> Any:
+    """The parsed YAML of `path`, or a TaskFileError in one line naming the file (and, for a
+    syntax error, the line and column): never a traceback, never a screen of parser context."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TaskFileError(f"{path}: cannot read it ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise TaskFileError(
+            f"{path}: not UTF-8 text (byte {exc.start} is not UTF-8); save it as UTF-8"
+        ) from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        what = f"{exc.problem}{_at(exc.problem_mark)}"
+        if exc.context is not None:
+            what += f" ({exc.context}{_at(exc.context_mark)})"
+        raise TaskFileError(f"{path}: not valid YAML: {what}; fix the syntax there") from exc
+    except yaml.YAMLError as exc:
+        raise TaskFileError(f"{path}: not valid YAML ({exc})") from exc
+
+
 def read_pack_spec(folder: Path) -> PackSpec:
     """`folder/pack.yaml` checked (an absent file: a pack of defaults); TaskFileError naming
     the file and the field otherwise."""
     meta_file = folder / PACK_FILE
-    if not meta_file.is_file():
+    if not meta_file.exists():
         return PackSpec()
+    fields = f"a {PACK_FILE} may set {', '.join(PackSpec.model_fields)}"
+    if not meta_file.is_file():
+        raise TaskFileError(f"{meta_file}: not a file; {fields}")
+    raw = read_yaml(meta_file)
+    if raw is not None and not isinstance(raw, dict):
+        raise TaskFileError(
+            f"{meta_file}: a YAML {type(raw).__name__}, not a mapping of settings; {fields}"
+        )
     try:
-        raw = yaml.safe_load(meta_file.read_text(encoding="utf-8"))
         return PackSpec.model_validate(raw or {})
-    except yaml.YAMLError as exc:
-        raise TaskFileError(f"{meta_file}: not valid YAML: {exc}") from exc
     except ValidationError as exc:
-        raise TaskFileError(f"{meta_file}: {format_validation_error(exc)}") from exc
+        unknown = any(e["type"] == "extra_forbidden" and len(e["loc"]) == 1 for e in exc.errors())
+        hint = f" ({fields})" if unknown else ""
+        raise TaskFileError(f"{meta_file}: {format_validation_error(exc)}{hint}") from exc
 
 
 def load_pack(name_or_path: str, base: Path | None = None) -> Pack:

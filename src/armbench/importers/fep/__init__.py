@@ -42,7 +42,7 @@ from armbench.importers.fep.rows import (
 )
 from armbench.importers.fep.trials import ROLE_ORDER, build_trial, role_of
 from armbench.pricing.effective import PricedModel, effective_card
-from armbench.pricing.ratecard import ModelRates, RateCard
+from armbench.pricing.ratecard import ModelRates, PricedKind, RateCard
 
 __all__ = [
     "ARMS",
@@ -129,8 +129,10 @@ def _card(ids: set[str]) -> tuple[RateCard, dict[str, str]]:
             cache_read=round(given * CACHE_READ, 6),
         )
     override = RateCard(rates, PRICE_SOURCE)
+    # The study's data holds these kinds only (5-minute writes), so its card prices no more.
+    recorded: frozenset[PricedKind] = frozenset({"input", "output", "cache_write_5m", "cache_read"})
     priced = [
-        PricedModel(key=key, provider=key.split("/")[0], model=key.split("/", 1)[1])
+        PricedModel(key=key, provider=key.split("/")[0], model=key.split("/", 1)[1], kinds=recorded)
         for key in rates
     ]
     return effective_card(priced, override)

@@ -21,7 +21,7 @@ from armbench.core import Route
 from armbench.importers.common import Fields, ImportDataError, read_text
 from armbench.importers.hce.rows import RAW, HceRow
 from armbench.pricing.effective import PricedModel, effective_card
-from armbench.pricing.ratecard import ModelRates, RateCard, UnknownPriceError
+from armbench.pricing.ratecard import ModelRates, PricedKind, RateCard, UnknownPriceError
 
 PRICING = "pricing_tables.json"
 LOCAL_KEY = "__local__"
@@ -137,8 +137,17 @@ def build_card(
             cache_read=prices["cache_read"],
             local=m.local,
         )
+    recorded: frozenset[PricedKind] = frozenset(
+        {"input", "output", "cache_read"}
+    )  # all the sweep's data holds
     models = [
-        PricedModel(key=f"{m.provider}/{m.name}", provider=m.provider, model=m.name, local=m.local)
+        PricedModel(
+            key=f"{m.provider}/{m.name}",
+            provider=m.provider,
+            model=m.name,
+            local=m.local,
+            kinds=recorded,
+        )
         for m in sorted(priced, key=lambda m: (m.provider, m.name))
     ]
     try:
