@@ -86,7 +86,7 @@ class Ticket:
 
     seat: Seat
     slot: Slot | None
-    limiter: EndpointLimiter | None
+    """Its place in its endpoint's limiter (None: not limited)."""
     tokens: int
     """The attempt's worst-case tokens (counted if its real usage is unknown)."""
     holds: tuple[tuple[Budget, Reservation], ...]
@@ -141,27 +141,29 @@ class CallGuard:
         seat = self._seat_of(model)
         limits = self.limits
         if limits.max_calls is not None and self.attempts >= limits.max_calls:
-            raise LimitReached("max_calls", f"the trial made its {limits.max_calls} call attempts")
+            raise LimitReached(
+                "max_calls", f"max_calls: the trial made its {limits.max_calls} call attempts"
+            )
         if self.budget.exhausted:
-            raise LimitReached("budget", _spent("the run's budget", self.budget))
+            raise LimitReached("budget", _spent("budget_usd", self.budget))
         prompt = prompt_bound(request, exact=seat.exact)
         output = min(request.max_tokens, seat.max_output or request.max_tokens)
         if limits.max_tokens is not None and self.tokens + prompt + output > limits.max_tokens:
             raise LimitReached(
                 "max_tokens",
-                f"the trial used {self.tokens} tokens; the next call may use up to "
-                f"{prompt + output}, past its cap of {limits.max_tokens}",
+                f"max_tokens: the trial used {self.tokens} tokens; the next call may use up "
+                f"to {prompt + output}, past its cap of {limits.max_tokens}",
             )
+        usd = self._worst_usd(seat, prompt, output) if self.metered else 0.0
         limiter = seat.limiter
         slot = limiter.acquire() if limiter is not None else None
         if slot is not None and self._on_queue is not None:
             self._on_queue(slot.waited_s)
         holds: list[tuple[Budget, Reservation]] = []
         if self.metered:
-            usd = self._worst_usd(seat, prompt, output)
             accounts: tuple[tuple[CapStop, str, Budget], ...] = (
-                ("max_cost", "the trial's max_cost_usd", self.trial_budget),
-                ("budget", "the run's budget", self.budget),
+                ("max_cost", "max_cost_usd", self.trial_budget),
+                ("budget", "budget_usd", self.budget),
             )
             for stop, name, account in accounts:
                 reservation = account.reserve(usd)
@@ -174,7 +176,7 @@ class CallGuard:
                     raise LimitReached(stop, detail)
                 holds.append((account, reservation))
         self.attempts += 1
-        return Ticket(seat, slot, limiter, prompt + output, tuple(holds))
+        return Ticket(seat, slot, prompt + output, tuple(holds))
 
     def _worst_usd(self, seat: Seat, prompt: int, output: int) -> float:
         assert self._card is not None
@@ -190,11 +192,12 @@ class CallGuard:
     ) -> None:
         """The attempt is over: `usage` and `seconds` are what it was billed (None: unknown,
         the call raised something other than its failure, so its worst case counts)."""
-        if ticket.limiter is not None and ticket.slot is not None:
+        limiter = ticket.seat.limiter
+        if limiter is not None and ticket.slot is not None:
             outcome: Outcome = "ok" if error is None else "failed"
             if error is not None and error.infra_class in THROTTLES:
                 outcome = "throttled"
-            ticket.limiter.release(
+            limiter.release(
                 ticket.slot, outcome, error.retry_after_s if error is not None else None
             )
         self.tokens += ticket.tokens if usage is None else usage.prompt_tokens + usage.output
@@ -215,6 +218,6 @@ def _unbounded(_prompt: int, _output: int) -> float:
 def _spent(name: str, account: Budget) -> str:
     state = account.state()
     return (
-        f"{name} of ${state.limit_usd:.6f} is reached: ${state.spent_usd:.6f} spent, "
+        f"{name}: ${state.limit_usd:.6f}, of which ${state.spent_usd:.6f} is spent and "
         f"${state.reserved_usd:.6f} held by calls in flight"
     )

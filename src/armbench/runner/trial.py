@@ -243,6 +243,6 @@ def _record(
         extra={
             **attempt.record_extra(outcome, verdict, limits),
             **({"limit": str(run.limit)} if run.limit is not None else {}),
-            **({"queued_s": round(ledger.clock.queued_s, 3)} if ledger.clock.queued_s else {}),
+            **({"queued_s": queued} if (queued := round(ledger.clock.queued_s, 3)) else {}),
         },
     )
