@@ -328,10 +328,10 @@ def test_a_failed_export_leaves_nothing_half_written(tmp_path: Path) -> None:
         result = runner.invoke(
             app, ["export", str(run), "--format", fmt, "-o", str(out_dir / f"new.{fmt}")]
         )
-        assert result.exit_code == 1, result.output
+        assert result.exit_code == 2, result.output
         assert "sim/local" in result.output
     result = runner.invoke(app, ["export", str(run), "--format", "parquet", "-o", str(kept)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert sorted(p.name for p in out_dir.iterdir()) == ["kept.parquet"]
     assert kept.read_bytes() == b"an earlier export"
 

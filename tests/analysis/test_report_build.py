@@ -273,7 +273,7 @@ def test_report_with_an_unpriced_model_fails_cleanly(run_dir: Path, tmp_path: Pa
     (run_dir / "manifest.json").write_text(json.dumps(manifest))
     out = tmp_path / "never.json"
     result = CliRunner().invoke(app, ["report", str(run_dir), "--json", str(out)])
-    assert result.exit_code != 0
+    assert result.exit_code == 2
     assert "anthropic/mid" in result.output
     assert not out.exists()
 

@@ -89,7 +89,7 @@ def test_bad_flags_exit_2_naming_them(tmp_path: Path) -> None:
     assert env.returncode == 2 and "MY_TOKEN" in env.stderr
     (tmp_path / "exists").mkdir()
     exists = _armbench("tasks", "make", str(SHAPES), "--out", str(tmp_path / "exists"))
-    assert exists.returncode == 1 and "exists" in exists.stderr
+    assert exists.returncode == 2 and "exists" in exists.stderr
 
 
 def _source_pack(root: Path, sha256: str) -> Path:

@@ -19,23 +19,17 @@ EXIT_BAD_INPUT = 2
 EXIT_RUN_PROBLEM = 3
 EXIT_CODES: dict[int, str] = {
     EXIT_OK: "success",
-    EXIT_FAILED: "the command ran and reports a failure it found: `tasks validate` a task that "
-    "does not discriminate, `inject` or `tasks make` a repository it could not break or make "
-    "tasks from (left untouched); also a crash with a traceback, which is a bug in armbench",
-    EXIT_BAD_INPUT: "bad input or usage (a config, pack, rate card, script, run directory, "
-    "database or output path; a missing key): one `error:` line names the file, the field "
-    "and the fix, and nothing was written",
-    EXIT_RUN_PROBLEM: "`run`, `resume`, `demo`: the run ended, but more trials than "
-    "`--max-infra-errors` were infra errors, or an auth or quota error stopped it early "
-    "(`armbench resume` finishes it)",
+    EXIT_FAILED: "the command ran and reports a failure it found",
+    EXIT_BAD_INPUT: "bad input or usage, and nothing was written",
+    EXIT_RUN_PROBLEM: "the run ended with more infra errors than allowed, or was stopped early",
 }
-"""armbench's exit statuses, the same for every verb (the README's "Exit statuses" lists
-them; a test holds the two together)."""
+"""armbench's exit statuses, the same for every verb. The README's "Exit statuses" explains
+each (a test holds the two together); each verb's `--help` says which apply to it."""
 
 app = typer.Typer(
     help="armbench: what agentic-coding configurations really cost, and how reliably they work.",
     epilog="Exit status, for every command: "
-    + "; ".join(f"{code} {meaning.split(':')[0]}" for code, meaning in EXIT_CODES.items())
+    + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES.items())
     + ".",
     no_args_is_help=True,
     add_completion=False,

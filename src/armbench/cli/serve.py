@@ -41,6 +41,7 @@ def serve_sim(
     `base_url=http://HOST:PORT/v1`; any key is accepted. Tasks of PACK are recognised by their
     prompt and solved like the in-process sim does. Faults are injected as configured and can
     be changed at runtime (`POST /_armbench/faults`; statistics at `GET /_armbench/stats`).
+    Exit status: 0 stopped with Ctrl-C; 2 a bad flag or pack, or an address it cannot listen on.
     """
     from armbench.serve import SimServer, parse_fault
     from armbench.tasks import TaskFileError, combine, load_pack
@@ -51,24 +52,30 @@ def serve_sim(
         try:
             skills[name] = float(value)
         except ValueError:
-            fail(f"--model-skill {item!r}: expected NAME=SKILL, e.g. weak=0.5", code=2)
+            fail(f"--model-skill {item!r}: expected NAME=SKILL, e.g. weak=0.5")
         if not sep or not name or not 0 <= skills[name] <= 1:
-            fail(f"--model-skill {item!r}: expected NAME=SKILL with SKILL in 0..1", code=2)
+            fail(f"--model-skill {item!r}: expected NAME=SKILL with SKILL in 0..1")
     try:
         rules = [parse_fault(spec) for spec in fault or []]
         loaded = combine([load_pack(name) for name in pack or ["demo", "oneshot"]])
     except (ValueError, TaskFileError) as exc:
-        fail(str(exc), code=2)
-    server = SimServer(
-        api,
-        host=host,
-        port=port,
-        pack=loaded,
-        default_skill=skill,
-        model_skills=skills,
-        seed=seed,
-        faults=rules,
-    )
+        fail(str(exc))
+    try:
+        server = SimServer(
+            api,
+            host=host,
+            port=port,
+            pack=loaded,
+            default_skill=skill,
+            model_skills=skills,
+            seed=seed,
+            faults=rules,
+        )
+    except OSError as exc:
+        fail(
+            f"--host {host} --port {port}: cannot listen there ({exc.strerror}); choose "
+            "another --port (0 picks a free one)"
+        )
     base = server.sdk_base_url
     err.print(f"serve-sim ({api} API, SIMULATED) on {base} — Ctrl-C to stop", highlight=False)
     try:
