@@ -193,6 +193,20 @@ MUTANTS = (
         "    if False:\n",
         ("test_providers_unit.py",),
     ),
+    Mutant(
+        "budget-reserved-before",
+        "a call reserves its worst case before it is sent, so caps and the budget never overshoot",
+        "usd = self._worst_usd(seat, prompt, output) if self.metered else 0.0",
+        "usd = 0.0",
+        ("test_guard.py",),
+    ),
+    Mutant(
+        "budget-dearest-price",
+        "every prompt token is reserved at the dearest input-side price (a cache write too)",
+        "top_input = _dearest(rates, INPUT_SIDE, prompt_tokens)",
+        'top_input = _dearest(rates, ("input",), prompt_tokens)',
+        ("test_worst_case.py",),
+    ),
 )
 
 
