@@ -16,7 +16,7 @@ Problems raise the exceptions the CLI turns into exit statuses: `ConfigError` fo
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from armbench.analysis.report import build_report as _build_report
 from armbench.analysis.report_model import Report
 from armbench.config import RunConfig, load_config
 from armbench.core import TrialRecord
-from armbench.runner import RunOutcome, create_run, execute, preflight, reopen_config
+from armbench.runner import RunOutcome, check_packs, create_run, execute, preflight, reopen, retry
 from armbench.store import RunDirectory
 
 __all__ = ["RunResult", "build_report", "load_config", "open_run", "resume", "run"]
@@ -79,16 +79,29 @@ def run(
         path = Path(config)
         loaded, source = load_config(path, list(overrides)), str(path.resolve())
     pre = preflight(loaded)
-    directory = create_run(pre, out_parent=Path(out), config_source=source)
+    directory = create_run(
+        pre, out_parent=Path(out), config_source=source, overrides=list(overrides)
+    )
     return RunResult(directory, execute(pre, directory, on_trial=on_trial))
 
 
 def resume(
-    run_dir: str | Path, *, on_trial: Callable[[TrialRecord], None] | None = None
+    run_dir: str | Path,
+    *,
+    on_trial: Callable[[TrialRecord], None] | None = None,
+    retry_infra: Collection[str] | None = (),
+    max_attempts: int = 3,
 ) -> RunResult:
-    """Finish an interrupted run: the trials it recorded are kept, the others are run."""
+    """Finish an interrupted run: the trials it recorded are kept, the others are run.
+
+    Refused (`ConfigError`) when its config file, a prompt or a pack's tasks changed since it
+    started. `retry_infra` names infra classes whose trials run again (None: every class), up
+    to `max_attempts` attempts per trial; earlier attempts are kept in the run's history."""
     directory = RunDirectory.open(Path(run_dir))
-    pre = preflight(reopen_config(directory))
+    pre = preflight(reopen(directory).config)
+    check_packs(pre, directory.read_manifest(), directory)
+    if retry_infra is None or retry_infra:
+        retry(directory, retry_infra, max_attempts)
     return RunResult(directory, execute(pre, directory, on_trial=on_trial))
 
 

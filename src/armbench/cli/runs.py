@@ -163,14 +163,34 @@ def _preflight(config: RunConfig, sandbox: SandboxChoice | None = None) -> Prefl
 
 
 def _run(
-    config: RunConfig, out_dir: Path, source: str, max_infra_errors: int = 0, html: bool = False
+    config: RunConfig,
+    out_dir: Path,
+    source: str,
+    max_infra_errors: int = 0,
+    html: bool = False,
+    overrides: list[str] | None = None,
 ) -> None:
     from armbench.runner import create_run
 
     pre = _preflight(config)
-    run_dir = create_run(pre, out_parent=out_dir, config_source=source)
+    run_dir = create_run(pre, out_parent=out_dir, config_source=source, overrides=overrides or [])
     err.print(f"run {run_dir.run_id}: {len(pre.plans)} trials → {run_dir.path}")
+    _clean_leftovers()
     _finish(run_dir, _execute(pre, run_dir, len(pre.plans)), max_infra_errors, html)
+
+
+def _clean_leftovers() -> None:
+    """What killed runs left on this machine (processes, scratch folders), removed and said
+    before a run starts (exit 2 if the lease folder is not safe to use)."""
+    from armbench.runner import clean_leftovers
+    from armbench.runner.leases import LeaseError
+
+    try:
+        notes = clean_leftovers()
+    except LeaseError as exc:
+        fail(str(exc), code=2)
+    for note in notes:
+        err.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -200,40 +220,118 @@ def run(
     """
     from armbench.config import ConfigError, load_config
 
+    applied = [*(overrides or []), *_sandbox_override(sandbox)]
     try:
-        cfg = load_config(config, [*(overrides or []), *_sandbox_override(sandbox)])
+        cfg = load_config(config, applied)
     except ConfigError as exc:
         fail(str(exc), code=2)
-    _run(cfg, out_dir, str(config.resolve()), max_infra_errors)
+    _run(cfg, out_dir, str(config.resolve()), max_infra_errors, overrides=applied)
+
+
+RetryInfraOption = Annotated[
+    str | None,
+    typer.Option(
+        "--retry-infra",
+        help="Run again the trials recorded as infra errors of these classes (comma-separated: "
+        "rate_limit, overloaded, server_error, timeout, connection, auth, quota, "
+        "malformed_response, sandbox, harness; or `all`). Each earlier attempt is kept in the "
+        "run's history, and its spend still counts.",
+        show_default=False,
+    ),
+]
+MaxAttemptsOption = Annotated[
+    int,
+    typer.Option(
+        "--max-attempts",
+        min=2,
+        help="With --retry-infra: attempts in all per trial, counting every earlier one.",
+    ),
+]
+
+
+def _infra_classes(option: str | None) -> frozenset[str] | None:
+    """`--retry-infra`'s classes (None for `all`); exit 2 naming the known ones otherwise."""
+    from typing import get_args
+
+    from armbench.core import InfraClass
+
+    known = get_args(InfraClass)
+    names = {name.strip() for name in (option or "").split(",") if name.strip()}
+    if names == {"all"}:
+        return None
+    unknown = sorted(names - set(known))
+    if unknown or not names:
+        fail(
+            f"--retry-infra {option}: {', '.join(unknown) or 'no class'}: not an infra class "
+            f"(choose from {', '.join(known)}, or all)",
+            code=2,
+        )
+    return frozenset(names)
 
 
 @app.command()
 def resume(
     run_dir: Annotated[Path, typer.Argument(help="A run directory from `armbench run`.")],
     max_infra_errors: MaxInfraOption = 0,
+    retry_infra: RetryInfraOption = None,
+    max_attempts: MaxAttemptsOption = 3,
 ) -> None:
     """Finish an interrupted run: trials already recorded are kept and not run again.
 
-    The remaining trials run on the backend the run started with (refused, exit 2, where it
-    cannot run now), and the resume is refused when a prompt the run renders changed since.
-    Exit status: 0 done; 2 not a run, its database empty or damaged, or its config no longer
-    valid (nothing run); 3 infra errors over the threshold or stopped by an auth or quota error.
+    What killed runs left (processes, scratch folders) is removed first. The run's recorded
+    config runs, on the backend it started with; the resume is refused (exit 2) when its
+    config file, a prompt or a pack's tasks changed since, naming what differs, and while
+    another process runs its trials. A finished run has nothing to do, unless --retry-infra
+    names infra errors to run again (up to --max-attempts attempts per trial).
+    Exit status: 0 done; 2 not a run, its database empty or damaged, or its config, prompts or
+    packs changed (nothing run); 3 infra errors over the threshold or stopped by an auth or
+    quota error.
     """
     from armbench.config import ConfigError
-    from armbench.runner import reopen_config
+    from armbench.runner import check_packs, reopen, retry
+    from armbench.runner.resume import finished_at
     from armbench.store import RunDirectory, RunDirectoryError
 
+    retrying = retry_infra is not None
+    classes = _infra_classes(retry_infra) if retrying else None
     try:
         directory = RunDirectory.open(run_dir)
-        config = reopen_config(directory)
+        reopened = reopen(directory)
+        done = finished_at(directory)
     except (RunDirectoryError, ConfigError) as exc:
         fail(str(exc), code=2)
-    recorded = directory.read_manifest().sandbox.get("backend")
-    pre = _preflight(config, sandbox=recorded if recorded in ("bwrap", "local") else None)
+    for note in reopened.notes:
+        err.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
+    _clean_leftovers()
+    manifest = directory.read_manifest()
+    if done is not None and not retrying:
+        err.print(
+            f"run {directory.run_id}: finished at {done}; all {manifest.trials_planned} "
+            "trials are recorded: nothing to resume (--retry-infra runs infra errors again)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        out.print(str(directory.path), highlight=False, soft_wrap=True)
+        return
+    recorded = manifest.sandbox.get("backend")
+    pre = _preflight(reopened.config, sandbox=recorded if recorded in ("bwrap", "local") else None)
+    try:
+        check_packs(pre, manifest, directory)
+        retried = retry(directory, classes, max_attempts) if retrying else []
+    except (RunDirectoryError, ConfigError) as exc:
+        fail(str(exc), code=2)
     with directory.database() as db:
         todo = len([p for p in pre.plans if p.trial_id not in db.trial_ids()])
-    err.print(f"run {directory.run_id}: {todo} of {len(pre.plans)} trials left")
-    _finish(directory, _execute(pre, directory, todo), max_infra_errors)
+    again = f", {len(retried)} of them infra errors run again" if retrying else ""
+    err.print(f"run {directory.run_id}: {todo} of {len(pre.plans)} trials left{again}")
+    if todo == 0:
+        out.print(str(directory.path), highlight=False, soft_wrap=True)
+        return
+    try:
+        outcome = _execute(pre, directory, todo)
+    except RunDirectoryError as exc:  # another process started running its trials meanwhile
+        fail(str(exc), code=2)
+    _finish(directory, outcome, max_infra_errors)
 
 
 @app.command()
@@ -247,8 +345,9 @@ def demo(out_dir: OutOption = Path("runs"), sandbox: SandboxOption = None) -> No
     """
     from armbench.config import ConfigError, load_config
 
+    applied = _sandbox_override(sandbox)
     try:
-        cfg = load_config(DEMO_CONFIG, _sandbox_override(sandbox))
+        cfg = load_config(DEMO_CONFIG, applied)
     except ConfigError as exc:
         fail(str(exc), code=2)
-    _run(cfg, out_dir, str(DEMO_CONFIG), html=True)
+    _run(cfg, out_dir, str(DEMO_CONFIG), html=True, overrides=applied)

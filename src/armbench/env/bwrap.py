@@ -37,6 +37,7 @@ from pathlib import Path
 from armbench.core import DEFAULT_COMMAND_LIMITS, CommandLimits
 from armbench.env.base import DEFAULT_OUTPUT_CAP, CommandResult
 from armbench.env.host_files import HostFiles
+from armbench.env.limits import die_with_parent
 from armbench.env.local import checked_names, expand_placeholders, scrubbed_environ
 from armbench.env.process import run_process
 
@@ -92,7 +93,11 @@ def _prefixes(python: str) -> list[Path]:
         found = [sys.prefix, sys.base_prefix, sys.exec_prefix]
     else:
         result = subprocess.run(
-            [str(executable), "-I", "-c", probe], capture_output=True, text=True, timeout=60
+            [str(executable), "-I", "-c", probe],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            preexec_fn=die_with_parent,
         )
         found = result.stdout.split() if result.returncode == 0 else []
     real = executable.resolve()
@@ -124,7 +129,9 @@ def unavailable() -> str | None:
         )
     argv = [_bwrap(), *_system_args(), "--", "/bin/sh", "-c", "exit 0"]
     try:
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        result = subprocess.run(
+            argv, capture_output=True, text=True, timeout=30, preexec_fn=die_with_parent
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"bubblewrap could not start a sandbox: {exc}"
     if result.returncode != 0:
@@ -171,10 +178,12 @@ class BwrapEnvironment(HostFiles):
         mounts: SandboxMounts | None = None,
         writable: Sequence[Path] = (),
         read_only_workdir: bool = False,
+        owner: str | None = None,
     ) -> None:
         self._workdir = workdir.resolve()
         self._read_only_workdir = read_only_workdir
         self._limits = limits
+        self._owner = owner
         self._mounts = mounts if mounts is not None else SandboxMounts.for_python(sys.executable)
         self._home = home.resolve() if home is not None else None
         prefix = [Path(sys.executable).parent] if path_prefix is None else list(path_prefix)
@@ -260,6 +269,7 @@ class BwrapEnvironment(HostFiles):
                 limits=self._limits,
                 pass_fds=(status_write,),
                 after_start=close_write,
+                owner=self._owner,
             )
             status = _read_status(status_read)
         finally:

@@ -50,6 +50,9 @@ class EnvironmentFactory:
     """Caps on every command (armbench.env.limits)."""
     mounts: SandboxMounts = field(default_factory=SandboxMounts)
     """What a confining backend lets commands read besides the system (the toolchain)."""
+    owner: str | None = None
+    """The lease of the run whose commands these are (armbench.runner.leases): every command
+    carries it, so what a killed run left running can be found and killed. Not recorded."""
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -79,6 +82,7 @@ class EnvironmentFactory:
         copy, which the code under test must not rewrite while it is judged)."""
         options: dict[str, Any] = {"home": home, "path_prefix": path_prefix, "extra_env": extra_env}
         options["limits"] = self.limits
+        options["owner"] = self.owner
         if self.confined:
             options.update(
                 mounts=self.mounts, writable=tuple(writable), read_only_workdir=read_only_workdir

@@ -91,6 +91,10 @@ def pids_root() -> Path | None:
     return _ROOT[0]
 
 
+GROUP_PREFIX = "cmd-"
+"""Every command group's folder name starts with it, then its owner and a dash."""
+
+
 class CommandGroup:
     """A pids cgroup holding one command and all it starts: capped, and killed whole."""
 
@@ -99,12 +103,14 @@ class CommandGroup:
         self._procs_fd = procs_fd
 
     @classmethod
-    def create(cls, limits: CommandLimits) -> CommandGroup | None:
-        """A new group capped at `limits.processes`, or None where cgroups are not ours."""
+    def create(cls, limits: CommandLimits, *, owner: str | None = None) -> CommandGroup | None:
+        """A new group capped at `limits.processes`, or None where cgroups are not ours. Its
+        folder is `cmd-<owner>-<token>`: a killed run's groups are found by its lease's id
+        (armbench.runner.leases); without an owner, by armbench's pid."""
         root = pids_root()
         if root is None:
             return None
-        folder = root / f"cmd-{os.getpid()}-{secrets.token_hex(6)}"
+        folder = root / f"{GROUP_PREFIX}{owner or os.getpid()}-{secrets.token_hex(6)}"
         try:
             folder.mkdir()
             (folder / "pids.max").write_text(f"{limits.processes}\n")

@@ -85,9 +85,11 @@ class LocalEnvironment(HostFiles):
         path_prefix: Sequence[Path] | None = None,
         extra_env: Mapping[str, str] | None = None,
         limits: CommandLimits = DEFAULT_COMMAND_LIMITS,
+        owner: str | None = None,
     ) -> None:
         self._workdir = workdir.resolve()
         self._limits = limits
+        self._owner = owner
         prefix = [Path(sys.executable).parent] if path_prefix is None else list(path_prefix)
         env = scrubbed_environ(home=home, path_prefix=prefix, extra=extra_env)
         self._env = expand_placeholders(env, self._workdir)
@@ -120,4 +122,5 @@ class LocalEnvironment(HostFiles):
             output_cap=output_cap,
             merge_stderr=merge_stderr,
             limits=self._limits,
+            owner=self._owner,
         )

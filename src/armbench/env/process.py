@@ -7,8 +7,14 @@ ends or times out, its process group is killed and so is every process left in i
 catches children that left the session with `setsid`. Without cgroups, every process still
 carrying the command's own token (`ARMBENCH_COMMAND`) in its environment is killed instead —
 which a child that also empties its environment escapes (the README says so). And the child
-dies with armbench (`PR_SET_PDEATHSIG`): a SIGKILL of armbench, which leaves it no chance to
-clean up, still ends every command it was running.
+dies with armbench (`PR_SET_PDEATHSIG`).
+
+What the kernel cannot do is end the child's own children when armbench is killed with SIGKILL:
+the death signal is the direct child's alone, and an orphan is handed to init. (bubblewrap's PID
+namespace ends a sandbox's whole tree with it; plain processes have no such bound.) So every
+process a run starts also carries its run's lease (`ARMBENCH_RUN`, see
+armbench.runner.leases) in its environment, and its cgroup is named after the lease: the
+run's watchdog, or the next run, finds and kills them once the lease's lock is free.
 """
 
 from __future__ import annotations
@@ -90,6 +96,9 @@ def _kill_group(pid: int) -> None:
 
 TOKEN_VARIABLE = "ARMBENCH_COMMAND"
 """Names each command's processes where no cgroup can (see `_kill_marked`)."""
+OWNER_VARIABLE = "ARMBENCH_RUN"
+"""Names every process of one run's execution (its lease id), so that what a killed run left
+can be found by the next one (armbench.runner.leases)."""
 
 
 def _kill_marked(token: str) -> None:
@@ -115,14 +124,17 @@ def run_process(
     limits: CommandLimits,
     pass_fds: Sequence[int] = (),
     after_start: Callable[[], None] | None = None,
+    owner: str | None = None,
 ) -> CommandResult:
     """Run `argv` to its end or its timeout, then make sure nothing it started is left.
 
     `pass_fds` stay open in the child; `after_start` runs once it has started (to close the
-    parent's copies of them)."""
+    parent's copies of them). `owner`, the lease of the run the command belongs to, marks the
+    command's environment and names its cgroup."""
     started = time.monotonic()
-    group = CommandGroup.create(limits)
+    group = CommandGroup.create(limits, owner=owner)
     token = secrets.token_hex(8)
+    marks = {TOKEN_VARIABLE: token, **({OWNER_VARIABLE: owner} if owner else {})}
 
     parent = os.getpid()
 
@@ -138,7 +150,7 @@ def run_process(
         proc = subprocess.Popen(
             list(argv),
             cwd=cwd,
-            env={**env, TOKEN_VARIABLE: token},
+            env={**env, **marks},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,

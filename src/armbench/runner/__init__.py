@@ -2,28 +2,35 @@
 workspace through the same path for every arm kind, record each as it ends, resume."""
 
 from armbench.runner.capacity import Capacity, capacity_for
+from armbench.runner.cleanup import clean_leftovers
 from armbench.runner.plan import TrialPlan, plan_trials
+from armbench.runner.resume import Reopened, Retried, check_packs, reopen, reopen_config, retry
 from armbench.runner.run import (
     Preflight,
     RunOutcome,
     create_run,
     execute,
     preflight,
-    reopen_config,
 )
 from armbench.runner.trial import TrialContext, run_trial
 
 __all__ = [
     "Capacity",
     "Preflight",
+    "Reopened",
+    "Retried",
     "RunOutcome",
     "TrialContext",
     "TrialPlan",
     "capacity_for",
+    "check_packs",
+    "clean_leftovers",
     "create_run",
     "execute",
     "plan_trials",
     "preflight",
+    "reopen",
     "reopen_config",
+    "retry",
     "run_trial",
 ]

@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 import platform
-import shutil
 import socket
 import sys
 import tempfile
@@ -18,11 +17,12 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 from armbench.checks import verify_toolchain
-from armbench.config import ConfigError, RunConfig, parse_config
+from armbench.config import ConfigError, RunConfig
 from armbench.core import (
     FATAL,
     VERSION,
@@ -40,15 +40,19 @@ from armbench.env import (
     SandboxMounts,
     choose_backend,
 )
+from armbench.judge.single_shot.execution import python_folder
 from armbench.models import BudgetState
 from armbench.models.factory import ModelFactory, identity_of
 from armbench.pricing.effective import card_record, effective_card, priced_models
 from armbench.pricing.ratecard import RateCard
 from armbench.prompts import PromptSet, override
 from armbench.runner.capacity import Capacity, capacity_for
+from armbench.runner.cleanup import Execution, execution
+from armbench.runner.leases import probe_prefix
 from armbench.runner.plan import TrialPlan, plan_trials
 from armbench.runner.prepared_cache import PreparedCache
 from armbench.runner.trial import TrialContext, run_trial
+from armbench.store.attempts import iter_attempts
 from armbench.store.rundir import Manifest, RunDirectory, utc_now
 from armbench.tasks import PackSetup, PackSpec, Task
 from armbench.tasks.packs import Pack, combine, load_pack
@@ -113,7 +117,8 @@ def preflight(
     )
     checkers: dict[str, str] = {}
     if any(plan_uses_default(plan) for plan in plans):
-        with tempfile.TemporaryDirectory(prefix="armbench-probe-") as probe:
+        # Named after this process: a killed preflight's probe is removed by the next run.
+        with tempfile.TemporaryDirectory(prefix=probe_prefix()) as probe:
             checkers = verify_toolchain(python, Path(probe), environments=environments)
     # Raises MissingKeyError before anything runs; models no arm uses need no key.
     models = ModelFactory({k: m for k, m in config.models.items() if k in used})
@@ -211,7 +216,11 @@ def pack_digest(pack: Pack) -> dict[str, Any]:
     return {"name": pack.name, "folder": str(pack.folder), "sha256": whole, "tasks": tasks}
 
 
-def create_run(pre: Preflight, *, out_parent: Path, config_source: str) -> RunDirectory:
+def create_run(
+    pre: Preflight, *, out_parent: Path, config_source: str, overrides: Sequence[str] = ()
+) -> RunDirectory:
+    """A new run directory with its manifest: the config came from the file `config_source`
+    with `overrides` (`--set`) applied, which `resume` checks it still gives."""
     run_dir = RunDirectory.create(out_parent, pre.config.name)
     config = pre.config
     manifest = Manifest(
@@ -222,6 +231,7 @@ def create_run(pre: Preflight, *, out_parent: Path, config_source: str) -> RunDi
         config=config.model_dump(mode="json"),
         config_hash=config.canonical_hash(),
         config_source=config_source,
+        overrides=list(overrides),
         checkers=pre.checkers,
         python=sys.version.split()[0],
         host={
@@ -247,31 +257,6 @@ def create_run(pre: Preflight, *, out_parent: Path, config_source: str) -> RunDi
     return run_dir
 
 
-def reopen_config(run_dir: RunDirectory) -> RunConfig:
-    """The config a run was started with, checked against the hash in its manifest."""
-    manifest = run_dir.read_manifest()
-    if manifest.imported is not None:  # its config describes the data; nothing can run it
-        raise ConfigError(
-            f"{run_dir.path}: imported by `armbench import {manifest.imported.get('importer')}` "
-            f"from {manifest.imported.get('source')}, not run by armbench: nothing to resume"
-        )
-    config = parse_config(
-        manifest.config, source=str(run_dir.path / "manifest.json"), base_dir=run_dir.path
-    )
-    if config.canonical_hash() != manifest.config_hash:
-        raise ConfigError(f"{run_dir.path}: the manifest's config no longer matches its hash")
-    recorded = {(p["id"], p["sha256"]) for p in manifest.prompts}
-    if recorded:  # runs made before prompts were recorded have none to compare
-        now = {(p["id"], p["sha256"]) for p in prompts_record(config, arm_prompts(config))}
-        changed = sorted({prompt_id for prompt_id, _ in recorded ^ now})
-        if changed:
-            raise ConfigError(
-                f"{run_dir.path}: prompt {', '.join(changed)} changed since the run started "
-                "(its sha256 differs from the manifest's); resuming would mix two experiments"
-            )
-    return config
-
-
 @dataclass(frozen=True)
 class RunOutcome:
     """What one `execute` did: its records, and why it stopped early if it did."""
@@ -281,6 +266,8 @@ class RunOutcome:
     """The fatal provider error (auth, quota) that ended the run, if one did."""
     budget: BudgetState | None = None
     """The run's budget at the end (`exhausted`: trials were left unstarted for a resume)."""
+    cleaned: tuple[str, ...] = ()
+    """What killed runs had left and this one removed before it started (one line each)."""
 
     def infra_errors(self) -> Counter[str]:
         return Counter(
@@ -301,7 +288,26 @@ def execute(
     not started (every one would fail the same way); those under way finish and are recorded.
     Once the budget is exhausted no trial starts either (see armbench.runner.trial). `capacity`
     (from `capacity_for`, by default made here) is what a progress display can watch.
+
+    Safe to kill at any moment (armbench.runner.cleanup): one process executes a run at a time
+    (RunBusy otherwise), what killed executions left is removed first, and what this one
+    starts is found again if it is killed. `finished_at` is written once, when the last
+    planned trial is first recorded.
     """
+    with execution(run_dir, pre.environments) as ex:
+        return _execute(pre, run_dir, ex, on_trial, capacity)
+
+
+def _execute(
+    pre: Preflight,
+    run_dir: RunDirectory,
+    ex: Execution,
+    on_trial: OnTrial | None,
+    capacity: Capacity | None,
+) -> RunOutcome:
+    # A single-shot scorer's interpreter shims live as long as the process: made here, in
+    # the temporary directory, not in this execution's folder (removed when it ends).
+    python_folder(pre.python)
     db = run_dir.database()
     try:
         # Keys were read: no command started from here on can find them in this process's
@@ -311,8 +317,10 @@ def execute(
         secrets = [*pre.models.secrets, *(v for k, v in started_with.items() if looks_secret(k))]
         done = db.trial_ids()
         todo = [p for p in pre.plans if p.trial_id not in done]
-        work_root = Path(tempfile.mkdtemp(prefix=f"armbench-{run_dir.run_id}-"))
-        shared = capacity or capacity_for(pre.config, pre.rate_card, db.iter_trials())
+        work_root = ex.work_root
+        # Earlier attempts of retried trials were paid for too: their spend counts.
+        spent = chain(db.iter_trials(), (record for _, record in iter_attempts(db)))
+        shared = capacity or capacity_for(pre.config, pre.rate_card, spent)
         ctx = TrialContext(
             config=pre.config,
             run_dir=run_dir,
@@ -320,13 +328,13 @@ def execute(
             prepared=PreparedCache(
                 run_dir.path / "prepared",
                 python=pre.python,
-                environments=pre.environments,
+                environments=ex.environments,
                 cpu=shared.cpu,
             ),
             python=pre.python,
             models=pre.models,
             redact=Redactor(secrets),
-            environments=pre.environments,
+            environments=ex.environments,
             prompts=pre.prompts,
             capacity=shared,
         )
@@ -362,12 +370,11 @@ def execute(
                 for f in futures:
                     f.cancel()
                 raise
-        shutil.rmtree(work_root, ignore_errors=True)  # each trial removed its own already
         manifest = run_dir.read_manifest()
-        if len(db.trial_ids()) >= manifest.trials_planned:
+        if manifest.finished_at is None and len(db.trial_ids()) >= manifest.trials_planned:
             run_dir.write_manifest(manifest.model_copy(update={"finished_at": utc_now()}))
         budget = shared.budget.state() if shared.budget.limit_usd is not None else None
-        return RunOutcome(records, stopped, budget)
+        return RunOutcome(records, stopped, budget, ex.cleaned)
     finally:
         db.close()
         pre.models.close()

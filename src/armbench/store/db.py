@@ -11,6 +11,7 @@ Writers create the schema; readers open the file read-only and check it against 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -18,14 +19,16 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from armbench.core import TOKEN_KINDS, CallRecord, GateResult, TrialRecord, Usage
+from armbench.core import TOKEN_KINDS, TrialRecord
 from armbench.store.integrity import RunDirectoryError, check_database, connect_read_only
+from armbench.store.rows import call_record, gate_result, trial_record
 
-SCHEMA_VERSION = 1
-"""Stored in `meta.schema_version` and in `PRAGMA user_version`."""
+SCHEMA_VERSION = 2
+"""Stored in `meta.schema_version` and in `PRAGMA user_version`. 1: trials, calls, gates;
+2: the history of retried trials (`trial_attempts`, `call_attempts`, `gate_attempts`)."""
 
 
-_SCHEMA = """
+_SCHEMA_1 = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS trials (
     trial_id     TEXT PRIMARY KEY,
@@ -84,6 +87,81 @@ CREATE TABLE IF NOT EXISTS gates (
     PRIMARY KEY (trial_id, seq)
 );
 """
+_SCHEMA = (
+    _SCHEMA_1
+    + """
+CREATE TABLE IF NOT EXISTS trial_attempts (
+    trial_id      TEXT NOT NULL,
+    trial_attempt INTEGER NOT NULL,
+    arm           TEXT NOT NULL,
+    arm_kind      TEXT NOT NULL,
+    task          TEXT NOT NULL,
+    replicate     INTEGER NOT NULL,
+    seed          INTEGER NOT NULL,
+    status        TEXT NOT NULL CHECK (status IN ('pass', 'fail', 'limit', 'infra_error')),
+    stop_reason   TEXT NOT NULL,
+    infra_class   TEXT,
+    error         TEXT,
+    wall_s        REAL NOT NULL,
+    iterations    INTEGER NOT NULL,
+    simulated     INTEGER NOT NULL,
+    started_at    REAL NOT NULL,
+    ended_at      REAL NOT NULL,
+    transcript    TEXT NOT NULL,
+    extra         TEXT NOT NULL,
+    retired_at    REAL NOT NULL,
+    PRIMARY KEY (trial_id, trial_attempt)
+);
+CREATE TABLE IF NOT EXISTS call_attempts (
+    trial_id          TEXT NOT NULL,
+    trial_attempt     INTEGER NOT NULL,
+    seq               INTEGER NOT NULL,
+    role              TEXT NOT NULL,
+    provider          TEXT NOT NULL,
+    model             TEXT NOT NULL,
+    model_id          TEXT NOT NULL,
+    attempt           INTEGER NOT NULL,
+    status            TEXT NOT NULL CHECK (status IN ('ok', 'error')),
+    error_class       TEXT,
+    error             TEXT,
+    input             INTEGER NOT NULL,
+    output            INTEGER NOT NULL,
+    cache_write_5m    INTEGER NOT NULL,
+    cache_write_1h    INTEGER NOT NULL,
+    cache_read        INTEGER NOT NULL,
+    reasoning         INTEGER NOT NULL,
+    latency_s         REAL NOT NULL,
+    latency_simulated INTEGER NOT NULL,
+    request_id        TEXT,
+    started_at        REAL NOT NULL,
+    route             TEXT,
+    PRIMARY KEY (trial_id, trial_attempt, seq),
+    FOREIGN KEY (trial_id, trial_attempt) REFERENCES trial_attempts (trial_id, trial_attempt)
+);
+CREATE TABLE IF NOT EXISTS gate_attempts (
+    trial_id      TEXT NOT NULL,
+    trial_attempt INTEGER NOT NULL,
+    seq           INTEGER NOT NULL,
+    name          TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    passed        INTEGER NOT NULL,
+    exit_code     INTEGER,
+    counts        TEXT NOT NULL,
+    duration_s    REAL NOT NULL,
+    output_tail   TEXT NOT NULL,
+    details       TEXT NOT NULL,
+    PRIMARY KEY (trial_id, trial_attempt, seq),
+    FOREIGN KEY (trial_id, trial_attempt) REFERENCES trial_attempts (trial_id, trial_attempt)
+);
+"""
+)
+"""Version 2 appends the history of retried trials (armbench.store.attempts): a trial's
+earlier attempts, each with its number (`trial_attempt`, from 1), moved there whole — row,
+ledger, gates — when the trial is run again. The tables above hold the current attempt only,
+so every view that counts trials counts each once."""
+_OLDER_SCHEMAS = {1: _SCHEMA_1}
+"""Versions a reader still opens, with what they hold: a run made before version 2 has no
+history (it never retried a trial), and must still open read-only."""
 
 _TRIAL_COLUMNS = (
     "trial_id",
@@ -159,7 +237,12 @@ class RunDatabase:
         try:
             if read_only or existed:
                 check_database(
-                    self._conn, path, schema=_SCHEMA, version=SCHEMA_VERSION, writing=not read_only
+                    self._conn,
+                    path,
+                    schema=_SCHEMA,
+                    version=SCHEMA_VERSION,
+                    writing=not read_only,
+                    older=_OLDER_SCHEMAS,
                 )
             if not read_only:
                 self._create_schema()
@@ -269,6 +352,27 @@ class RunDatabase:
     def trial_ids(self) -> set[str]:
         return {r["trial_id"] for r in self._rows("SELECT trial_id FROM trials")}
 
+    def query(self, sql: str, parameters: Sequence[object] = ()) -> list[dict[str, Any]]:
+        """The rows of a read-only query, as dicts (for armbench.store.attempts)."""
+        return self._rows(sql, parameters)
+
+    def tables(self) -> set[str]:
+        """The tables the file has (a reader of an older version sees fewer)."""
+        return {r["name"] for r in self._rows("SELECT name FROM sqlite_master WHERE type='table'")}
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """The connection inside one write transaction — all or nothing — while no other
+        thread of the run uses it."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
     def _rows(self, sql: str, parameters: Sequence[object] = ()) -> list[dict[str, Any]]:
         """The rows of a query as dicts. A file damaged past its header fails only here, so
         SQLite's error becomes one naming the file (never a traceback)."""
@@ -326,65 +430,11 @@ class RunDatabase:
         whole."""
         for r in self._rows("SELECT * FROM trials ORDER BY arm, task, replicate, trial_id"):
             tid = r["trial_id"]
-            yield TrialRecord(
-                trial_id=tid,
-                arm=r["arm"],
-                arm_kind=r["arm_kind"],
-                task=r["task"],
-                replicate=r["replicate"],
-                seed=r["seed"],
-                status=r["status"],
-                stop_reason=r["stop_reason"],
-                wall_s=r["wall_s"],
-                iterations=r["iterations"],
-                simulated=bool(r["simulated"]),
-                started_at=r["started_at"],
-                ended_at=r["ended_at"],
-                infra_class=r["infra_class"],
-                error=r["error"],
-                calls=self._calls_of(tid) if calls else (),
-                gates=self._gates_of(tid) if calls else (),
-                transcript=r["transcript"],
-                extra=json.loads(r["extra"]),
+            yield trial_record(
+                r,
+                calls=tuple(map(call_record, self._rows_where("calls", tid))) if calls else (),
+                gates=tuple(map(gate_result, self._rows_where("gates", tid))) if calls else (),
             )
-
-    def _calls_of(self, trial_id: str) -> tuple[CallRecord, ...]:
-        rows = self._rows_where("calls", trial_id)
-        return tuple(
-            CallRecord(
-                seq=r["seq"],
-                role=r["role"],
-                provider=r["provider"],
-                model=r["model"],
-                model_id=r["model_id"],
-                attempt=r["attempt"],
-                status=r["status"],
-                usage=Usage(**{k: r[k] for k in TOKEN_KINDS}),
-                latency_s=r["latency_s"],
-                latency_simulated=bool(r["latency_simulated"]),
-                started_at=r["started_at"],
-                request_id=r["request_id"],
-                error_class=r["error_class"],
-                error=r["error"],
-                route=r["route"],
-            )
-            for r in rows
-        )
-
-    def _gates_of(self, trial_id: str) -> tuple[GateResult, ...]:
-        return tuple(
-            GateResult(
-                name=r["name"],
-                kind=r["kind"],
-                passed=bool(r["passed"]),
-                exit_code=r["exit_code"],
-                counts=json.loads(r["counts"]),
-                duration_s=r["duration_s"],
-                output_tail=r["output_tail"],
-                details=r["details"],
-            )
-            for r in self._rows_where("gates", trial_id)
-        )
 
     def _rows_where(self, table: str, trial_id: str) -> list[dict[str, Any]]:
         """One trial's rows of `calls` or `gates`, in order (their primary key's own order)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import sqlite3
+from collections.abc import Mapping
 from pathlib import Path
 
 RESTORE = "restore it from a backup, or run the config again (`armbench run`)"
@@ -66,13 +67,20 @@ def _stored_version(conn: sqlite3.Connection) -> tuple[str | None, int]:
 
 
 def check_database(
-    conn: sqlite3.Connection, path: Path, *, schema: str, version: int, writing: bool
+    conn: sqlite3.Connection,
+    path: Path,
+    *,
+    schema: str,
+    version: int,
+    writing: bool,
+    older: Mapping[int, str] | None = None,
 ) -> None:
     """Refuse the database open on `conn` unless it is armbench's: SQLite, with a
     `meta.schema_version` this armbench knows, and every table and column of `schema`.
 
     A writer (`writing`) may open an older schema version, which it then brings up to date;
-    a reader must find exactly `version`. Reads only."""
+    a reader must find exactly `version`, or a version in `older` with every table and
+    column of that version's schema (a run made before a table was added). Reads only."""
     try:
         tables = _tables(conn)
         stored, user_version = _stored_version(conn) if "meta" in tables else (None, 0)
@@ -105,11 +113,14 @@ def check_database(
     if found < version:
         if writing:
             return  # the writer adds what is missing
-        raise RunDirectoryError(
-            f"{path}: schema version {found}, written by an older armbench (this one reads "
-            f"version {version}); `armbench resume {path.parent}` brings a run up to date "
-            "(an imported run: import it again)"
-        )
+        if older is not None and found in older:
+            schema = older[found]  # still readable: checked against what that version had
+        else:
+            raise RunDirectoryError(
+                f"{path}: schema version {found}, written by an older armbench (this one "
+                f"reads version {version}); `armbench resume {path.parent}` brings a run up "
+                "to date (an imported run: import it again)"
+            )
     missing: list[str] = []
     for name, columns in sorted(schema_tables(schema).items()):
         if name not in tables:

@@ -2,16 +2,26 @@
 
 The manifest says what was run and with what (config and its hash, armbench and checker
 versions, pack hashes, the effective rate card, host, start and end); the database holds the
-trials and the ledger; transcripts hold every message of every trial.
+trials and the ledger; transcripts hold every message of every trial (an earlier attempt's,
+retried, as `<trial>.attempt<k>.json`). `run.lock` is held by the one process that runs the
+run's trials, if any.
+
+A transcript is written before its trial's transaction commits, so a killed run may leave one
+its database never recorded; the next execution of the run removes every transcript no row
+names (`remove_unrecorded`) before it runs anything, so none is ever taken for a result.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import secrets
+import socket
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +33,7 @@ from armbench.store.integrity import RunDirectoryError
 MANIFEST = "manifest.json"
 DATABASE = "armbench.sqlite"
 TRANSCRIPTS = "transcripts"
+LOCK = "run.lock"
 
 
 class Manifest(BaseModel):
@@ -38,6 +49,10 @@ class Manifest(BaseModel):
     """The validated config, paths resolved."""
     config_hash: str
     config_source: str
+    overrides: list[str] | None = None
+    """The `--set` overrides (and `--sandbox`, as `sandbox=...`) applied to the file at
+    `config_source`, in order: with them, `resume` checks that the file still gives this
+    config. None: a run made before they were recorded."""
     checkers: dict[str, str]
     """armbench's pinned checkers, as read back (empty when every task's pack brings its own)."""
     toolchains: dict[str, Any] = {}
@@ -79,6 +94,11 @@ def write_atomic(path: Path, text: str) -> None:
 
 def utc_now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+class RunBusy(RunDirectoryError):
+    """Another process is running this run's trials: running them here too would run some
+    twice (and record one of them over the other's transcript)."""
 
 
 class RunDirectory:
@@ -137,6 +157,48 @@ class RunDirectory:
         relative = f"{TRANSCRIPTS}/{trial_id}.json"
         write_atomic(self.path / relative, text + "\n")
         return relative
+
+    @staticmethod
+    def attempt_transcript(trial_id: str, attempt: int) -> str:
+        """Where an earlier attempt's transcript is kept once the trial is retried."""
+        return f"{TRANSCRIPTS}/{trial_id}.attempt{attempt}.json"
+
+    def remove_unrecorded(self, recorded: set[str]) -> list[str]:
+        """Remove every transcript not in `recorded` (paths relative to the run directory, as
+        the database holds them) and the staging files of interrupted writes; what was
+        removed. Only while no process runs the trials (see `executing`)."""
+        removed = []
+        folder = self.path / TRANSCRIPTS
+        for path in sorted(folder.iterdir()) if folder.is_dir() else ():
+            relative = f"{TRANSCRIPTS}/{path.name}"
+            if relative not in recorded and path.is_file():
+                path.unlink()
+                removed.append(relative)
+        for staged in self.path.glob(f".{MANIFEST}.*.tmp"):
+            staged.unlink()
+        return removed
+
+    @contextlib.contextmanager
+    def executing(self) -> Iterator[None]:
+        """Held by the one process running this run's trials: RunBusy, naming the holder, if
+        another does. The lock (`flock` on `run.lock`) dies with its process, however it
+        dies; the file stays, saying who held it last."""
+        fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 4096).decode(errors="replace").strip() or "another process"
+                raise RunBusy(
+                    f"{self.path}: its trials are being run by {holder}; wait for it to end "
+                    "(or stop it) before resuming"
+                ) from None
+            os.ftruncate(fd, 0)
+            holder = f"pid {os.getpid()} on {socket.gethostname()} since {utc_now()}"
+            os.pwrite(fd, holder.encode() + b"\n", 0)
+            yield
+        finally:
+            os.close(fd)
 
     def read_transcript(self, relative: str) -> dict[str, Any]:
         data: dict[str, Any] = json.loads((self.path / relative).read_text(encoding="utf-8"))
