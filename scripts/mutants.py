@@ -207,6 +207,20 @@ MUTANTS = (
         'top_input = _dearest(rates, ("input",), prompt_tokens)',
         ("test_worst_case.py",),
     ),
+    Mutant(
+        "database-schema-check",
+        "a run database missing a table or column of the schema is refused, never recreated",
+        "    if missing:\n        raise RunDirectoryError(",
+        "    if False:\n        raise RunDirectoryError(",
+        ("test_store_integrity.py", "test_bad_inputs.py"),
+    ),
+    Mutant(
+        "card-kinds",
+        "a rate card prices every token kind its model can produce, or the run is refused",
+        "missing = [k for k in PRICED_KINDS if k in m.produces() and getattr(rates, k) is None]",
+        "missing: list[str] = []",
+        ("test_card_kinds.py", "test_bad_inputs.py"),
+    ),
 )
 
 
