@@ -241,3 +241,15 @@ def test_a_run_refuses_what_would_break_it_later_before_it_starts(
     line = error_line(runner.invoke(app, ["run", str(config), "--out", str(out)]))
     assert line.startswith(f"error: {expected.format(dir=tmp_path)}"), line
     assert not out.exists()
+
+
+def test_resume_refuses_an_empty_database_instead_of_running_everything_again(
+    tmp_path: Path,
+) -> None:
+    run = make_run(tmp_path, recorded=2, planned=3)
+    run.write_transcript("A-t-0", "{}")
+    (run.path / DATABASE).write_bytes(b"")
+    before = files(run.path)
+    line = error_line(runner.invoke(app, ["resume", str(run.path)]))
+    assert line.startswith(f"error: {run.path / DATABASE}: an empty file (0 bytes)"), line
+    assert files(run.path) == before
