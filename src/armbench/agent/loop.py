@@ -240,9 +240,6 @@ def run_agent(
         except AgentAbort as abort:
             run.stop, run.error = "model_error", abort.error
             return run
-        except LimitReached as cap:  # a trial-wide cap refused a call inside a tool (executor)
-            run.stop, run.limit = cap.stop, cap
-            return run
         run.messages.append(Message(role="user", content=results))
 
 

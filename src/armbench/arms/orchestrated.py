@@ -72,8 +72,6 @@ def run_orchestrated(arm: OrchestratedArm, ctx: ArmContext) -> ArmOutcome:
         executor_runs.append({"stop": run.stop, "messages": conversation(run.messages)})
         if run.stop == "model_error" and run.error is not None:
             raise AgentAbort(run.error)
-        if run.limit is not None:  # a trial-wide cap: the orchestrator's next call would meet it
-            raise run.limit
         text = shape_return(arm.returns, run, before, workspace_texts(workdir))
         delegations.append(
             {
