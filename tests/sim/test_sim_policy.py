@@ -120,3 +120,32 @@ def test_a_file_longer_than_one_view_is_read_to_its_end_before_it_is_edited(
         call.input for m in run.messages for call in m.tool_uses if call.input["command"] == "view"
     ]
     assert {"command": "view", "path": "long.py", "view_range": [2001, -1]} in views
+
+
+def test_an_answer_past_max_tokens_is_cut_as_a_provider_cuts_it() -> None:
+    """The sim stops writing at the request's `max_tokens`, as an API does: what the budget
+    reserved for a call (its `max_tokens` at the output price) bounds what the sim bills."""
+    brief = TaskBrief(solution={"a.py": "A = 1\n"}, check_commands=CHECK)
+    request = ModelRequest(system="s", messages=(Message.user_text("p"),))
+    whole = SimModel("m", SETTINGS, brief, seed=5).complete(request)
+    assert whole.stop_reason == "tool_use" and whole.usage.output > 60
+    assert (
+        whole.usage.output
+        == SimModel("m", SETTINGS, brief, seed=5)
+        .complete(request.model_copy(update={"max_tokens": whole.usage.output}))
+        .usage.output
+    )  # an answer that fits exactly is not cut
+    for limit in (whole.usage.output - 1, 60, 1):
+        cut = SimModel("m", SETTINGS, brief, seed=5).complete(
+            request.model_copy(update={"max_tokens": limit})
+        )
+        assert cut.stop_reason == "max_tokens"
+        assert cut.usage.output <= max(limit, SETTINGS.reasoning_tokens_per_call)
+        assert not cut.tool_uses  # a call cut short cannot run
+        assert all(isinstance(b, TextBlock) for b in cut.content)
+    kept = SimModel("m", SETTINGS, brief, seed=5).complete(
+        request.model_copy(update={"max_tokens": 60})
+    )
+    first = whole.content[0]
+    assert isinstance(first, TextBlock) and isinstance(kept.content[0], TextBlock)
+    assert first.text.startswith(kept.content[0].text) and kept.content[0].text  # what fits

@@ -48,6 +48,14 @@ class SimAccounting:
         usage, latency, _ = self.bill(request, content, now, ttl=ttl)
         return usage, latency
 
+    def output_tokens(self, content: tuple[Block, ...]) -> int:
+        """The output tokens an answer is billed: its blocks, and the reasoning every call has."""
+        return self.settings.reasoning_tokens_per_call + sum(
+            BLOCK_OVERHEAD
+            + count_tokens(block.text if isinstance(block, TextBlock) else block_text(block))
+            for block in content
+        )
+
     def bill(
         self,
         request: ModelRequest,
@@ -58,13 +66,7 @@ class SimAccounting:
     ) -> tuple[Usage, float, dict[tuple[int, int], Usage]]:
         """`account`, plus how each message block of the request was billed."""
         s = self.settings
-        output = s.reasoning_tokens_per_call
-        for block in content:
-            output += BLOCK_OVERHEAD + (
-                count_tokens(block.text)
-                if isinstance(block, TextBlock)
-                else count_tokens(block_text(block))
-            )
+        output = self.output_tokens(content)
         segments, breakpoints = linearize(request)
         with self._lock:
             billing = (

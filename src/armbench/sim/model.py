@@ -93,13 +93,14 @@ class SimModel:
             action = coder.step(_latest_observation(request))
         self._calls += 1
         content = render(action, call_id=f"toolu_sim_{self._identity.model}_{self._calls:04d}")
+        content, cut = self._within(content, request.max_tokens)
         calls = [b for b in content if isinstance(b, ToolUseBlock)]
         now = time.monotonic() - self._started + self._simulated_s
         usage, latency, blocks = self._accounting.bill(request, content, now)
         self._simulated_s += latency
         return ModelResponse(
             content=content,
-            stop_reason="tool_use" if calls else "end_turn",
+            stop_reason="max_tokens" if cut else "tool_use" if calls else "end_turn",
             usage=usage,
             latency_s=latency,
             latency_simulated=True,
@@ -108,6 +109,36 @@ class SimModel:
             simulated=True,
             block_usage=blocks,
         )
+
+    def _within(
+        self, content: tuple[Block, ...], max_tokens: int
+    ) -> tuple[tuple[Block, ...], bool]:
+        """The answer cut where a provider stops writing, at the request's `max_tokens`: text
+        kept up to the limit, a tool call that does not fit whole dropped (a cut call cannot
+        run). So a sim's output, like an API's, never passes what the caller reserved for."""
+        if self._accounting.output_tokens(content) <= max_tokens:
+            return content, False
+        kept: list[Block] = []
+        for block in content:
+            if self._accounting.output_tokens((*kept, block)) <= max_tokens:
+                kept.append(block)
+            elif isinstance(block, TextBlock):
+                text = block.text
+                low, high = 0, len(text)  # the longest prefix that fits
+                while low < high:
+                    middle = (low + high + 1) // 2
+                    fits = (*kept, TextBlock(text=text[:middle]))
+                    low, high = (
+                        (middle, high)
+                        if self._accounting.output_tokens(fits) <= max_tokens
+                        else (low, middle - 1)
+                    )
+                if low:
+                    kept.append(TextBlock(text=text[:low]))
+                break
+            else:
+                break
+        return tuple(kept), True
 
     def _coder(self, request: ModelRequest) -> SimPolicy:
         """The policy, made at the first call: an executor's brief is the instruction that
