@@ -221,6 +221,49 @@ MUTANTS = (
         "missing: list[str] = []",
         ("test_card_kinds.py", "test_bad_inputs.py"),
     ),
+    Mutant(
+        "resume-changed-pack",
+        "a resume refuses a run whose planned tasks' files changed since it started",
+        "        if changed:\n            problems.append(",
+        "        if False:\n            problems.append(",
+        ("test_resume.py",),
+    ),
+    Mutant(
+        "resume-changed-config-file",
+        "a resume refuses a run whose config file no longer gives the recorded config",
+        "    if now.canonical_hash() == config.canonical_hash():\n        return []",
+        "    if True:\n        return []",
+        ("test_resume.py",),
+    ),
+    Mutant(
+        "finished-at-once",
+        "a finished run's end is never rewritten by a resume",
+        "if manifest.finished_at is None and len(db.trial_ids()) >= manifest.trials_planned:",
+        "if len(db.trial_ids()) >= manifest.trials_planned:",
+        ("test_resume.py",),
+    ),
+    Mutant(
+        "killed-run-leftovers",
+        "what a killed run left running is killed by its watchdog or the next run",
+        '    killed = kill_marked(str(data["marker"]).encode(), groups) if same_boot else 0',
+        "    killed = 0",
+        ("test_leases.py",),
+    ),
+    Mutant(
+        "one-process-per-run",
+        "only one process runs a run's trials: a second resume is refused while it does",
+        "                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+        "            except BlockingIOError:",
+        "                pass\n            except BlockingIOError:",
+        ("test_attempts.py",),
+    ),
+    Mutant(
+        "retry-keeps-history",
+        "a retried trial's earlier attempt is kept in the history, never deleted",
+        '            conn.execute(\n                f"INSERT INTO {history}',
+        '            continue\n            conn.execute(\n                f"INSERT INTO {history}',
+        ("test_attempts.py", "test_resume.py"),
+    ),
 )
 
 

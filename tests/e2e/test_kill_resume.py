@@ -1,14 +1,15 @@
 """Kill a running sweep with SIGKILL at 20 seeded random moments, resume after each, and check
 that nothing was lost, nothing doubled and nothing of the killed runs is left.
 
-The sweep is small and fast: four arms of `script` models on a pack of two tasks made here,
-on plain processes (`--sandbox local`, where a killed armbench's grandchildren used to outlive
-it: bubblewrap's PID namespace ends them anyway). Every command leaves something behind to
-clean if its armbench dies: the agent's command starts a background `sleep` and the task's
-tests start one from pytest (a checker's child), each with a marker in its command line. The
-moments fall before the first trial (preflight, preparation), while a command runs, and right
-as a trial is recorded; on every other kill the run's watchdog is killed first, so the next
-resume (not the watchdog) must find and clean what was left.
+The sweep is small and fast: a `sweep:` grid makes four arms of `script` models (two agentic,
+two single-shot) on a pack of two tasks made here, on plain processes (`--sandbox local`, where
+a killed armbench's grandchildren used to outlive it; bubblewrap's PID namespace ends them
+anyway). Every command leaves something behind if its armbench dies: the agent's command
+starts a background `sleep`, the task's tests start one from pytest (a checker's child), the
+single-shot answers start one, each with a marker in its command line. The moments fall before
+the first trial (preflight, preparation), while a command runs, and right as a trial is
+recorded; on every other kill the run's watchdog is killed first, so the next resume (not the
+watchdog) must find and clean what was left.
 
 Everything a killed run could leave is found by marks this test controls, not by armbench's
 own marker: the private TMPDIR every process of the run inherits (in its environment) and the
@@ -17,6 +18,8 @@ command-line markers.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import random
 import signal
@@ -24,16 +27,14 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections import Counter
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
 import yaml
 
 ARMBENCH = [sys.executable, "-m", "armbench.cli"]
-AGENTIC = ("a", "b")
-"""Solo arms on the agentic task: `a` fixes the bug, `b` does not."""
-SINGLE_SHOT = ("c", "d")
-"""Single-shot arms on the single-shot task: `c` answers right, `d` wrong."""
 REPLICATES = 4
 KILLS = 20
 MARK = "4171"
@@ -102,27 +103,24 @@ def _turn(tool: str, **arguments: str) -> dict[str, object]:
 
 
 def make_config(root: Path) -> Path:
-    """The sweep: its agent's command leaves a background process, its tests and answers
-    leave one each."""
+    """The sweep: `solo` and `one`, each swept over two models (one that gets it right, one
+    that does not). The agent's command leaves a background process; the task's tests and
+    the single-shot answers leave one each."""
     scripts: dict[str, list[dict[str, object]]] = {}
-    for arm in AGENTIC:
-        turns = [_turn("bash", command=f"(sleep {MARK}.1 &) ; sleep 0.5")]
-        if arm == "a":
-            edit = {"path": "calc.py", "old_str": "a - b", "new_str": "a + b"}
-            turns.append(_turn("editor", command="str_replace", **edit))
-        scripts[arm] = [*turns, {"text": "done"}]
-    for arm, answer in zip(SINGLE_SHOT, ("'ok'", "'no'"), strict=True):
+    command = _turn("bash", command=f"(sleep {MARK}.1 &) ; sleep 0.5")
+    edit = {"path": "calc.py", "old_str": "a - b", "new_str": "a + b"}
+    scripts["a"] = [command, _turn("editor", command="str_replace", **edit), {"text": "done"}]
+    scripts["b"] = [command, {"text": "done"}]
+    for model, answer in (("c", "'ok'"), ("d", "'no'")):
         text = "FILE: solution.py\n```python\n" + ANSWER.format(answer=answer) + "```\n"
-        scripts[arm] = [{"text": text}]
+        scripts[model] = [{"text": text}]
     models = {}
-    for arm, turns in scripts.items():
-        path = root / f"script-{arm}.yaml"
+    for model, turns in scripts.items():
+        path = root / f"script-{model}.yaml"
         path.write_text(yaml.safe_dump(turns))
-        models[arm] = {"provider": "script", "path": str(path), "model": "replay"}
+        models[model] = {"provider": "script", "path": str(path), "model": "replay"}
     card = root / "card.toml"
     card.write_text('[models."script/replay"]\ninput = 1.0\noutput = 2.0\n')
-    arms = {arm: {"kind": "solo", "model": arm} for arm in AGENTIC}
-    arms.update({arm: {"kind": "single_shot", "model": arm} for arm in SINGLE_SHOT})
     config = root / "sweep.yaml"
     config.write_text(
         yaml.safe_dump(
@@ -135,11 +133,26 @@ def make_config(root: Path) -> Path:
                 "rate_card": str(card),
                 "sandbox": "local",
                 "models": models,
-                "arms": arms,
+                "arms": {
+                    "solo": {"kind": "solo", "model": "a"},
+                    "one": {"kind": "single_shot", "model": "c"},
+                },
+                "sweep": [
+                    {"arms": ["solo"], "grid": {"model": ["a", "b"]}},
+                    {"arms": ["one"], "grid": {"model": ["c", "d"]}},
+                ],
             }
         )
     )
     return config
+
+
+def planned() -> set[str]:
+    """The sweep's trials: its arms (named by the sweep) × their tasks × replicates."""
+    replicates = range(1, REPLICATES + 1)
+    return {f"solo.model={m}.fix.r{r}" for m in "ab" for r in replicates} | {
+        f"one.model={m}.spawn.r{r}" for m in "cd" for r in replicates
+    }
 
 
 def _environ_has(pid: str, entry: bytes) -> bool:
@@ -178,25 +191,27 @@ def marked(tmpdir: Path) -> dict[int, str]:
     return found
 
 
-def _kill_all(pids: dict[int, str]) -> None:
+def _kill_all(pids: Iterable[int]) -> None:
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
-def _recorded(database: Path) -> int:
+def _recorded(runs: Path) -> int:
+    """Trials recorded so far by the run under `runs` (0 before its database exists)."""
+    found = list(runs.glob("*/armbench.sqlite"))
+    if not found:
+        return 0
     try:
-        with sqlite3.connect(database, timeout=5) as conn:
+        with sqlite3.connect(found[0], timeout=5) as conn:
             return int(conn.execute("SELECT count(*) FROM trials").fetchone()[0])
-    except sqlite3.Error:  # not created yet
+    except sqlite3.Error:  # its schema is still being made
         return 0
 
 
-def _wait(condition: object, proc: subprocess.Popen[bytes], deadline: float) -> bool:
-    """Poll `condition` until it holds, the process ends or the deadline passes."""
-    assert callable(condition)
+def _wait(condition: Callable[[], object], proc: subprocess.Popen[bytes], seconds: float) -> bool:
+    """Poll `condition` until it holds, the process ends or `seconds` pass."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and proc.poll() is None:
         if condition():
             return True
@@ -204,10 +219,27 @@ def _wait(condition: object, proc: subprocess.Popen[bytes], deadline: float) -> 
     return False
 
 
-def _watchdogs(tmpdir: Path, armbench: int) -> list[int]:
-    return [
-        pid for pid, cmd in marked(tmpdir).items() if pid != armbench and "--watch" in cmd
-    ]
+def _scratch(tmpdir: Path) -> list[str]:
+    """What runs left in TMPDIR, but for the lease folder (empty when nothing is leased)."""
+    return sorted(p.name for p in tmpdir.iterdir() if not p.name.startswith("armbench-leases-"))
+
+
+def _kill_at_a_moment(
+    proc: subprocess.Popen[bytes], moment: str, rng: random.Random, tmpdir: Path, runs: Path
+) -> bool:
+    """Wait for the moment, then SIGKILL armbench; whether the moment came (a run that ended
+    first is killed too late to count)."""
+    before = _recorded(runs)
+    if moment == "early":  # preflight, preparing the template, setting up the first trials
+        came = not _wait(lambda: False, proc, rng.uniform(0.1, 2.5)) and proc.poll() is None
+    elif moment == "command":  # an agent's command, the judge's pytest or a scored answer
+        came = _wait(lambda: any(f"sleep {MARK}." in c for c in marked(tmpdir).values()), proc, 60)
+        time.sleep(rng.uniform(0.0, 0.2))
+    else:  # a trial has just been recorded; the next are under way
+        came = _wait(lambda: _recorded(runs) > before, proc, 60)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return came
 
 
 @pytest.mark.slow
@@ -215,82 +247,54 @@ def test_sigkill_at_20_random_moments_then_resume_loses_doubles_and_leaves_nothi
     tmp_path: Path,
 ) -> None:
     rng = random.Random(20260612)
-    tmpdir = tmp_path / "tmp"
+    tmpdir, runs = tmp_path / "tmp", tmp_path / "runs"
     tmpdir.mkdir()
     env = {**os.environ, "TMPDIR": str(tmpdir)}
     config = make_config(tmp_path)
-    runs = tmp_path / "runs"
     run_dir: Path | None = None
-    seen: dict[str, int] = {"command": 0, "trial": 0, "early": 0, "watchdog": 0, "finished": 0}
-    left_by_kills: list[int] = []
+    moments: Counter[str] = Counter()
+    left: list[tuple[int, int]] = []
+    """Right after each kill: (marked commands' processes alive, folders in TMPDIR)."""
     try:
         for kill in range(KILLS):
-            argv = (
-                [*ARMBENCH, "run", str(config), "--out", str(runs)]
-                if run_dir is None
-                else [*ARMBENCH, "resume", str(run_dir)]
-            )
+            argv = ["resume", str(run_dir)] if run_dir else ["run", str(config), "--out", str(runs)]
             proc = subprocess.Popen(
-                argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                [*ARMBENCH, *argv], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
             )
-            deadline = time.monotonic() + 60
-            database = (
-                run_dir / "armbench.sqlite" if run_dir is not None else runs / "none.sqlite"
-            )
-            before = _recorded(database) if run_dir is not None else 0
             moment = rng.choice(("early", "command", "trial"))
-            if moment == "early":  # preflight, preparation, or the first trial's set-up
-                _wait(lambda: False, proc, time.monotonic() + rng.uniform(0.1, 2.5))
-            elif moment == "command":  # an agent's command or the judge's pytest running
-                hit = _wait(
-                    lambda: any(f"sleep {MARK}." in c for c in marked(tmpdir).values()),
-                    proc,
-                    deadline,
-                )
-                time.sleep(rng.uniform(0.0, 0.2))
-                seen["command"] += hit
-            else:  # just as a trial is recorded
-
-                def grew() -> bool:
-                    found = list(runs.glob("*/armbench.sqlite"))
-                    return bool(found) and _recorded(found[0]) > before
-
-                seen["trial"] += _wait(grew, proc, deadline)
-            if moment == "early":
-                seen["early"] += 1
-            if proc.poll() is not None:
-                seen["finished"] += 1
-            if kill % 2 == 1:  # the watchdog dies too: the next resume must clean up
+            if kill % 2 == 1:
+                # Its watchdog is killed first (as `kill -9` of every armbench process would):
+                # then the next resume, not the watchdog, must find and clean what is left.
+                _wait(functools.partial(_watchdogs, tmpdir, proc.pid), proc, 60)
                 dogs = _watchdogs(tmpdir, proc.pid)
-                _kill_all(dict.fromkeys(dogs, ""))
-                seen["watchdog"] += bool(dogs)
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            if run_dir is None:
-                found = list(runs.glob("*/manifest.json"))
-                if found and (found[0].parent / "armbench.sqlite").exists():
-                    run_dir = found[0].parent
-            left_by_kills.append(len(marked(tmpdir)))
+                _kill_all(dogs)
+                moments["watchdog killed"] += bool(dogs)
+            moments[moment] += _kill_at_a_moment(proc, moment, rng, tmpdir, runs)
+            orphans = [c for c in marked(tmpdir).values() if f"sleep {MARK}." in c]
+            left.append((len(orphans), len(_scratch(tmpdir))))
+            found = list(runs.glob("*/armbench.sqlite"))
+            run_dir = run_dir or (found[0].parent if found else None)
         assert run_dir is not None, "no kill left a run directory to resume"
         done = subprocess.run(
             [*ARMBENCH, "resume", str(run_dir)], env=env, capture_output=True, text=True
         )
         assert done.returncode == 0, done.stderr
-        # The watchdogs of the last killed runs may still be finishing their cleanup.
+        # The last killed runs' watchdogs may still be finishing (a generous bound, not a
+        # timing assertion: they take milliseconds).
         deadline = time.monotonic() + 30
         while marked(tmpdir) and time.monotonic() < deadline:
             time.sleep(0.1)
-        left = marked(tmpdir)
+        alive = marked(tmpdir)
     finally:
         _kill_all(marked(tmpdir))
-    # The test exercised what it claims to: commands were running when armbench was killed
-    # (their processes are what must not survive), trials were being recorded, watchdogs died.
-    assert seen["command"] >= 3 and seen["trial"] >= 3 and seen["watchdog"] >= 1, seen
-    assert max(left_by_kills) > 0, "no kill ever left a process to clean"
+    print(f"moments: {dict(moments)}; right after each kill (orphans, folders): {left}")
+    # It tested what it claims: armbench was killed while commands ran (their processes are
+    # what must not survive), as trials were recorded, with and without its watchdog.
+    assert moments["command"] >= 3 and moments["trial"] >= 3 and moments["early"] >= 3, moments
+    assert moments["watchdog killed"] >= 5, moments
+    # And the kills left what used to stay for good: orphaned processes, scratch folders.
+    assert max(p for p, _ in left) > 0 and max(f for _, f in left) > 0, left
 
-    replicates = range(1, REPLICATES + 1)
-    planned = {f"{arm}.fix.r{r}" for arm in AGENTIC for r in replicates}
-    planned |= {f"{arm}.spawn.r{r}" for arm in SINGLE_SHOT for r in replicates}
     with sqlite3.connect(run_dir / "armbench.sqlite") as conn:
         ids = [r[0] for r in conn.execute("SELECT trial_id FROM trials")]
         integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
@@ -298,13 +302,15 @@ def test_sigkill_at_20_random_moments_then_resume_loses_doubles_and_leaves_nothi
         orphan_calls = conn.execute(
             "SELECT count(*) FROM calls WHERE trial_id NOT IN (SELECT trial_id FROM trials)"
         ).fetchone()[0]
-    assert sorted(ids) == sorted(planned)  # every planned trial, each exactly once
+    assert sorted(ids) == sorted(planned())  # every planned trial, each exactly once
     assert integrity == "ok" and orphan_calls == 0
     on_disk = {f"transcripts/{p.name}" for p in (run_dir / "transcripts").iterdir()}
     assert on_disk == transcripts  # no transcript without its trial, none missing
-    assert left == {}, left
-    assert sorted(p.name for p in tmpdir.iterdir() if p.name.startswith("armbench-")) == [
-        f"armbench-leases-{os.getuid()}"
-    ]
+    assert alive == {}, alive  # no process of any killed run
+    assert _scratch(tmpdir) == []  # no scratch folder, workspace or temporary folder
     assert not list((tmpdir / f"armbench-leases-{os.getuid()}").iterdir())
     assert not (run_dir / "work").exists()
+
+
+def _watchdogs(tmpdir: Path, armbench: int) -> list[int]:
+    return [pid for pid, cmd in marked(tmpdir).items() if pid != armbench and "--watch" in cmd]

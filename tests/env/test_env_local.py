@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from armbench.env.limits import pids_root
 from armbench.env.local import LocalEnvironment, scrubbed_environ
 from armbench.env.process import TOKEN_VARIABLE, CappedReader
 
@@ -343,3 +344,28 @@ def test_capped_reader_keeps_its_descriptor_until_the_pipe_closes() -> None:
     assert not reader._thread.is_alive()
     with pytest.raises(OSError):
         os.fstat(read_fd)  # closed by its owner once the pipe ended
+
+
+# --- the run's mark: what a killed run left is found by it ----------------------------------
+
+
+def test_every_process_of_a_run_carries_its_lease(tmp_path: Path) -> None:
+    """The run's lease (armbench.runner.leases) marks each command and what it starts, at any
+    depth, so the processes a killed run left can be found; a command of no run has none."""
+    env = LocalEnvironment(tmp_path, owner="run-x.1234abcd")
+    result = env.run(
+        "sh -c 'sh -c env' | grep ^ARMBENCH_RUN=",
+        timeout_s=30,
+    )
+    assert result.output == "ARMBENCH_RUN=run-x.1234abcd\n"
+    assert LocalEnvironment(tmp_path).run("echo ${ARMBENCH_RUN-none}", timeout_s=10).output == (
+        "none\n"
+    )
+
+
+@pytest.mark.skipif(pids_root() is None, reason="no pids cgroup armbench may create here")
+def test_a_runs_command_groups_are_named_after_its_lease(tmp_path: Path) -> None:
+    env = LocalEnvironment(tmp_path, owner="run-x.1234abcd")
+    result = env.run("cat /proc/self/cgroup", timeout_s=10)
+    [line] = [line for line in result.output.splitlines() if ":pids:" in line]
+    assert line.split(":pids:")[1].startswith("/armbench/cmd-run-x.1234abcd-")

@@ -5,7 +5,8 @@ status, infra_class, wall_s, iterations (answered model calls, every role), n_ca
 tokens (the six kinds), tokens_by_role, cost_usd, cost_by_role, delegation_tax_tokens /
 _usd / _estimated, cloud_fraction_calls / _tokens (routed arms; null otherwise),
 format_score / execution_score / contract / contract_effect (single-shot arms; null otherwise),
-gates, simulated. In CSV, nested values are JSON-encoded cells.
+gates, simulated, attempts (1, or more when infra errors were retried: the row is the latest
+attempt; earlier ones stay in the run's history). In CSV, nested values are JSON-encoded cells.
 
 Parquet is for pandas, polars and duckdb users, so nested values are real nested types rather
 than JSON strings that every query would have to parse:
@@ -60,6 +61,7 @@ def trial_rows(run: RunRecords) -> Iterator[dict[str, Any]]:
     effects = contract_effects(
         list(run.iter_trials(calls=False)), run.manifest.config.get("arms", {})
     )
+    earlier = run.earlier_attempts
     for t in run.iter_trials():
         scores = single_shot_scores(t)
         by_role = cost_by_role(t, run.rate_card)
@@ -96,6 +98,7 @@ def trial_rows(run: RunRecords) -> Iterator[dict[str, Any]]:
             "contract_effect": effects.get(t.trial_id),
             "gates": [g.summary() for g in t.gates],
             "simulated": t.simulated,
+            "attempts": 1 + earlier.get(t.trial_id, 0),
         }
 
 
@@ -202,6 +205,7 @@ def trial_schema() -> Any:
         _field("contract_effect", string),
         _field("gates", pa.list_(_field("item", gate, nullable=False)), nullable=False),
         _field("simulated", bool_, nullable=False),
+        _field("attempts", int64, nullable=False),
     ]
     return pa.schema(fields)
 

@@ -26,6 +26,7 @@ from armbench.analysis.arms import (
 from armbench.analysis.records import run_rate_card
 from armbench.core import TOKEN_KINDS, Usage
 from armbench.pricing.ratecard import RateCard
+from armbench.store.attempts import attempt_call_totals, earlier_attempts
 from armbench.store.rundir import Manifest, RunDirectory
 
 
@@ -126,6 +127,38 @@ def load_facts(directory: RunDirectory, card: RateCard) -> list[TrialFacts]:
 
 
 @dataclass(frozen=True)
+class EarlierAttempts:
+    """The history of retried trials (armbench.store.attempts): left out of every count and
+    median, since each trial counts once, as its latest attempt; but their calls were paid for,
+    and are part of what the run spent."""
+
+    by_trial: dict[str, int] = field(default_factory=dict)
+    """Trial id → how many earlier attempts it had."""
+    cost_usd: float = 0.0
+    """What their calls cost, priced like the trials'."""
+
+    @property
+    def count(self) -> int:
+        return sum(self.by_trial.values())
+
+
+def load_earlier(directory: RunDirectory, card: RateCard) -> EarlierAttempts:
+    with directory.read_database() as db:
+        counts = earlier_attempts(db)
+        groups = attempt_call_totals(db, card.thresholds())
+    cost = sum(
+        card.cost(
+            f"{g['provider']}/{g['model']}",
+            Usage(**{k: int(g[k]) for k in TOKEN_KINDS}),
+            seconds=g["latency_s"],
+            prompt_tokens=g["prompt"],
+        )
+        for g in groups
+    )
+    return EarlierAttempts(counts, cost)
+
+
+@dataclass(frozen=True)
 class RunFacts:
     """A run read for summaries and reports: its manifest, its prices, its trials' facts."""
 
@@ -133,6 +166,13 @@ class RunFacts:
     manifest: Manifest
     rate_card: RateCard
     trials: list[TrialFacts]
+    earlier: EarlierAttempts = field(default_factory=EarlierAttempts)
+    """Earlier attempts of retried trials: not in `trials`, their spend still the run's."""
+
+    @property
+    def spent_usd(self) -> float:
+        """What the run cost: every trial's latest attempt and every earlier one."""
+        return sum(t.cost_usd for t in self.trials) + self.earlier.cost_usd
 
     @property
     def run_id(self) -> str:
@@ -145,7 +185,9 @@ def load_run_facts(path: Path, *, rate_card: Path | None = None) -> RunFacts:
     directory = RunDirectory.open(path)
     manifest = directory.read_manifest()
     card = run_rate_card(manifest, directory.path, rate_card)
-    return RunFacts(directory, manifest, card, load_facts(directory, card))
+    return RunFacts(
+        directory, manifest, card, load_facts(directory, card), load_earlier(directory, card)
+    )
 
 
 def prompt_growth(path: Path, max_calls: int = 80) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from armbench.core import TrialRecord
 from armbench.pricing.ratecard import RateCard
+from armbench.store.attempts import earlier_attempts
 from armbench.store.rundir import Manifest, RunDirectory
 
 
@@ -38,6 +39,13 @@ class RunRecords:
         """The trials one at a time (see RunDatabase.iter_trials)."""
         with self.directory.read_database() as db:
             yield from db.iter_trials(calls=calls)
+
+    @functools.cached_property
+    def earlier_attempts(self) -> dict[str, int]:
+        """Trial id → its earlier attempts kept in the history (retried infra errors); the
+        trials above are each one's latest attempt only."""
+        with self.directory.read_database() as db:
+            return earlier_attempts(db)
 
 
 def load_run_records(path: Path, *, rate_card: Path | None = None) -> RunRecords:

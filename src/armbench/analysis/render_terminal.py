@@ -152,6 +152,14 @@ def print_summary(run: RunFacts, out: Console) -> None:
             count(c.median_iterations),
         )
     out.print(table)
+    earlier = run.earlier
+    if earlier.count:
+        out.print(
+            f"{earlier.count} earlier attempt(s) of {len(earlier.by_trial)} retried trial(s) "
+            f"are kept in the run's history, not counted above; their calls cost "
+            f"{money(earlier.cost_usd)} of the run's {money(run.spent_usd)}",
+            highlight=False,
+        )
     print_spend(run, out)
     print_contract(run, out)
     out.print(f"costs priced with {run.rate_card.source}", style="dim", highlight=False)

@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 
 from armbench.analysis import stats
-from armbench.analysis.facts import TrialFacts, load_run_facts
+from armbench.analysis.facts import RunFacts, TrialFacts, load_run_facts
 from armbench.analysis.report_model import (
     Cell,
     Comparison,
@@ -336,6 +336,19 @@ def _notes(
     return notes
 
 
+def _earlier_note(run: RunFacts) -> list[str]:
+    """Retried trials count once, as their latest attempt; what the earlier ones cost is
+    still money the run spent."""
+    earlier = run.earlier
+    if not earlier.count:
+        return []
+    return [
+        f"{earlier.count} earlier attempt(s) of {len(earlier.by_trial)} trial(s) retried after "
+        f"infra errors are kept in the run's history and left out of every cell; their calls "
+        f"cost ${earlier.cost_usd:.4f}, part of the run's ${run.spent_usd:.4f}."
+    ]
+
+
 def build_report(path: Path, *, rate_card: Path | None = None, seed: int = 0) -> Report:
     """The report of the run in `path`, priced with its own rate card or with `rate_card` for
     the models that card names."""
@@ -365,7 +378,7 @@ def build_report(path: Path, *, rate_card: Path | None = None, seed: int = 0) ->
         simulated=manifest.simulated or any(t.simulated for t in facts),
         imported=manifest.imported,
         rate_card_source=card.source,
-        notes=_notes(facts, cells, manifest.imported),
+        notes=_notes(facts, cells, manifest.imported) + _earlier_note(run),
         confidence=stats.CONFIDENCE,
         bootstrap_resamples=stats.BOOTSTRAP_RESAMPLES,
         bootstrap_seed=seed,
