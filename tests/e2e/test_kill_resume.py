@@ -37,8 +37,9 @@ import yaml
 ARMBENCH = [sys.executable, "-m", "armbench.cli"]
 REPLICATES = 4
 KILLS = 20
-MARK = "4171"
-"""Command-line marker of the background processes: `sleep 4171.<n>`."""
+MARK = f"4171.{os.getpid() % 10**6:06d}"
+"""Command-line marker of the background processes, `sleep 4171.<this process><n>`: unique to
+this test process, so that another run of the suite on the machine is not taken for ours."""
 
 CALC = "def add(a: int, b: int) -> int:\n    return a - b\n"
 FIXED = "def add(a: int, b: int) -> int:\n    return a + b\n"
@@ -46,14 +47,14 @@ TEST = f"""import subprocess
 
 
 def test_add() -> None:
-    subprocess.Popen(["sleep", "{MARK}.2"])  # a checker's child, left running
+    subprocess.Popen(["sleep", "{MARK}2"])  # a checker's child, left running
     from calc import add
 
     assert add(2, 3) == 5
 """
 ANSWER = f"""import subprocess
 
-subprocess.Popen(["sleep", "{MARK}.3"])  # a child the answer leaves running
+subprocess.Popen(["sleep", "{MARK}3"])  # a child the answer leaves running
 print({{answer}})
 """
 
@@ -107,7 +108,7 @@ def make_config(root: Path) -> Path:
     that does not). The agent's command leaves a background process; the task's tests and
     the single-shot answers leave one each."""
     scripts: dict[str, list[dict[str, object]]] = {}
-    command = _turn("bash", command=f"(sleep {MARK}.1 &) ; sleep 0.5")
+    command = _turn("bash", command=f"(sleep {MARK}1 &) ; sleep 0.5")
     edit = {"path": "calc.py", "old_str": "a - b", "new_str": "a + b"}
     scripts["a"] = [command, _turn("editor", command="str_replace", **edit), {"text": "done"}]
     scripts["b"] = [command, {"text": "done"}]
@@ -186,7 +187,7 @@ def marked(tmpdir: Path) -> dict[int, str]:
         if not pid.isdigit() or int(pid) == os.getpid() or _state(pid) in ("Z", "X"):
             continue
         cmdline = _cmdline(pid)
-        if _environ_has(pid, entry) or f"sleep {MARK}." in cmdline:
+        if _environ_has(pid, entry) or f"sleep {MARK}" in cmdline:
             found[int(pid)] = cmdline
     return found
 
@@ -233,7 +234,7 @@ def _kill_at_a_moment(
     if moment == "early":  # preflight, preparing the template, setting up the first trials
         came = not _wait(lambda: False, proc, rng.uniform(0.1, 2.5)) and proc.poll() is None
     elif moment == "command":  # an agent's command, the judge's pytest or a scored answer
-        came = _wait(lambda: any(f"sleep {MARK}." in c for c in marked(tmpdir).values()), proc, 60)
+        came = _wait(lambda: any(f"sleep {MARK}" in c for c in marked(tmpdir).values()), proc, 60)
         time.sleep(rng.uniform(0.0, 0.2))
     else:  # a trial has just been recorded; the next are under way
         came = _wait(lambda: _recorded(runs) > before, proc, 60)
@@ -270,7 +271,7 @@ def test_sigkill_at_20_random_moments_then_resume_loses_doubles_and_leaves_nothi
                 _kill_all(dogs)
                 moments["watchdog killed"] += bool(dogs)
             moments[moment] += _kill_at_a_moment(proc, moment, rng, tmpdir, runs)
-            orphans = [c for c in marked(tmpdir).values() if f"sleep {MARK}." in c]
+            orphans = [c for c in marked(tmpdir).values() if f"sleep {MARK}" in c]
             left.append((len(orphans), len(_scratch(tmpdir))))
             found = list(runs.glob("*/armbench.sqlite"))
             run_dir = run_dir or (found[0].parent if found else None)

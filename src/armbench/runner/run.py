@@ -294,6 +294,9 @@ def execute(
     starts is found again if it is killed. `finished_at` is written once, when the last
     planned trial is first recorded.
     """
+    # A single-shot scorer's interpreter shim lives as long as the process: made now, in the
+    # temporary directory, not in this execution's folder (which is removed when it ends).
+    python_folder(pre.python)
     with execution(run_dir, pre.environments) as ex:
         return _execute(pre, run_dir, ex, on_trial, capacity)
 
@@ -305,9 +308,6 @@ def _execute(
     on_trial: OnTrial | None,
     capacity: Capacity | None,
 ) -> RunOutcome:
-    # A single-shot scorer's interpreter shims live as long as the process: made here, in
-    # the temporary directory, not in this execution's folder (removed when it ends).
-    python_folder(pre.python)
     db = run_dir.database()
     try:
         # Keys were read: no command started from here on can find them in this process's
