@@ -174,3 +174,24 @@ def test_a_version_1_database_still_opens_and_a_writer_brings_it_up_to_date(
     with RunDatabase(path, read_only=True) as db:
         assert {"trial_attempts", "call_attempts", "gate_attempts"} <= db.tables()
         assert db.query("SELECT value FROM meta")[0]["value"] == str(SCHEMA_VERSION) == "2"
+
+
+def test_a_runs_database_appears_whole_or_not_at_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed while its schema is made, a run must not be left with an empty database file,
+    which a resume refuses (it cannot tell it from a damaged one): the run never started."""
+    run = RunDirectory.create(tmp_path, "r")
+
+    def killed(self: RunDatabase) -> None:
+        raise KeyboardInterrupt  # as if the process died while the schema was being made
+
+    monkeypatch.setattr(RunDatabase, "_create_schema", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run.create_database()
+    assert sorted(os.listdir(run.path)) == ["transcripts"]
+    monkeypatch.undo()
+    run.create_database()
+    assert sorted(os.listdir(run.path)) == ["armbench.sqlite", "transcripts"]
+    with run.read_database() as db:
+        assert db.trial_ids() == set()

@@ -253,7 +253,7 @@ def create_run(
         sandbox=pre.environments.record(),
     )
     run_dir.write_manifest(manifest)
-    run_dir.database().close()  # creates the schema now, so an empty run is still a valid run
+    run_dir.create_database()  # the schema now, so an empty run is still a valid run
     return run_dir
 
 

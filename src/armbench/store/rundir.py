@@ -34,6 +34,8 @@ MANIFEST = "manifest.json"
 DATABASE = "armbench.sqlite"
 TRANSCRIPTS = "transcripts"
 LOCK = "run.lock"
+WAL_FILES = ("-wal", "-shm")
+"""What SQLite keeps beside a database in WAL mode while it is open."""
 
 
 class Manifest(BaseModel):
@@ -143,6 +145,18 @@ class RunDirectory:
 
     def write_manifest(self, manifest: Manifest) -> None:
         write_atomic(self.path / MANIFEST, manifest.model_dump_json(indent=2) + "\n")
+
+    def create_database(self) -> None:
+        """The run's database with its schema, made under another name and renamed into place:
+        a run killed meanwhile has no database (it never started) rather than an empty file,
+        which every resume would have to refuse."""
+        staged = self.path / f".{DATABASE}.{secrets.token_hex(4)}.tmp"
+        try:
+            RunDatabase(staged).close()
+            os.replace(staged, self.path / DATABASE)
+        finally:
+            for leftover in (staged, *(staged.with_name(staged.name + w) for w in WAL_FILES)):
+                leftover.unlink(missing_ok=True)
 
     def database(self) -> RunDatabase:
         """The database to write trials to (created with its schema if absent)."""
