@@ -173,9 +173,9 @@ def _run(
     from armbench.runner import create_run
 
     pre = _preflight(config)
+    _clean_leftovers()
     run_dir = create_run(pre, out_parent=out_dir, config_source=source, overrides=overrides or [])
     err.print(f"run {run_dir.run_id}: {len(pre.plans)} trials → {run_dir.path}")
-    _clean_leftovers()
     _finish(run_dir, _execute(pre, run_dir, len(pre.plans)), max_infra_errors, html)
 
 
