@@ -115,6 +115,24 @@ def test_a_finished_run_keeps_its_end_and_has_nothing_to_do(config: Path) -> Non
     assert _manifest(run)["finished_at"] == finished
 
 
+def test_what_a_killed_execution_left_in_the_run_is_removed_before_anything_runs(
+    config: Path,
+) -> None:
+    run = _run(config)
+    # A trial's transcript written before its transaction (never committed), an earlier
+    # attempt's transcript whose move to the history never committed, a kept workspace.
+    (run / "transcripts" / "f.ok.r3.json").write_text("{}")
+    (run / "transcripts" / "f.ok.r1.attempt1.json").write_text("{}")
+    (run / "work" / "f.ok.r3").mkdir(parents=True)
+    result = CliRunner().invoke(app, ["resume", str(run)])
+    assert result.exit_code == 0, result.output
+    assert "removed transcripts/f.ok.r3.json: its trial was never recorded" in result.output
+    assert sorted(p.name for p in (run / "transcripts").iterdir()) == [
+        f"{arm}.ok.r{r}.json" for arm in "fg" for r in (1, 2)
+    ]
+    assert not any((run / "work").iterdir())
+
+
 def test_resume_refuses_a_pack_whose_planned_tasks_changed(config: Path) -> None:
     run = _run(config)
     directory = RunDirectory.open(run)

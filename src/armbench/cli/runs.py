@@ -289,7 +289,7 @@ def resume(
     """
     from armbench.config import ConfigError
     from armbench.runner import check_packs, reopen, retry
-    from armbench.runner.resume import finished_at
+    from armbench.runner.resume import settle
     from armbench.store import RunDirectory, RunDirectoryError
 
     retrying = retry_infra is not None
@@ -297,11 +297,12 @@ def resume(
     try:
         directory = RunDirectory.open(run_dir)
         reopened = reopen(directory)
-        done = finished_at(directory)
+        settled = settle(directory)
     except (RunDirectoryError, ConfigError) as exc:
         fail(str(exc), code=2)
-    for note in reopened.notes:
+    for note in (*reopened.notes, *settled.cleaned):
         err.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
+    done = settled.finished_at
     _clean_leftovers()
     manifest = directory.read_manifest()
     if done is not None and not retrying:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from armbench.config import ConfigError, RunConfig, load_config, parse_config
-from armbench.runner.cleanup import move_workspace
+from armbench.runner.cleanup import clean_run_directory, move_workspace
 from armbench.runner.run import Preflight, arm_prompts, pack_digest, prompts_record
 from armbench.store import Manifest, RunDirectory, utc_now
 from armbench.store.attempts import earlier_attempts, retire
@@ -189,15 +189,27 @@ def retry(
     return retried
 
 
-def finished_at(run_dir: RunDirectory) -> str | None:
-    """When the run finished, if every planned trial is recorded, else None. A run whose last
-    execution was killed after recording its last trial, before writing its end, gets its
-    end written now; a finished run's is never rewritten."""
-    with run_dir.executing(), run_dir.database() as db:
+@dataclass(frozen=True)
+class Settled:
+    finished_at: str | None
+    """When the run finished, if every planned trial is recorded."""
+    cleaned: tuple[str, ...]
+    """What a killed execution had left in the run directory, now removed."""
+
+
+def settle(run_dir: RunDirectory) -> Settled:
+    """Before a resume: remove what a killed execution left in the run directory (transcripts
+    no row names, workspaces of unrecorded trials), and say whether the run is finished. A
+    run whose last execution was killed after recording its last trial, before writing its
+    end, gets its end written now; a finished run's is never rewritten."""
+    with run_dir.executing():
+        cleaned = tuple(clean_run_directory(run_dir))
+        with run_dir.database() as db:
+            recorded = len(db.trial_ids())
         manifest = run_dir.read_manifest()
-        if len(db.trial_ids()) < manifest.trials_planned:
-            return None
+        if recorded < manifest.trials_planned:
+            return Settled(None, cleaned)
         if manifest.finished_at is None:
             manifest = manifest.model_copy(update={"finished_at": utc_now()})
             run_dir.write_manifest(manifest)
-        return manifest.finished_at
+        return Settled(manifest.finished_at, cleaned)
