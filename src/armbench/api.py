@@ -25,7 +25,17 @@ from armbench.analysis.report import build_report as _build_report
 from armbench.analysis.report_model import Report
 from armbench.config import RunConfig, load_config
 from armbench.core import TrialRecord
-from armbench.runner import RunOutcome, check_packs, create_run, execute, preflight, reopen, retry
+from armbench.runner import (
+    RunOutcome,
+    check_packs,
+    create_run,
+    execute,
+    execution_settings,
+    preflight,
+    record_settings,
+    reopen,
+    retry,
+)
 from armbench.store import RunDirectory
 
 __all__ = ["RunResult", "build_report", "load_config", "open_run", "resume", "run"]
@@ -91,17 +101,26 @@ def resume(
     on_trial: Callable[[TrialRecord], None] | None = None,
     retry_infra: Collection[str] | None = (),
     max_attempts: int = 3,
+    budget_usd: float | None = None,
+    concurrency: int | None = None,
 ) -> RunResult:
     """Finish an interrupted run: the trials it recorded are kept, the others are run.
 
     Refused (`ConfigError`) when its config file, a prompt or a pack's tasks changed since it
     started. `retry_infra` names infra classes whose trials run again (None: every class), up
-    to `max_attempts` attempts per trial; earlier attempts are kept in the run's history."""
+    to `max_attempts` attempts per trial; earlier attempts are kept in the run's history.
+    `budget_usd` and `concurrency` change how the rest runs (recorded in the manifest), never
+    what a trial measures: a larger budget finishes a run the budget stopped."""
     directory = RunDirectory.open(Path(run_dir))
-    pre = preflight(reopen(directory).config)
-    check_packs(pre, directory.read_manifest(), directory)
+    manifest = directory.read_manifest()
+    config, change = execution_settings(
+        reopen(directory).config, manifest, budget_usd=budget_usd, concurrency=concurrency
+    )
+    pre = preflight(config)
+    check_packs(pre, manifest, directory)
     if retry_infra is None or retry_infra:
         retry(directory, retry_infra, max_attempts)
+    record_settings(directory, change)
     return RunResult(directory, execute(pre, directory, on_trial=on_trial))
 
 

@@ -5,10 +5,13 @@ what was spent, and with a larger budget finishes the trials that never started.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from armbench import api
 from armbench.analysis.records import load_run_records
@@ -106,3 +109,34 @@ def test_a_resume_counts_the_recorded_spend_and_a_larger_budget_finishes_the_run
     assert {t.trial_id for t in outcome.records}.isdisjoint(r.trial_id for r in budgeted.records)
     assert outcome.budget is not None
     assert outcome.budget.spent_usd == pytest.approx(spend(budgeted.path), rel=1e-9)
+
+
+def test_the_cli_says_the_budget_stopped_the_run_and_a_larger_one_finishes_it(
+    tmp_path: Path,
+) -> None:
+    """Through the CLI: the run ends 3 naming the budget and the resume that finishes it;
+    `resume --budget-usd` runs the rest, recorded in the manifest, the config's hash kept."""
+    path = tmp_path / "budget.yaml"
+    path.write_text(yaml.safe_dump(config(BUDGET).model_dump(mode="json")))
+
+    def armbench(*args: str) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "armbench.cli", *args]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=600)
+
+    stopped = armbench("run", str(path), "--out", str(tmp_path / "runs"))
+    assert stopped.returncode == 3, stopped.stderr
+    run_dir = Path(stopped.stdout.strip().splitlines()[-1])
+    said = " ".join(stopped.stderr.split())
+    assert f"of ${BUDGET:.2f} spent" in said and "ended as limit (budget)" in said
+    assert f"armbench resume {run_dir} --budget-usd N" in said
+    before = RunDirectory.open(run_dir).read_manifest()
+
+    finished = armbench("resume", str(run_dir), "--budget-usd", "100")
+    assert finished.returncode == 0, finished.stderr
+    after = RunDirectory.open(run_dir).read_manifest()
+    assert len(load_run_records(run_dir).trials) == 4 and after.finished_at is not None
+    assert (after.config, after.config_hash) == (before.config, before.config_hash)
+    assert [{k: v for k, v in c.items() if k != "at"} for c in after.resumed_with] == [
+        {"budget_usd": 100.0}
+    ]
+    assert armbench("resume", str(run_dir), "--budget-usd", "-1").returncode == 2

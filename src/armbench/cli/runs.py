@@ -57,31 +57,31 @@ def open_facts(path: Path, rate_card: Path | None) -> RunFacts:
 
 
 def _execute(pre: Preflight, run_dir: RunDirectory, todo: int) -> RunOutcome:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
+    """Execute with the live view (armbench.cli.progress): done of `todo`, by status, spend
+    against the budget, an ETA and what the run is doing."""
+    from armbench.cli.progress import RunProgress
     from armbench.core import TrialRecord
-    from armbench.runner import execute
+    from armbench.pricing import UnknownPriceError, trial_cost
+    from armbench.runner import execute, run_capacity
 
-    columns = (
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[last]}"),
-    )
-    with Progress(*columns, console=err, transient=False) as progress:
-        bar = progress.add_task(pre.config.name, total=todo, last="")
+    with run_dir.database() as db:
+        capacity = run_capacity(pre, db)
 
-        def on_trial(record: TrialRecord) -> None:
-            progress.update(bar, advance=1, last=f"{record.trial_id}: {record.status}")
+    def cost_of(record: TrialRecord) -> float | None:
+        try:
+            return trial_cost(record, pre.rate_card)
+        except UnknownPriceError:  # checked before the run; shown as unpriced, never as $0
+            return None
 
-        return execute(pre, run_dir, on_trial=on_trial)
+    budget = capacity.budget.state if capacity.budget.limit_usd is not None else None
+    with RunProgress(err, pre.config.name, todo, budget=budget, cost_of=cost_of) as progress:
+        return execute(
+            pre,
+            run_dir,
+            on_trial=progress.on_trial,
+            on_activity=progress.on_activity,
+            capacity=capacity,
+        )
 
 
 def _finish(
@@ -125,6 +125,20 @@ def _finish(
             f"{sum(infra.values())} infra errors ({by_class}); at most {max_infra_errors} allowed"
         )
     left = incomplete_line(run_dir.path, len(facts.trials), facts.manifest.trials_planned)
+    budget = outcome.budget
+    if budget is not None and budget.exhausted and budget.limit_usd is not None:
+        rest = (
+            f"; `armbench resume {run_dir.path} --budget-usd N` runs the rest with a larger one"
+            if left is not None
+            else ""
+        )
+        err.print(
+            f"[yellow]budget:[/] ${budget.spent_usd:.4f} of ${budget.limit_usd:.2f} spent; a "
+            f"call whose worst case would have crossed it was refused, its trial ended as limit "
+            f"(budget), and no trial started after{escape(rest)}",
+            highlight=False,
+            soft_wrap=True,
+        )
     if left is not None:
         problems.append(left)
     for problem in problems:
@@ -275,6 +289,24 @@ def resume(
     max_infra_errors: MaxInfraOption = 0,
     retry_infra: RetryInfraOption = None,
     max_attempts: MaxAttemptsOption = 3,
+    budget_usd: Annotated[
+        float | None,
+        typer.Option(
+            "--budget-usd",
+            min=0,
+            help=(
+                "A new run-wide budget in dollars (the run's recorded spend counts against "
+                "it): how a run the budget stopped is finished. Recorded in the manifest."
+            ),
+            show_default=False,
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--concurrency", min=1, help="Trials at once from now on.", show_default=False
+        ),
+    ] = None,
 ) -> None:
     """Finish an interrupted run: trials already recorded are kept and not run again.
 
@@ -283,12 +315,14 @@ def resume(
     config file, a prompt or a pack's tasks changed since, naming what differs, and while
     another process runs its trials. A finished run has nothing to do, unless --retry-infra
     names infra errors to run again (up to --max-attempts attempts per trial).
+    --budget-usd and --concurrency change how the remaining trials run, never what they
+    measure: the config keeps its hash, and the manifest records the change.
     Exit status: 0 done; 2 not a run, its database empty or damaged, or its config, prompts or
     packs changed (nothing run); 3 infra errors over the threshold or stopped by an auth or
     quota error.
     """
     from armbench.config import ConfigError
-    from armbench.runner import check_packs, reopen, retry
+    from armbench.runner import check_packs, execution_settings, record_settings, reopen, retry
     from armbench.runner.resume import settle
     from armbench.store import RunDirectory, RunDirectoryError
 
@@ -314,8 +348,11 @@ def resume(
         )
         out.print(str(directory.path), highlight=False, soft_wrap=True)
         return
+    config, change = execution_settings(
+        reopened.config, manifest, budget_usd=budget_usd, concurrency=concurrency
+    )
     recorded = manifest.sandbox.get("backend")
-    pre = _preflight(reopened.config, sandbox=recorded if recorded in ("bwrap", "local") else None)
+    pre = _preflight(config, sandbox=recorded if recorded in ("bwrap", "local") else None)
     try:
         check_packs(pre, manifest, directory)
         retried = retry(directory, classes, max_attempts) if retrying else []
@@ -328,6 +365,7 @@ def resume(
     if todo == 0:
         out.print(str(directory.path), highlight=False, soft_wrap=True)
         return
+    record_settings(directory, change)
     try:
         outcome = _execute(pre, directory, todo)
     except RunDirectoryError as exc:  # another process started running its trials meanwhile

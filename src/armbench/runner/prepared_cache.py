@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 from armbench.env import LOCAL, EnvironmentFactory
+from armbench.runner.events import Activity, OnActivity, ignore
 from armbench.tasks.prepare import Prepared, prepare
 from armbench.tasks.spec import Task
 
@@ -27,11 +28,13 @@ class PreparedCache:
         python: str,
         environments: EnvironmentFactory = LOCAL,
         cpu: threading.Semaphore | None = None,
+        on_activity: OnActivity = ignore,
     ) -> None:
         self.root = root
         self.python = python
         self.environments = environments
         self.cpu = cpu
+        self.on_activity = on_activity
         self._lock = threading.Lock()
         self._locks: dict[tuple[str, int | None], threading.Lock] = {}
         self._ready: dict[tuple[str, int | None], Prepared] = {}
@@ -50,6 +53,8 @@ class PreparedCache:
                 folder = self.root / (task.id if seed is None else f"{task.id}-seed{seed}")
                 # A killed run may have left this folder half-built; preparing is deterministic.
                 shutil.rmtree(folder, ignore_errors=True)
+                subject = task.id if seed is None else f"{task.id} seed {seed}"
+                self.on_activity(Activity("preparing", subject))
                 try:
                     with self.cpu if self.cpu is not None else contextlib.nullcontext():
                         self._ready[key] = prepare(
@@ -63,4 +68,6 @@ class PreparedCache:
                     shutil.rmtree(folder, ignore_errors=True)
                     self._failed[key] = exc
                     raise
+                finally:
+                    self.on_activity(Activity("prepared", subject))
             return self._ready[key]

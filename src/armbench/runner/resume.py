@@ -110,6 +110,37 @@ def _check_source(run_dir: RunDirectory, manifest: Manifest, config: RunConfig) 
     )
 
 
+EXECUTION_SETTINGS = ("budget_usd", "concurrency")
+"""Config fields a resume may change: how trials run (spend allowed, trials at once), never
+what one measures. Raising the budget is how a run the budget stopped is finished."""
+
+
+def execution_settings(
+    config: RunConfig, manifest: Manifest, **now: float | int | None
+) -> tuple[RunConfig, dict[str, Any] | None]:
+    """The recorded config with the execution settings earlier resumes chose and those given
+    `now` (None: unchanged; values already checked by the caller's options), and the manifest
+    entry to record for `now`'s changes (None when there are none)."""
+    unknown = set(now) - set(EXECUTION_SETTINGS)
+    if unknown:
+        raise ValueError(f"not an execution setting: {', '.join(sorted(unknown))}")
+    earlier: dict[str, Any] = {}
+    for change in manifest.resumed_with:
+        earlier.update({k: v for k, v in change.items() if k in EXECUTION_SETTINGS})
+    current = config.model_copy(update=earlier)
+    given = {k: v for k, v in now.items() if v is not None and v != getattr(current, k)}
+    record = {"at": utc_now(), **given} if given else None
+    return current.model_copy(update=given), record
+
+
+def record_settings(run_dir: RunDirectory, change: dict[str, Any] | None) -> None:
+    """Append a resume's change of execution settings to the manifest (nothing if None)."""
+    if change is not None:
+        manifest = run_dir.read_manifest()
+        resumed_with = [*manifest.resumed_with, change]
+        run_dir.write_manifest(manifest.model_copy(update={"resumed_with": resumed_with}))
+
+
 def differences(before: Any, after: Any, path: str = "") -> Iterator[str]:
     """The dotted paths where two JSON values differ (a list of another length is one)."""
     if isinstance(before, dict) and isinstance(after, dict):

@@ -12,7 +12,7 @@ import sys
 import tempfile
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -48,16 +48,16 @@ from armbench.pricing.ratecard import RateCard
 from armbench.prompts import PromptSet, override
 from armbench.runner.capacity import Capacity, capacity_for
 from armbench.runner.cleanup import Execution, execution
+from armbench.runner.events import Activity, OnActivity, OnTrial, ignore
 from armbench.runner.leases import probe_prefix
 from armbench.runner.plan import TrialPlan, plan_trials
 from armbench.runner.prepared_cache import PreparedCache
 from armbench.runner.trial import TrialContext, run_trial
+from armbench.store import RunDatabase
 from armbench.store.attempts import iter_attempts
 from armbench.store.rundir import Manifest, RunDirectory, utc_now
 from armbench.tasks import PackSetup, PackSpec, Task
 from armbench.tasks.packs import Pack, combine, load_pack
-
-OnTrial = Callable[[TrialRecord], None]
 
 
 @dataclass(frozen=True)
@@ -275,11 +275,19 @@ class RunOutcome:
         )
 
 
+def run_capacity(pre: Preflight, db: RunDatabase) -> Capacity:
+    """The shared limits of a run, its budget charged with what its ledger already holds
+    (earlier attempts of retried trials were paid for too: their spend counts)."""
+    spent = chain(db.iter_trials(), (record for _, record in iter_attempts(db)))
+    return capacity_for(pre.config, pre.rate_card, spent)
+
+
 def execute(
     pre: Preflight,
     run_dir: RunDirectory,
     *,
     on_trial: OnTrial | None = None,
+    on_activity: OnActivity = ignore,
     capacity: Capacity | None = None,
 ) -> RunOutcome:
     """Run every planned trial not yet recorded; record each as soon as it finishes.
@@ -287,7 +295,8 @@ def execute(
     A trial that fails with an auth or quota error stops the run: trials not yet started are
     not started (every one would fail the same way); those under way finish and are recorded.
     Once the budget is exhausted no trial starts either (see armbench.runner.trial). `capacity`
-    (from `capacity_for`, by default made here) is what a progress display can watch.
+    (from `capacity_for`, by default made here) is what a progress display can watch, with
+    `on_activity` (templates being prepared, trials started) and `on_trial` (each record).
 
     Safe to kill at any moment (armbench.runner.cleanup): one process executes a run at a time
     (RunBusy otherwise), what killed executions left is removed first, and what this one
@@ -298,7 +307,7 @@ def execute(
     # temporary directory, not in this execution's folder (which is removed when it ends).
     python_folder(pre.python)
     with execution(run_dir, pre.environments) as ex:
-        return _execute(pre, run_dir, ex, on_trial, capacity)
+        return _execute(pre, run_dir, ex, on_trial, on_activity, capacity)
 
 
 def _execute(
@@ -306,6 +315,7 @@ def _execute(
     run_dir: RunDirectory,
     ex: Execution,
     on_trial: OnTrial | None,
+    on_activity: OnActivity,
     capacity: Capacity | None,
 ) -> RunOutcome:
     db = run_dir.database()
@@ -318,9 +328,7 @@ def _execute(
         done = db.trial_ids()
         todo = [p for p in pre.plans if p.trial_id not in done]
         work_root = ex.work_root
-        # Earlier attempts of retried trials were paid for too: their spend counts.
-        spent = chain(db.iter_trials(), (record for _, record in iter_attempts(db)))
-        shared = capacity or capacity_for(pre.config, pre.rate_card, spent)
+        shared = capacity or run_capacity(pre, db)
         ctx = TrialContext(
             config=pre.config,
             run_dir=run_dir,
@@ -330,6 +338,7 @@ def _execute(
                 python=pre.python,
                 environments=ex.environments,
                 cpu=shared.cpu,
+                on_activity=on_activity,
             ),
             python=pre.python,
             models=pre.models,
@@ -347,7 +356,11 @@ def _execute(
             the worker, so a trial queued behind the stop is never started)."""
             if fatal.is_set() or shared.budget.exhausted:
                 return None
-            record = run_trial(plan, ctx)
+            on_activity(Activity("trial_started", plan.trial_id))
+            try:
+                record = run_trial(plan, ctx)
+            finally:
+                on_activity(Activity("trial_ended", plan.trial_id))
             if record is not None and record.infra_class in FATAL:
                 fatal.set()
             return record

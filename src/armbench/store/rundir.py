@@ -55,6 +55,10 @@ class Manifest(BaseModel):
     """The `--set` overrides (and `--sandbox`, as `sandbox=...`) applied to the file at
     `config_source`, in order: with them, `resume` checks that the file still gives this
     config. None: a run made before they were recorded."""
+    resumed_with: list[dict[str, Any]] = []
+    """Execution settings a `resume` changed (`{at, budget_usd?, concurrency?}`, in order):
+    how the trials ran, never what they measure, so the config and its hash stay as
+    recorded and later resumes apply them in turn (see runner.resume.execution_settings)."""
     checkers: dict[str, str]
     """armbench's pinned checkers, as read back (empty when every task's pack brings its own)."""
     toolchains: dict[str, Any] = {}
