@@ -51,6 +51,7 @@ def test_a_sweep_runs_its_arms_records_their_values_and_resumes(tmp_path: Path) 
     result = armbench("run", str(sweep_config(tmp_path)), "--out", str(tmp_path / "runs"))
     assert result.returncode == 0, result.stderr
     run_dir = Path(result.stdout.strip().splitlines()[-1])
+    assert "2 trials (2 arms made by the sweep from 1)" in result.stderr
 
     run = load_run_records(run_dir)
     assert sorted(t.trial_id for t in run.trials) == [f"{arm}.feature.r1" for arm in CAPS]

@@ -189,7 +189,10 @@ def _run(
     pre = _preflight(config)
     _clean_leftovers()
     run_dir = create_run(pre, out_parent=out_dir, config_source=source, overrides=overrides or [])
-    err.print(f"run {run_dir.run_id}: {len(pre.plans)} trials → {run_dir.path}")
+    swept = [arm.sweep.base for arm in config.arms.values() if arm.sweep is not None]
+    bases = len(set(swept))
+    made = f" ({len(swept)} arms made by the sweep from {bases})" if swept else ""
+    err.print(f"run {run_dir.run_id}: {len(pre.plans)} trials{made} → {run_dir.path}")
     _finish(run_dir, _execute(pre, run_dir, len(pre.plans)), max_infra_errors, html)
 
 
