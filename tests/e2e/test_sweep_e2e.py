@@ -69,7 +69,7 @@ def test_a_sweep_runs_its_arms_records_their_values_and_resumes(tmp_path: Path) 
 
     resumed = armbench("resume", str(run_dir))
     assert resumed.returncode == 0, resumed.stderr
-    assert "0 of 2 trials left" in resumed.stderr
+    assert "all 2 trials are recorded: nothing to resume" in resumed.stderr
     shown = armbench("show", str(run_dir))
     assert shown.returncode == 0 and all(arm in shown.stdout for arm in CAPS)
 
