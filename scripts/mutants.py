@@ -103,8 +103,8 @@ MUTANTS = (
     Mutant(
         "redact-records",
         "error texts and gate outputs in trial records are redacted",
-        "return redacted(record, ctx.redact)",
-        "return record",
+        "return TrialResult(redacted(record, ctx.redact), transcript)",
+        "return TrialResult(record, transcript)",
         ("test_guards_secrets.py",),
     ),
     Mutant(

@@ -22,7 +22,6 @@ from armbench.runner.plan import plan_trials
 from armbench.runner.prepared_cache import PreparedCache
 from armbench.runner.run import arm_prompts
 from armbench.runner.trial import TrialContext, run_trial
-from armbench.store.rundir import RunDirectory
 from armbench.tasks.packs import load_pack
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "src" / "armbench" / "examples"
@@ -53,7 +52,6 @@ def context(
 ) -> TrialContext:
     return TrialContext(
         config=cfg,
-        run_dir=RunDirectory.create(tmp_path / "runs", "caps"),
         work_root=tmp_path / "work",
         prepared=prepared,
         python=sys.executable,
@@ -78,12 +76,13 @@ def test_each_cap_ends_the_trial_as_limit_naming_itself(
 ) -> None:
     cfg = config(limits=limits)
     plan = plan_trials(cfg, load_pack("demo"))[0]
-    record = run_trial(plan, context(cfg, tmp_path, prepared, Budget()))
-    assert record is not None
+    result = run_trial(plan, context(cfg, tmp_path, prepared, Budget()))
+    assert result is not None and result.transcript  # handed back, for the driver to write
+    record = result.record
     assert (record.status, record.stop_reason) == ("limit", stop)
     assert record.calls and record.gates  # what it did is kept, and judged
     ((field, value),) = limits.items()
-    assert record.transcript and record.extra["limit"].startswith(f"{field}:")
+    assert record.extra["limit"].startswith(f"{field}:")
     assert record.extra["limits"][field] == value
     if stop == "max_calls":
         assert len(record.calls) == 2
@@ -103,6 +102,3 @@ def test_a_trial_the_budget_refuses_before_its_first_call_is_not_recorded(
     ctx = context(cfg, tmp_path, prepared, budget)
     assert run_trial(plan, ctx) is None
     assert budget.exhausted and budget.spent_usd == 0
-    assert not (ctx.run_dir.path / "transcripts").exists() or not any(
-        (ctx.run_dir.path / "transcripts").iterdir()
-    )

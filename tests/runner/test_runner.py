@@ -19,7 +19,6 @@ from armbench.runner.plan import plan_trials
 from armbench.runner.prepared_cache import PreparedCache
 from armbench.runner.run import arm_prompts
 from armbench.runner.trial import TrialContext, effective_limits, run_trial
-from armbench.store.rundir import RunDirectory
 from armbench.tasks.inject import InjectionError
 from armbench.tasks.packs import BUILTIN_PACKS, load_pack
 from armbench.tasks.prepare import Prepared, prepare
@@ -112,11 +111,9 @@ def test_a_harness_failure_becomes_an_infra_error_record(
 ) -> None:
     cfg = config(pack=str(impossible_pack), replicates=1)
     plan = plan_trials(cfg, load_pack(cfg.pack))[0]
-    run_dir = RunDirectory.create(tmp_path / "runs", "t")
     ctx = TrialContext(
         config=cfg,
-        run_dir=run_dir,
-        prepared=PreparedCache(run_dir.path / "prepared", python=sys.executable),
+        prepared=PreparedCache(tmp_path / "prepared", python=sys.executable),
         python=sys.executable,
         models=ModelFactory(cfg.models),
         redact=Redactor(),
@@ -124,9 +121,11 @@ def test_a_harness_failure_becomes_an_infra_error_record(
         prompts=arm_prompts(cfg),
         work_root=tmp_path / "work",
     )
-    record = run_trial(plan, ctx)
+    result = run_trial(plan, ctx)
+    assert result is not None and result.transcript is None
+    record = result.record
     assert record.status == "infra_error"
     assert record.infra_class == "harness" and record.stop_reason == "harness_error"
     assert record.error is not None and "InjectionError" in record.error
     assert record.calls == () and record.gates == ()
-    assert not (run_dir.path / "work" / plan.trial_id).exists()
+    assert not (tmp_path / "work" / plan.trial_id).exists()

@@ -25,6 +25,7 @@ import itertools
 import math
 import threading
 from dataclasses import dataclass
+from typing import Protocol
 
 SLACK = 1e-9
 """Relative margin under the limit, far above float rounding over millions of calls and far
@@ -52,6 +53,26 @@ class BudgetState:
     """Reservations refused so far."""
     overrun_usd: float
     """What calls cost beyond their reservations (0 while every model honours its request)."""
+
+
+class Account(Protocol):
+    """What spends from a dollar account: a `Budget` in this process, or a stand-in for one
+    held elsewhere (armbench.runner.backends.accounts: the run's budget in one Ray actor that
+    every worker reserves from, so that workers on many machines share one limit)."""
+
+    @property
+    def limit_usd(self) -> float | None: ...
+
+    @property
+    def exhausted(self) -> bool: ...
+
+    def reserve(self, usd: float) -> Reservation | None: ...
+
+    def settle(self, reservation: Reservation, actual_usd: float | None) -> None: ...
+
+    def release(self, reservation: Reservation) -> None: ...
+
+    def state(self) -> BudgetState: ...
 
 
 class Budget:

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from armbench.config import ModelConfig, ScriptModelConfig, SimModelConfig
 from armbench.core import CapStop, LimitReached, Limits, ModelError, ModelRequest, Usage
 from armbench.models.base import Model
-from armbench.models.budget import Budget, Reservation
-from armbench.models.limiter import EndpointLimiter, Limiters, Outcome, Slot
+from armbench.models.budget import Account, Budget, Reservation
+from armbench.models.limiter import Limiter, LimiterTable, Outcome, Slot
 from armbench.models.script import load_script
 from armbench.models.worst_case import prompt_bound, worst_case_usd
 from armbench.pricing import RateCard
@@ -60,7 +60,7 @@ class Seat:
     """Its config's own `max_tokens`, which the request's cannot raise."""
     max_seconds: Callable[[int, int], float]
     """The longest one attempt can be billed for, given its prompt and output bounds."""
-    limiter: EndpointLimiter | None = None
+    limiter: Limiter | None = None
     """Its endpoint's limiter (None: not limited)."""
 
 
@@ -89,7 +89,7 @@ class Ticket:
     """Its place in its endpoint's limiter (None: not limited)."""
     tokens: int
     """The attempt's worst-case tokens (counted if its real usage is unknown)."""
-    holds: tuple[tuple[Budget, Reservation], ...]
+    holds: tuple[tuple[Account, Reservation], ...]
 
 
 class CallGuard:
@@ -99,13 +99,13 @@ class CallGuard:
         self,
         limits: Limits,
         *,
-        budget: Budget | None = None,
+        budget: Account | None = None,
         card: RateCard | None = None,
-        limiters: Limiters | None = None,
+        limiters: LimiterTable | None = None,
         on_queue: Callable[[float], None] | None = None,
     ) -> None:
         self.limits = limits
-        self.budget = budget or Budget()
+        self.budget: Account = budget or Budget()
         self.trial_budget = Budget(limits.max_cost_usd)
         self.metered = self.budget.limit_usd is not None or limits.max_cost_usd is not None
         if self.metered and card is None:
@@ -159,9 +159,9 @@ class CallGuard:
         slot = limiter.acquire() if limiter is not None else None
         if slot is not None and self._on_queue is not None:
             self._on_queue(slot.waited_s)
-        holds: list[tuple[Budget, Reservation]] = []
+        holds: list[tuple[Account, Reservation]] = []
         if self.metered:
-            accounts: tuple[tuple[CapStop, str, Budget], ...] = (
+            accounts: tuple[tuple[CapStop, str, Account], ...] = (
                 ("max_cost", "max_cost_usd", self.trial_budget),
                 ("budget", "budget_usd", self.budget),
             )
@@ -215,7 +215,7 @@ def _unbounded(_prompt: int, _output: int) -> float:
     return math.inf
 
 
-def _spent(name: str, account: Budget) -> str:
+def _spent(name: str, account: Account) -> str:
     state = account.state()
     return (
         f"{name}: ${state.limit_usd:.6f}, of which ${state.spent_usd:.6f} is spent and "

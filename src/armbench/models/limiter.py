@@ -32,7 +32,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from armbench.config import ModelConfig
 from armbench.core import EndpointLimits
@@ -72,6 +72,25 @@ class LimiterState:
     """429/529 answers so far."""
     held_s: float
     """Seconds until new calls may start again after a retry-after (0: not held)."""
+
+
+class Limiter(Protocol):
+    """What a call takes its turn from: an `EndpointLimiter` in this process, or a stand-in
+    for one held elsewhere (armbench.runner.backends.accounts: a Ray actor every worker calls,
+    so that workers on many machines share one endpoint's limits)."""
+
+    def acquire(self) -> Slot: ...
+
+    def release(self, slot: Slot, outcome: Outcome, retry_after_s: float | None = None) -> None:
+        ...
+
+
+class LimiterTable(Protocol):
+    """The limiters of a run's endpoints, by model key: `Limiters`, or a stand-in."""
+
+    def of(self, key: str) -> Limiter: ...
+
+    def state(self) -> list[LimiterState]: ...
 
 
 class EndpointLimiter:

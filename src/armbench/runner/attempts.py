@@ -14,7 +14,6 @@ import dataclasses
 import difflib
 import os
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from armbench.arms import ArmOutcome
 from armbench.core import GateResult, Limits, TrialStatus, read_regular
 from armbench.env import Environment, EnvironmentFactory
 from armbench.judge import changed_paths, judge, score
+from armbench.runner.capacity import Slots
 from armbench.runner.plan import TrialPlan
 from armbench.runner.prepared_cache import PreparedCache
 from armbench.sim import TaskBrief, prepared_brief, single_shot_brief
@@ -70,7 +70,7 @@ class Attempt(Protocol):
 
 
 @contextlib.contextmanager
-def cpu_slot(cpu: threading.Semaphore | None) -> Iterator[float]:
+def cpu_slot(cpu: Slots | None) -> Iterator[float]:
     """Hold one of the run's CPU slots (None: unbounded); yields the seconds waited for it."""
     began = time.monotonic()
     if cpu is None:
@@ -92,7 +92,7 @@ class AgenticAttempt:
         prepared: PreparedCache,
         environments: EnvironmentFactory,
         python: str,
-        cpu: threading.Semaphore | None = None,
+        cpu: Slots | None = None,
     ) -> None:
         self.prepared: Prepared = prepared.get(task, plan.inject_seed)
         self.python = python
@@ -174,7 +174,7 @@ class SingleShotAttempt:
         *,
         environments: EnvironmentFactory,
         python: str,
-        cpu: threading.Semaphore | None = None,
+        cpu: Slots | None = None,
     ) -> None:
         self.task = task
         self.work = work

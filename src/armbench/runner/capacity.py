@@ -25,22 +25,31 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
 from armbench.config import RunConfig
 from armbench.core import TrialRecord
 from armbench.models import Budget, Limiters
+from armbench.models.budget import Account
+from armbench.models.limiter import LimiterTable
 from armbench.pricing import RateCard, trial_cost
+
+Slots = AbstractContextManager[Any]
+"""A CPU slot held for one checker run (`with cpu: ...`): a semaphore of this process, or on
+Ray one of the node's slots (armbench.runner.backends.worker.NodeSlots)."""
 
 
 @dataclass(frozen=True)
 class Capacity:
     """The run's shared limits; a progress display reads `budget.state()` and
-    `limiters.state()` while the run goes on."""
+    `limiters.state()` while the run goes on. The accounts are this process's own, or (on Ray)
+    stand-ins for the ones every worker shares (armbench.runner.backends)."""
 
-    budget: Budget
-    limiters: Limiters
-    cpu: threading.Semaphore
+    budget: Account
+    limiters: LimiterTable
+    cpu: Slots
     """Slots for checker runs (judging, scoring, preparing templates)."""
     card: RateCard
     """The prices calls are reserved and settled at: the run's effective rate card."""
@@ -57,12 +66,22 @@ def capacity_for(
     )
     return Capacity(
         budget=Budget(config.budget_usd, spent_usd=spent),
-        limiters=Limiters(
-            config.models,
-            config.rate_limits,
-            connections=config.concurrency,
-            retry_after_cap_s=config.retry.retry_after_cap_s,
-        ),
-        cpu=threading.BoundedSemaphore(config.judge_concurrency or os.cpu_count() or 1),
+        limiters=limiters_for(config),
+        cpu=threading.BoundedSemaphore(cpu_slots(config)),
         card=card,
     )
+
+
+def limiters_for(config: RunConfig) -> Limiters:
+    """The endpoint limiters of a run of `config`."""
+    return Limiters(
+        config.models,
+        config.rate_limits,
+        connections=config.concurrency,
+        retry_after_cap_s=config.retry.retry_after_cap_s,
+    )
+
+
+def cpu_slots(config: RunConfig) -> int:
+    """Checker runs at once on this machine: `judge_concurrency`, else its CPU count."""
+    return config.judge_concurrency or os.cpu_count() or 1

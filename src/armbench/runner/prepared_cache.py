@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 from armbench.env import LOCAL, EnvironmentFactory
+from armbench.runner.capacity import Slots
 from armbench.runner.events import Activity, OnActivity, ignore
 from armbench.tasks.prepare import Prepared, prepare
 from armbench.tasks.spec import Task
@@ -27,7 +28,7 @@ class PreparedCache:
         *,
         python: str,
         environments: EnvironmentFactory = LOCAL,
-        cpu: threading.Semaphore | None = None,
+        cpu: Slots | None = None,
         on_activity: OnActivity = ignore,
     ) -> None:
         self.root = root

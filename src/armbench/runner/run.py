@@ -3,6 +3,8 @@ each one as it completes. A run can be resumed: recorded trials are never run tw
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -10,10 +12,8 @@ import platform
 import socket
 import sys
 import tempfile
-import threading
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -46,13 +46,14 @@ from armbench.models.factory import ModelFactory, identity_of
 from armbench.pricing.effective import card_record, effective_card, priced_models
 from armbench.pricing.ratecard import RateCard
 from armbench.prompts import PromptSet, override
+from armbench.runner.backends.base import Backend, Job, open_backend
 from armbench.runner.capacity import Capacity, capacity_for
-from armbench.runner.cleanup import Execution, execution
+from armbench.runner.cleanup import WORK, Execution, execution
 from armbench.runner.events import Activity, OnActivity, OnTrial, ignore
 from armbench.runner.leases import probe_prefix
 from armbench.runner.plan import TrialPlan, plan_trials
 from armbench.runner.prepared_cache import PreparedCache
-from armbench.runner.trial import TrialContext, run_trial
+from armbench.runner.trial import TrialContext, TrialResult
 from armbench.store import RunDatabase
 from armbench.store.attempts import iter_attempts
 from armbench.store.rundir import Manifest, RunDirectory, utc_now
@@ -289,14 +290,20 @@ def execute(
     on_trial: OnTrial | None = None,
     on_activity: OnActivity = ignore,
     capacity: Capacity | None = None,
+    backend: Backend | None = None,
 ) -> RunOutcome:
     """Run every planned trial not yet recorded; record each as soon as it finishes.
 
     A trial that fails with an auth or quota error stops the run: trials not yet started are
     not started (every one would fail the same way); those under way finish and are recorded.
     Once the budget is exhausted no trial starts either (see armbench.runner.trial). `capacity`
-    (from `capacity_for`, by default made here) is what a progress display can watch, with
-    `on_activity` (templates being prepared, trials started) and `on_trial` (each record).
+    (from `capacity_for`, shared by `backend`; by default made here) is what a progress display
+    can watch, with `on_activity` (templates being prepared, trials started) and `on_trial`
+    (each record).
+
+    `backend` runs the trials (armbench.runner.backends; an open one, from `open_backend`):
+    the local thread pool when None. Whichever runs them, this process alone writes the run
+    directory: each trial's transcript, then its record in one transaction, as it ends.
 
     Safe to kill at any moment (armbench.runner.cleanup): one process executes a run at a time
     (RunBusy otherwise), what killed executions left is removed first, and what this one
@@ -306,14 +313,18 @@ def execute(
     # A single-shot scorer's interpreter shim lives as long as the process: made now, in the
     # temporary directory, not in this execution's folder (which is removed when it ends).
     python_folder(pre.python)
-    with execution(run_dir, pre.environments) as ex:
-        return _execute(pre, run_dir, ex, on_trial, on_activity, capacity)
+    with contextlib.ExitStack() as stack:
+        if backend is None:
+            backend = stack.enter_context(open_backend("local", None, run_dir.run_id))
+        ex = stack.enter_context(execution(run_dir, pre.environments))
+        return _execute(pre, run_dir, ex, backend, on_trial, on_activity, capacity)
 
 
 def _execute(
     pre: Preflight,
     run_dir: RunDirectory,
     ex: Execution,
+    backend: Backend,
     on_trial: OnTrial | None,
     on_activity: OnActivity,
     capacity: Capacity | None,
@@ -322,17 +333,16 @@ def _execute(
     try:
         # Keys were read: no command started from here on can find them in this process's
         # environment (nor in /proc/<pid>/environ); every secret-looking value is redacted.
+        # (A Ray this process starts was started before: its workers read their own keys.)
         withdraw_secrets(also=pre.models.key_variables)
         started_with = process_environ()
         secrets = [*pre.models.secrets, *(v for k, v in started_with.items() if looks_secret(k))]
         done = db.trial_ids()
         todo = [p for p in pre.plans if p.trial_id not in done]
-        work_root = ex.work_root
-        shared = capacity or run_capacity(pre, db)
+        shared = capacity or backend.share(run_capacity(pre, db))
         ctx = TrialContext(
             config=pre.config,
-            run_dir=run_dir,
-            work_root=work_root,
+            work_root=ex.work_root,
             prepared=PreparedCache(
                 run_dir.path / "prepared",
                 python=pre.python,
@@ -346,43 +356,25 @@ def _execute(
             environments=ex.environments,
             prompts=pre.prompts,
             capacity=shared,
+            keep=run_dir.path / WORK if pre.config.keep_workspaces else None,
         )
         records: list[TrialRecord] = []
         stopped: str | None = None
-        fatal = threading.Event()
-
-        def guarded(plan: TrialPlan) -> TrialRecord | None:
-            """Run a trial unless a fatal error or the budget has stopped the run (checked in
-            the worker, so a trial queued behind the stop is never started)."""
-            if fatal.is_set() or shared.budget.exhausted:
-                return None
-            on_activity(Activity("trial_started", plan.trial_id))
-            try:
-                record = run_trial(plan, ctx)
-            finally:
-                on_activity(Activity("trial_ended", plan.trial_id))
-            if record is not None and record.infra_class in FATAL:
-                fatal.set()
-            return record
-
-        with ThreadPoolExecutor(max_workers=pre.config.concurrency) as pool:
-            futures = [pool.submit(guarded, plan) for plan in todo]
-            try:
-                for future in as_completed(futures):
-                    if future.cancelled() or (record := future.result()) is None:
-                        continue
-                    db.record(record)
-                    records.append(record)
-                    if on_trial is not None:
-                        on_trial(record)
-                    if record.infra_class in FATAL and stopped is None:
-                        stopped = f"{record.infra_class} error in {record.trial_id}: {record.error}"
-                        for f in futures:
-                            f.cancel()
-            except BaseException:
-                for f in futures:
-                    f.cancel()
-                raise
+        with backend.executor(Job(pre, ctx, on_activity, run_dir.run_id)) as trials:
+            for plan in todo:
+                trials.submit(plan)
+            for finished in trials.finished():
+                if finished.result is None:
+                    continue
+                record = write_trial(run_dir, db, finished.result)
+                records.append(record)
+                if on_trial is not None:
+                    on_trial(record)
+                if record.infra_class in FATAL and stopped is None:
+                    stopped = f"{record.infra_class} error in {record.trial_id}: {record.error}"
+                    trials.stop()
+                elif shared.budget.exhausted:
+                    trials.stop()
         manifest = run_dir.read_manifest()
         if manifest.finished_at is None and len(db.trial_ids()) >= manifest.trials_planned:
             run_dir.write_manifest(manifest.model_copy(update={"finished_at": utc_now()}))
@@ -391,3 +383,15 @@ def _execute(
     finally:
         db.close()
         pre.models.close()
+
+
+def write_trial(run_dir: RunDirectory, db: RunDatabase, result: TrialResult) -> TrialRecord:
+    """Record a trial as the driver does: its transcript (if it has one) first, then its
+    record in one transaction (a killed run leaves a transcript no row names, which the next
+    execution removes, never a row without its transcript)."""
+    record = result.record
+    if result.transcript is not None:
+        where = run_dir.write_transcript(record.trial_id, result.transcript)
+        record = dataclasses.replace(record, transcript=where)
+    db.record(record)
+    return record

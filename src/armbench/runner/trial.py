@@ -12,6 +12,11 @@ except one the budget stopped before its first call: it spent nothing and did no
 not recorded at all (`run_trial` returns None) and a resume with a larger budget runs it.
 `wall_s` is the agent's time: it stops before the judge (and its wait for a CPU slot) and
 leaves out the time calls queued for an endpoint behind other trials.
+
+A trial never writes the run directory: it hands its record and its transcript's text back
+(`TrialResult`) and the one process that owns the run directory writes both (the transcript
+just before the record's transaction, armbench.runner.run). On Ray the trial runs on another
+machine, where the run directory does not exist; on the local pool it takes the same path.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from armbench.config import RunConfig
 from armbench.core import (
     DEFAULT_LIMITS,
     LIMIT_STOPS,
+    InfraClass,
     Limits,
     Redactor,
     TrialRecord,
@@ -45,14 +51,23 @@ from armbench.runner.capacity import Capacity
 from armbench.runner.plan import TrialPlan
 from armbench.runner.prepared_cache import PreparedCache
 from armbench.runner.trial_models import TrialModels
-from armbench.store import RunDirectory
 from armbench.tasks import SingleShotTask, TaskSpec
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    """What a trial hands back to the process that records it."""
+
+    record: TrialRecord
+    """Its `transcript` field is empty: the recorder fills in where it wrote the text."""
+    transcript: str | None
+    """The transcript, JSON text already redacted; None when the trial ended before it had
+    one (a harness failure)."""
 
 
 @dataclass(frozen=True)
 class TrialContext:
     config: RunConfig
-    run_dir: RunDirectory
     work_root: Path
     """Where trials work: a scratch folder outside the run directory, so nothing a trial runs
     can reach the run's records through `..`."""
@@ -68,6 +83,9 @@ class TrialContext:
     capacity: Capacity | None = None
     """What the run's trials share: budget, endpoint limiters, CPU slots. None: none of them
     (a trial run on its own, in tests); a per-trial `max_cost_usd` then cannot be priced."""
+    keep: Path | None = None
+    """Where each trial's workspace is moved when it ends (`<keep>/<trial id>`: the run
+    directory's `work`, with `keep_workspaces`); None: it is removed."""
 
 
 def effective_limits(plan: TrialPlan, config: RunConfig) -> Limits:
@@ -84,11 +102,8 @@ def status_of(run: AgentRun, verdict: Verdict) -> TrialStatus:
     return "pass" if verdict.passed else "fail"
 
 
-def run_trial(plan: TrialPlan, ctx: TrialContext) -> TrialRecord | None:
-    """The trial's record; None if the run's budget was exhausted before its first call."""
-    started = time.time()
-    work = ctx.work_root / plan.trial_id
-    base: dict[str, Any] = dict(
+def _base(plan: TrialPlan, started: float) -> dict[str, Any]:
+    return dict(
         trial_id=plan.trial_id,
         arm=plan.arm_name,
         arm_kind=plan.arm.kind,
@@ -98,28 +113,59 @@ def run_trial(plan: TrialPlan, ctx: TrialContext) -> TrialRecord | None:
         simulated=True,
         started_at=started,
     )
+
+
+def infra_failure(
+    plan: TrialPlan,
+    infra_class: InfraClass,
+    error: str,
+    started: float,
+    extra: dict[str, Any] | None = None,
+) -> TrialRecord:
+    """The record of a trial the harness could not run to its end (a failure of armbench, its
+    sandbox, or the worker that ran it): `infra_error`, never a verdict on the work. Not
+    redacted: the caller passes it through its redactor."""
+    return TrialRecord(
+        **_base(plan, started),
+        status="infra_error",
+        stop_reason="harness_error",
+        wall_s=time.time() - started,
+        iterations=0,
+        ended_at=time.time(),
+        infra_class=infra_class,
+        error=error,
+        extra=extra or {},
+    )
+
+
+def run_trial(plan: TrialPlan, ctx: TrialContext) -> TrialResult | None:
+    """The trial's record and transcript; None if the run's budget was exhausted before its
+    first call."""
+    started = time.time()
+    work = ctx.work_root / plan.trial_id
+    base = _base(plan, started)
+    transcript: str | None = None
     try:
-        record: TrialRecord | None = _attempt(plan, ctx, _set_up(plan, ctx, work), base)
+        ended = _attempt(plan, ctx, _set_up(plan, ctx, work), base)
+        record, transcript = ended if ended is not None else (None, None)
     except Exception as exc:  # a harness failure must not take the run down, nor pass as `fail`
-        record = TrialRecord(
-            **base,
-            status="infra_error",
-            stop_reason="harness_error",
-            wall_s=time.time() - started,
-            iterations=0,
-            ended_at=time.time(),
-            infra_class="sandbox" if isinstance(exc, SandboxError) else "harness",
-            error=f"{type(exc).__name__}: {exc}",
+        record = infra_failure(
+            plan,
+            "sandbox" if isinstance(exc, SandboxError) else "harness",
+            f"{type(exc).__name__}: {exc}",
+            started,
             extra={"traceback": traceback.format_exc(limit=8)},
         )
     finally:
-        if ctx.config.keep_workspaces and work.exists():
-            kept = ctx.run_dir.path / "work" / plan.trial_id
+        if ctx.keep is not None and work.exists():
+            kept = ctx.keep / plan.trial_id
             shutil.rmtree(kept, ignore_errors=True)
             kept.parent.mkdir(exist_ok=True)
             shutil.move(work, kept)
         shutil.rmtree(work, ignore_errors=True)
-    return redacted(record, ctx.redact) if record is not None else None
+    if record is None:
+        return None
+    return TrialResult(redacted(record, ctx.redact), transcript)
 
 
 def _set_up(plan: TrialPlan, ctx: TrialContext, work: Path) -> Attempt:
@@ -157,7 +203,7 @@ def redacted(record: TrialRecord, redact: Redactor) -> TrialRecord:
 
 def _attempt(
     plan: TrialPlan, ctx: TrialContext, attempt: Attempt, base: dict[str, Any]
-) -> TrialRecord | None:
+) -> tuple[TrialRecord, str] | None:
     limits = effective_limits(plan, ctx.config)
     prompts = ctx.prompts[plan.arm_name]
     task = plan.task
@@ -208,7 +254,7 @@ def _record(
     ledger: Ledger,
     wall_s: float,
     limits: Limits,
-) -> TrialRecord:
+) -> tuple[TrialRecord, str]:
     """The one ending every trial shares: status, transcript, record."""
     run = outcome.run
     status = status_of(run, verdict)
@@ -225,10 +271,8 @@ def _record(
         "seed": plan.seed,
     }
     payload = attempt.transcript(head, status, outcome, verdict)
-    transcript = ctx.run_dir.write_transcript(
-        plan.trial_id, ctx.redact(json.dumps(payload, indent=1))
-    )
-    return TrialRecord(
+    transcript = ctx.redact(json.dumps(payload, indent=1))
+    record = TrialRecord(
         **{**base, "simulated": simulated},
         status=status,
         stop_reason=run.stop,
@@ -239,10 +283,10 @@ def _record(
         error=str(run.error) if run.error else None,
         calls=tuple(ledger.rows),
         gates=verdict.gates,
-        transcript=transcript,
         extra={
             **attempt.record_extra(outcome, verdict, limits),
             **({"limit": str(run.limit)} if run.limit is not None else {}),
             **({"queued_s": queued} if (queued := round(ledger.clock.queued_s, 3)) else {}),
         },
     )
+    return record, transcript
