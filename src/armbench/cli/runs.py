@@ -3,8 +3,11 @@ the status the outcome deserves."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -16,7 +19,8 @@ if TYPE_CHECKING:  # the verbs import what they use when they run: `armbench --h
     from armbench.config import RunConfig
     from armbench.env import SandboxChoice
     from armbench.runner import Preflight, RunOutcome
-    from armbench.store import RunDirectory
+    from armbench.runner.backends import Backend, BackendKind
+    from armbench.store import Manifest, RunDirectory
 
 DEMO_CONFIG = Path(__file__).resolve().parents[1] / "examples" / "demo.yaml"
 
@@ -34,6 +38,67 @@ SandboxOption = Annotated[
     ),
 ]
 SANDBOX_CHOICES = ("auto", "bwrap", "local")
+BackendOption = Annotated[
+    str | None,
+    typer.Option(
+        "--backend",
+        help=(
+            "Where trials run: `local` (a thread pool in this process) or `ray` (Ray tasks on "
+            "a Ray cluster, needs `pip install 'armbench[ray]'`; README, \"More than one "
+            'machine: Ray"). Default: local (resume: the backend the run used).'
+        ),
+        show_default=False,
+    ),
+]
+AddressOption = Annotated[
+    str | None,
+    typer.Option(
+        "--address",
+        help=(
+            "With --backend ray: the cluster to join (`auto`, HOST:PORT or ray://HOST:10001); "
+            "without it armbench starts a local Ray for the run."
+        ),
+        show_default=False,
+    ),
+]
+
+
+@dataclass(frozen=True)
+class BackendChoice:
+    """`--backend` and `--address`, checked."""
+
+    name: str
+    address: str | None
+    kind: BackendKind
+
+    def record(self) -> dict[str, Any]:
+        return self.kind.record(self.address)
+
+
+def _backend(name: str | None, address: str | None, config: RunConfig) -> BackendChoice:
+    """The backend asked for, able to run `config` (exit 2 naming why not, nothing written)."""
+    from armbench.runner.backends import BackendUnavailable, backend_kind
+
+    chosen = name or "local"
+    try:
+        kind = backend_kind(chosen)
+        kind.check(config, address)
+    except BackendUnavailable as exc:
+        fail(str(exc), code=2)
+    return BackendChoice(chosen, address, kind)
+
+
+@contextlib.contextmanager
+def _opened(choice: BackendChoice, label: str) -> Iterator[Backend]:
+    """The backend, open (Ray joined or started) before the run directory is made: a cluster
+    that cannot be joined exits 2 with nothing written."""
+    with contextlib.ExitStack() as stack:
+        try:
+            backend = stack.enter_context(choice.kind.open(choice.address, label))
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            where = f" at {choice.address}" if choice.address else ""
+            fail(f"--backend {choice.name}{where}: cannot start or join it ({exc})", code=2)
+        yield backend
 
 
 def _sandbox_override(sandbox: str | None) -> list[str]:
@@ -56,16 +121,17 @@ def open_facts(path: Path, rate_card: Path | None) -> RunFacts:
         fail(str(exc))
 
 
-def _execute(pre: Preflight, run_dir: RunDirectory, todo: int) -> RunOutcome:
-    """Execute with the live view (armbench.cli.progress): done of `todo`, by status, spend
-    against the budget, an ETA and what the run is doing."""
+def _execute(pre: Preflight, run_dir: RunDirectory, todo: int, backend: Backend) -> RunOutcome:
+    """Execute on `backend` with the live view (armbench.cli.progress): done of `todo`, by
+    status, spend against the budget (the one every worker shares), an ETA and what the run
+    is doing."""
     from armbench.cli.progress import RunProgress
     from armbench.core import TrialRecord
     from armbench.pricing import UnknownPriceError, trial_cost
     from armbench.runner import execute, run_capacity
 
     with run_dir.database() as db:
-        capacity = run_capacity(pre, db)
+        capacity = backend.share(pre.config, run_capacity(pre, db))
 
     def cost_of(record: TrialRecord) -> float | None:
         try:
@@ -81,6 +147,7 @@ def _execute(pre: Preflight, run_dir: RunDirectory, todo: int) -> RunOutcome:
             on_trial=progress.on_trial,
             on_activity=progress.on_activity,
             capacity=capacity,
+            backend=backend,
         )
 
 
@@ -183,17 +250,28 @@ def _run(
     max_infra_errors: int = 0,
     html: bool = False,
     overrides: list[str] | None = None,
+    backend: tuple[str | None, str | None] = (None, None),
 ) -> None:
     from armbench.runner import create_run
 
+    choice = _backend(*backend, config)
     pre = _preflight(config)
     _clean_leftovers()
-    run_dir = create_run(pre, out_parent=out_dir, config_source=source, overrides=overrides or [])
-    swept = [arm.sweep.base for arm in config.arms.values() if arm.sweep is not None]
-    bases = len(set(swept))
-    made = f" ({len(swept)} arms made by the sweep from {bases})" if swept else ""
-    err.print(f"run {run_dir.run_id}: {len(pre.plans)} trials{made} → {run_dir.path}")
-    _finish(run_dir, _execute(pre, run_dir, len(pre.plans)), max_infra_errors, html)
+    with _opened(choice, config.name) as opened:
+        run_dir = create_run(
+            pre,
+            out_parent=out_dir,
+            config_source=source,
+            overrides=overrides or [],
+            backend=choice.record(),
+        )
+        swept = [arm.sweep.base for arm in config.arms.values() if arm.sweep is not None]
+        bases = len(set(swept))
+        made = f" ({len(swept)} arms made by the sweep from {bases})" if swept else ""
+        on = f" on {choice.name}" if choice.name != "local" else ""
+        err.print(f"run {run_dir.run_id}: {len(pre.plans)} trials{made}{on} → {run_dir.path}")
+        outcome = _execute(pre, run_dir, len(pre.plans), opened)
+    _finish(run_dir, outcome, max_infra_errors, html)
 
 
 def _clean_leftovers() -> None:
@@ -226,6 +304,8 @@ def run(
     ] = None,
     max_infra_errors: MaxInfraOption = 0,
     sandbox: SandboxOption = None,
+    backend: BackendOption = None,
+    address: AddressOption = None,
 ) -> None:
     """Run every arm of CONFIG on every task, for each replicate, and record it all.
 
@@ -242,7 +322,14 @@ def run(
         cfg = load_config(config, applied)
     except ConfigError as exc:
         fail(str(exc), code=2)
-    _run(cfg, out_dir, str(config.resolve()), max_infra_errors, overrides=applied)
+    _run(
+        cfg,
+        out_dir,
+        str(config.resolve()),
+        max_infra_errors,
+        overrides=applied,
+        backend=(backend, address),
+    )
 
 
 RetryInfraOption = Annotated[
@@ -310,6 +397,8 @@ def resume(
             "--concurrency", min=1, help="Trials at once from now on.", show_default=False
         ),
     ] = None,
+    backend: BackendOption = None,
+    address: AddressOption = None,
 ) -> None:
     """Finish an interrupted run: trials already recorded are kept and not run again.
 
@@ -327,7 +416,7 @@ def resume(
     from armbench.config import ConfigError
     from armbench.runner import check_packs, execution_settings, record_settings, reopen, retry
     from armbench.runner.resume import settle
-    from armbench.store import RunDirectory, RunDirectoryError
+    from armbench.store import RunDirectory, RunDirectoryError, utc_now
 
     retrying = retry_infra is not None
     classes = _infra_classes(retry_infra) if retrying else None
@@ -354,6 +443,12 @@ def resume(
     config, change = execution_settings(
         reopened.config, manifest, budget_usd=budget_usd, concurrency=concurrency
     )
+    used = _recorded_backend(manifest)
+    if backend is None and address is None:
+        backend, address = used.get("name", "local"), used.get("address")
+    choice = _backend(backend, address, config)
+    if choice.record() != used:
+        change = {**(change or {"at": utc_now()}), "backend": choice.record()}
     recorded = manifest.sandbox.get("backend")
     pre = _preflight(config, sandbox=recorded if recorded in ("bwrap", "local") else None)
     try:
@@ -368,16 +463,31 @@ def resume(
     if todo == 0:
         out.print(str(directory.path), highlight=False, soft_wrap=True)
         return
-    record_settings(directory, change)
-    try:
-        outcome = _execute(pre, directory, todo)
-    except RunDirectoryError as exc:  # another process started running its trials meanwhile
-        fail(str(exc), code=2)
+    with _opened(choice, config.name) as opened:
+        record_settings(directory, change)
+        try:
+            outcome = _execute(pre, directory, todo, opened)
+        except RunDirectoryError as exc:  # another process started running its trials meanwhile
+            fail(str(exc), code=2)
     _finish(directory, outcome, max_infra_errors)
 
 
+def _recorded_backend(manifest: Manifest) -> dict[str, Any]:
+    """The backend a run last ran on: its latest resume's, else its own (`local` for a run
+    made before backends were recorded)."""
+    for change in reversed(manifest.resumed_with):
+        if "backend" in change:
+            return dict(change["backend"])
+    return dict(manifest.backend) or {"name": "local"}
+
+
 @app.command()
-def demo(out_dir: OutOption = Path("runs"), sandbox: SandboxOption = None) -> None:
+def demo(
+    out_dir: OutOption = Path("runs"),
+    sandbox: SandboxOption = None,
+    backend: BackendOption = None,
+    address: AddressOption = None,
+) -> None:
     """Run the demo: every kind of arm on simulated models (src/armbench/examples/demo.yaml),
     then write its HTML report to `report.html` in the run directory.
 
@@ -392,4 +502,4 @@ def demo(out_dir: OutOption = Path("runs"), sandbox: SandboxOption = None) -> No
         cfg = load_config(DEMO_CONFIG, applied)
     except ConfigError as exc:
         fail(str(exc), code=2)
-    _run(cfg, out_dir, str(DEMO_CONFIG), html=True, overrides=applied)
+    _run(cfg, out_dir, str(DEMO_CONFIG), html=True, overrides=applied, backend=(backend, address))

@@ -49,7 +49,7 @@ from armbench.prompts import PromptSet, override
 from armbench.runner.backends.base import Backend, Job, open_backend
 from armbench.runner.capacity import Capacity, capacity_for
 from armbench.runner.cleanup import WORK, Execution, execution
-from armbench.runner.events import Activity, OnActivity, OnTrial, ignore
+from armbench.runner.events import OnActivity, OnTrial, ignore
 from armbench.runner.leases import probe_prefix
 from armbench.runner.plan import TrialPlan, plan_trials
 from armbench.runner.prepared_cache import PreparedCache
@@ -218,10 +218,16 @@ def pack_digest(pack: Pack) -> dict[str, Any]:
 
 
 def create_run(
-    pre: Preflight, *, out_parent: Path, config_source: str, overrides: Sequence[str] = ()
+    pre: Preflight,
+    *,
+    out_parent: Path,
+    config_source: str,
+    overrides: Sequence[str] = (),
+    backend: dict[str, Any] | None = None,
 ) -> RunDirectory:
     """A new run directory with its manifest: the config came from the file `config_source`
-    with `overrides` (`--set`) applied, which `resume` checks it still gives."""
+    with `overrides` (`--set`) applied, which `resume` checks it still gives; its trials run
+    on `backend` (`BackendKind.record`; None: the local pool)."""
     run_dir = RunDirectory.create(out_parent, pre.config.name)
     config = pre.config
     manifest = Manifest(
@@ -252,6 +258,7 @@ def create_run(
         trials_planned=len(pre.plans),
         prompts=prompts_record(config, pre.prompts),
         sandbox=pre.environments.record(),
+        backend=backend or {"name": "local"},
     )
     run_dir.write_manifest(manifest)
     run_dir.create_database()  # the schema now, so an empty run is still a valid run
@@ -339,7 +346,7 @@ def _execute(
         secrets = [*pre.models.secrets, *(v for k, v in started_with.items() if looks_secret(k))]
         done = db.trial_ids()
         todo = [p for p in pre.plans if p.trial_id not in done]
-        shared = capacity or backend.share(run_capacity(pre, db))
+        shared = capacity or backend.share(pre.config, run_capacity(pre, db))
         ctx = TrialContext(
             config=pre.config,
             work_root=ex.work_root,

@@ -78,6 +78,11 @@ class Manifest(BaseModel):
     """Every prompt the run renders: `{id, sha256, source, arms}` (see runner.run)."""
     sandbox: dict[str, Any] = {}
     """How commands ran: `{backend, confined, limits, readable, hidden}` (see env.factory)."""
+    backend: dict[str, Any] = {}
+    """Where trials ran: `{name: local}`, or `{name: ray, address, ray}` (the cluster's address
+    as given, without credentials; None: a local Ray armbench started). Empty: a run made
+    before backends, which ran locally. A resume on another backend says so in
+    `resumed_with` (see runner.backends)."""
     imported: dict[str, Any] | None = None
     """Runs made by `armbench import`, not by armbench: `{importer, source, sha256, notes}` —
     where the data came from and what it does not measure (notes are shown by every report)."""

@@ -6,10 +6,11 @@ it ends. A backend only runs trials, wherever it runs them: `local` on a thread 
 process, `ray` as Ray tasks on the machines of a Ray cluster. The protocol is what the driver
 needs of either and nothing more:
 
-- `Backend` is open for one execution (a context manager from `BackendKind.open`): it says how
-  the manifest records it, and shares the run's `Capacity` with its workers (`share`: the
-  local pool's threads use it as it is; Ray's workers on other machines reach one copy of it
-  through an actor);
+- `BackendKind` is the registry's entry: it refuses what it cannot run (`check`, before
+  anything is written), says how the manifest records it, and opens a `Backend`;
+- `Backend` is open for one execution (a context manager): it shares the run's `Capacity`
+  with its workers (`share`: the local pool's threads use it as it is; Ray's workers on other
+  machines reach one copy of it through an actor);
 - `Executor` (from `Backend.executor`) runs trial plans: `submit` one, `finished` yields each
   submitted plan once as it ends, with its result (None: it never started, or the budget
   refused its first call), and `stop` starts no new one (those under way finish and are
@@ -90,13 +91,10 @@ class Executor(Protocol):
 class Backend(Protocol):
     name: str
 
-    def record(self) -> dict[str, Any]:
-        """How the manifest records it: `{name, ...}`, never a credential."""
-        ...
-
-    def share(self, capacity: Capacity) -> Capacity:
-        """The capacity the trials share, made from this process's `capacity`: the driver
-        reads the same budget and limiters through it (a progress display, the stop)."""
+    def share(self, config: RunConfig, capacity: Capacity) -> Capacity:
+        """The capacity the trials share, made from this process's `capacity` (its budget as
+        it stands: a resumed run's spend is in it): the driver reads the same budget and
+        limiters through it (a progress display, the stop)."""
         ...
 
     def executor(self, job: Job) -> AbstractContextManager[Executor]:
@@ -110,6 +108,10 @@ class BackendKind(Protocol):
     def check(self, config: RunConfig, address: str | None) -> None:
         """BackendUnavailable when this backend cannot run `config` (before anything is
         written)."""
+        ...
+
+    def record(self, address: str | None) -> dict[str, Any]:
+        """How the manifest records it: `{name, ...}`, never a credential."""
         ...
 
     def open(self, address: str | None, run_id: str) -> AbstractContextManager[Backend]:
@@ -134,9 +136,6 @@ def backend_kind(name: str) -> BackendKind:
     return kind
 
 
-def open_backend(
-    name: str, address: str | None, run_id: str
-) -> AbstractContextManager[Backend]:
+def open_backend(name: str, address: str | None, run_id: str) -> AbstractContextManager[Backend]:
     """`backend_kind(name).open(address, run_id)`."""
     return backend_kind(name).open(address, run_id)
-

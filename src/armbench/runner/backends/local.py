@@ -66,10 +66,7 @@ class Pool:
 class LocalBackend:
     name = "local"
 
-    def record(self) -> dict[str, Any]:
-        return {"name": self.name}
-
-    def share(self, capacity: Capacity) -> Capacity:
+    def share(self, config: RunConfig, capacity: Capacity) -> Capacity:
         return capacity
 
     @contextlib.contextmanager
@@ -90,6 +87,9 @@ class LocalKind:
             raise BackendUnavailable(
                 "--address names a Ray cluster: it goes with --backend ray, not local"
             )
+
+    def record(self, address: str | None) -> dict[str, Any]:
+        return {"name": self.name}
 
     @contextlib.contextmanager
     def open(self, address: str | None, run_id: str) -> Iterator[Backend]:
