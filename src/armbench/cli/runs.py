@@ -459,7 +459,8 @@ def resume(
     with directory.database() as db:
         todo = len([p for p in pre.plans if p.trial_id not in db.trial_ids()])
     again = f", {len(retried)} of them infra errors run again" if retrying else ""
-    err.print(f"run {directory.run_id}: {todo} of {len(pre.plans)} trials left{again}")
+    on = f" on {choice.name}" if choice.name != "local" else ""
+    err.print(f"run {directory.run_id}: {todo} of {len(pre.plans)} trials left{again}{on}")
     if todo == 0:
         out.print(str(directory.path), highlight=False, soft_wrap=True)
         return

@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -43,7 +44,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import ray
-from ray.exceptions import RayError
+from ray.exceptions import RayError, RayTaskError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from armbench.config import RunConfig
@@ -64,6 +65,8 @@ from armbench.runner.events import Activity
 from armbench.runner.plan import TrialPlan
 from armbench.runner.trial import TrialResult, infra_failure, redacted
 
+MAX_REASON = 600
+"""Characters of what Ray said kept in a lost trial's error."""
 POLL_S = 0.5
 """How often the driver passes on what workers told (templates being prepared) while it waits."""
 
@@ -145,11 +148,7 @@ class RayExecutor:
             out: TrialResult | NodeFailure | None = ray.get(ref)
         except RayError as exc:
             self._calls.call("abandon", plan.trial_id)
-            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-            reason = " ".join(lines)[:2000] or "no reason given"
-            record = infra_failure(
-                plan, "harness", f"{type(exc).__name__}: the worker was lost: {reason}", started
-            )
+            record = infra_failure(plan, "harness", lost(exc), started)
             return TrialResult(redacted(record, self._job.context.redact), None)
         if isinstance(out, NodeFailure):
             record = infra_failure(plan, out.infra_class, out.error, started)
@@ -163,6 +162,17 @@ class RayExecutor:
             with contextlib.suppress(RayError):
                 ray.cancel(ref, force=True)
         self._running.clear()
+
+
+def lost(exc: RayError) -> str:
+    """What a trial's record says of a worker that failed: Ray's class and the cause's own
+    message (a harness bug's exception, not Ray's coloured traceback), on one line."""
+    cause = exc.cause if isinstance(exc, RayTaskError) and exc.cause is not None else exc
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(cause))
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    reason = " ".join(lines)[:MAX_REASON] or "no reason given"
+    inner = f" ({type(cause).__name__})" if cause is not exc else ""
+    return f"{type(exc).__name__}{inner}: the worker failed or was lost: {reason}"
 
 
 class RayBackend:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -92,6 +93,9 @@ class Settings:
     """What every worker of a run is told (put in Ray's object store once per execution)."""
 
     run_id: str
+    execution: str
+    """This execution of the run (a resume is another): what a worker process's state is
+    kept for, since the accounts it calls are this execution's."""
     version: str
     config: RunConfig
     card: RateCard
@@ -107,6 +111,7 @@ class Settings:
         digests = {p.name: pack_digest(p) for p in pre.packs}
         return cls(
             run_id=run_id,
+            execution=secrets.token_hex(8),
             version=VERSION,
             config=pre.config,
             card=pre.rate_card,
@@ -297,15 +302,15 @@ def remove_slots(folder: Path, run_id: str) -> None:
 
 
 _WORKER: dict[str, Worker | NodeFailure] = {}
-"""This process's part of the run it works for (one at a time: a Ray worker process runs one
-task at a time, and serves one driver). Process state on purpose: it is what lets a worker
+"""This process's part of the execution it works for (one at a time: a Ray worker process runs
+one task at a time, and serves one driver). Process state on purpose: it is what lets a worker
 process check the node, build models and prepare templates once for all its trials."""
 
 
 def run_on_node(settings: Settings, ref: PlanRef, calls: Calls) -> TrialResult | NodeFailure | None:
     """Run trial `ref` of the run in this process (the body of the Ray task): its result, a
     NodeFailure if this node cannot run the run's trials, None if the budget is gone."""
-    worker = _WORKER.get(settings.run_id)
+    worker = _WORKER.get(settings.execution)
     if worker is None:
         for previous in _WORKER.values():
             if isinstance(previous, Worker):
@@ -318,7 +323,7 @@ def run_on_node(settings: Settings, ref: PlanRef, calls: Calls) -> TrialResult |
             worker = NodeFailure(infra, _redacted(f"{type(exc).__name__}: {exc}"))
         except Exception as exc:  # a bug must not leave a trial unrecorded
             worker = NodeFailure("harness", _redacted(f"{type(exc).__name__}: {exc}"))
-        _WORKER[settings.run_id] = worker
+        _WORKER[settings.execution] = worker
     if isinstance(worker, NodeFailure):
         return worker
     return worker.run(ref)
