@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import email.utils
 import json
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -907,3 +909,39 @@ def test_redactor_ignores_short_values_and_masks_longer_overlaps_whole() -> None
     assert redact("pin abcd1234") == f"pin {MASK}"  # 8 chars: masked
     assert redact("k=sk-abcdefgh-more;j=sk-abcdefgh") == f"k={MASK};j={MASK}"
     assert Redactor([])("anything") == "anything"
+
+
+def test_models_built_from_many_threads_at_once_share_one_client(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run's trials build their models on many threads at once: each model's client (its
+    connection pool) is made once and closed once, never one per thread left unclosed."""
+    made: list[Any] = []
+    closed: list[Any] = []
+
+    class Client:
+        def close(self) -> None:
+            closed.append(self)
+
+    def make_client(settings: AnthropicModelConfig, api_key: str) -> Client:
+        time.sleep(0.05)  # as slow as a real client's TLS set-up, so that builds overlap
+        client = Client()
+        made.append(client)
+        return client
+
+    monkeypatch.setattr(anthropic_messages, "make_client", make_client)
+    factory = ModelFactory({"claude": anthropic_settings()}, environ={"ANTHROPIC_API_KEY": "k"})
+    start = threading.Barrier(8)
+
+    def build() -> None:
+        start.wait()
+        factory.build("claude")
+
+    threads = [threading.Thread(target=build) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    factory.close()
+    assert len(made) == 1
+    assert closed == made

@@ -7,6 +7,7 @@ anything runs. Providers are found by name (armbench.models.providers).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -46,6 +47,8 @@ class ModelFactory:
         )
         """The environment variables the keys were read from (withdrawn once a run starts)."""
         self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        """Trials build models from many threads at once: one client per model, made once."""
 
     @staticmethod
     def _variable(config: ModelConfig) -> str | None:
@@ -77,12 +80,15 @@ class ModelFactory:
         if config.provider == "sim":
             raise ValueError(f"models.{key}: simulated models are built by the runner")
         backend = provider(config.provider)
-        if key not in self._clients:
-            self._clients[key] = backend.client(config, self._keys[key])
-        return backend.model(config.model or key, config, self._clients[key])
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = backend.client(config, self._keys[key])
+            client = self._clients[key]
+        return backend.model(config.model or key, config, client)
 
     def close(self) -> None:
-        for client in self._clients.values():
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
             if client is not None:
                 client.close()
-        self._clients.clear()
