@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import select
 import signal
 import subprocess
 import threading
@@ -87,6 +88,29 @@ class CappedReader:
                 data += f"\n[... {self._total - kept} bytes omitted ...]\n".encode()
             data += bytes(self._tail)
         return data.decode("utf-8", errors="replace"), truncated
+
+
+def wait_exit(proc: subprocess.Popen[bytes], timeout_s: float) -> int | None:
+    """The child's exit status, or None once `timeout_s` have passed without one.
+
+    Woken by a pidfd the moment the child ends (Linux 5.3 and later). `Popen.wait(timeout=...)`
+    polls instead, with sleeps that grow to 50 ms: every command longer than a few tens of ms
+    was waited on for 25 ms after it ended, on average, and a trial runs dozens of them."""
+    try:
+        pidfd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):  # no pidfds here: poll as Popen does
+        try:
+            return proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return None
+    try:
+        ready = select.poll()
+        ready.register(pidfd, select.POLLIN)
+        if not ready.poll(timeout_s * 1000):  # milliseconds
+            return None
+    finally:
+        os.close(pidfd)
+    return proc.wait()
 
 
 def _kill_group(pid: int) -> None:
@@ -167,12 +191,8 @@ def run_process(
     assert proc.stdout is not None
     out = CappedReader(proc.stdout, output_cap)
     err = CappedReader(proc.stderr, output_cap) if proc.stderr is not None else None
-    timed_out = False
-    try:
-        exit_code: int | None = proc.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        exit_code = None
+    exit_code = wait_exit(proc, timeout_s)
+    timed_out = exit_code is None
     # Also reaps anything the command left running in the background, in its session or not.
     _kill_group(proc.pid)
     if group is not None:
