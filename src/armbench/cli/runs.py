@@ -3,24 +3,28 @@ the status the outcome deserves."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
 from armbench.cli.app import MaxInfraOption, OutOption, app, err, fail, out
+from armbench.cli.backends import (
+    AddressOption,
+    BackendOption,
+    choose_backend,
+    opened,
+    recorded_backend,
+)
 
 if TYPE_CHECKING:  # the verbs import what they use when they run: `armbench --help` stays fast
     from armbench.analysis.facts import RunFacts
     from armbench.config import RunConfig
     from armbench.env import SandboxChoice
     from armbench.runner import Preflight, RunOutcome
-    from armbench.runner.backends import Backend, BackendKind
-    from armbench.store import Manifest, RunDirectory
+    from armbench.runner.backends import Backend
+    from armbench.store import RunDirectory
 
 DEMO_CONFIG = Path(__file__).resolve().parents[1] / "examples" / "demo.yaml"
 
@@ -38,67 +42,6 @@ SandboxOption = Annotated[
     ),
 ]
 SANDBOX_CHOICES = ("auto", "bwrap", "local")
-BackendOption = Annotated[
-    str | None,
-    typer.Option(
-        "--backend",
-        help=(
-            "Where trials run: `local` (a thread pool in this process) or `ray` (Ray tasks on "
-            "a Ray cluster, needs `pip install 'armbench[ray]'`; README, \"More than one "
-            'machine: Ray"). Default: local (resume: the backend the run used).'
-        ),
-        show_default=False,
-    ),
-]
-AddressOption = Annotated[
-    str | None,
-    typer.Option(
-        "--address",
-        help=(
-            "With --backend ray: the cluster to join (`auto`, HOST:PORT or ray://HOST:10001); "
-            "without it armbench starts a local Ray for the run."
-        ),
-        show_default=False,
-    ),
-]
-
-
-@dataclass(frozen=True)
-class BackendChoice:
-    """`--backend` and `--address`, checked."""
-
-    name: str
-    address: str | None
-    kind: BackendKind
-
-    def record(self) -> dict[str, Any]:
-        return self.kind.record(self.address)
-
-
-def _backend(name: str | None, address: str | None, config: RunConfig) -> BackendChoice:
-    """The backend asked for, able to run `config` (exit 2 naming why not, nothing written)."""
-    from armbench.runner.backends import BackendUnavailable, backend_kind
-
-    chosen = name or "local"
-    try:
-        kind = backend_kind(chosen)
-        kind.check(config, address)
-    except BackendUnavailable as exc:
-        fail(str(exc), code=2)
-    return BackendChoice(chosen, address, kind)
-
-
-@contextlib.contextmanager
-def _opened(choice: BackendChoice, label: str) -> Iterator[Backend]:
-    """The backend, open (Ray joined or started) before the run directory is made: a cluster
-    that cannot be joined exits 2 with nothing written."""
-    with contextlib.ExitStack() as stack:
-        try:
-            backend = stack.enter_context(choice.kind.open(choice.address, label))
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            where = f" at {choice.address}" if choice.address else ""
-            fail(f"--backend {choice.name}{where}: cannot start or join it ({exc})", code=2)
-        yield backend
 
 
 def _sandbox_override(sandbox: str | None) -> list[str]:
@@ -254,10 +197,10 @@ def _run(
 ) -> None:
     from armbench.runner import create_run
 
-    choice = _backend(*backend, config)
+    choice = choose_backend(*backend, config)
     pre = _preflight(config)
     _clean_leftovers()
-    with _opened(choice, config.name) as opened:
+    with opened(choice, config.name) as backend_open:
         run_dir = create_run(
             pre,
             out_parent=out_dir,
@@ -270,7 +213,7 @@ def _run(
         made = f" ({len(swept)} arms made by the sweep from {bases})" if swept else ""
         on = f" on {choice.name}" if choice.name != "local" else ""
         err.print(f"run {run_dir.run_id}: {len(pre.plans)} trials{made}{on} → {run_dir.path}")
-        outcome = _execute(pre, run_dir, len(pre.plans), opened)
+        outcome = _execute(pre, run_dir, len(pre.plans), backend_open)
     _finish(run_dir, outcome, max_infra_errors, html)
 
 
@@ -443,10 +386,10 @@ def resume(
     config, change = execution_settings(
         reopened.config, manifest, budget_usd=budget_usd, concurrency=concurrency
     )
-    used = _recorded_backend(manifest)
+    used = recorded_backend(manifest)
     if backend is None and address is None:
         backend, address = used.get("name", "local"), used.get("address")
-    choice = _backend(backend, address, config)
+    choice = choose_backend(backend, address, config)
     if choice.record() != used:
         change = {**(change or {"at": utc_now()}), "backend": choice.record()}
     recorded = manifest.sandbox.get("backend")
@@ -464,22 +407,13 @@ def resume(
     if todo == 0:
         out.print(str(directory.path), highlight=False, soft_wrap=True)
         return
-    with _opened(choice, config.name) as opened:
+    with opened(choice, config.name) as backend_open:
         record_settings(directory, change)
         try:
-            outcome = _execute(pre, directory, todo, opened)
+            outcome = _execute(pre, directory, todo, backend_open)
         except RunDirectoryError as exc:  # another process started running its trials meanwhile
             fail(str(exc), code=2)
     _finish(directory, outcome, max_infra_errors)
-
-
-def _recorded_backend(manifest: Manifest) -> dict[str, Any]:
-    """The backend a run last ran on: its latest resume's, else its own (`local` for a run
-    made before backends were recorded)."""
-    for change in reversed(manifest.resumed_with):
-        if "backend" in change:
-            return dict(change["backend"])
-    return dict(manifest.backend) or {"name": "local"}
 
 
 @app.command()

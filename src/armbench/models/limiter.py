@@ -81,8 +81,7 @@ class Limiter(Protocol):
 
     def acquire(self) -> Slot: ...
 
-    def release(self, slot: Slot, outcome: Outcome, retry_after_s: float | None = None) -> None:
-        ...
+    def release(self, slot: Slot, outcome: Outcome, retry_after_s: float | None = None) -> None: ...
 
 
 class LimiterTable(Protocol):

@@ -304,13 +304,10 @@ def execute(
     A trial that fails with an auth or quota error stops the run: trials not yet started are
     not started (every one would fail the same way); those under way finish and are recorded.
     Once the budget is exhausted no trial starts either (see armbench.runner.trial). `capacity`
-    (from `capacity_for`, shared by `backend`; by default made here) is what a progress display
-    can watch, with `on_activity` (templates being prepared, trials started) and `on_trial`
-    (each record).
-
-    `backend` runs the trials (armbench.runner.backends; an open one, from `open_backend`):
-    the local thread pool when None. Whichever runs them, this process alone writes the run
-    directory: each trial's transcript, then its record in one transaction, as it ends.
+    (`run_capacity` shared by `backend`; by default made here) is what a progress display can
+    watch, with `on_activity` (templates being prepared, trials started) and `on_trial`.
+    `backend` (an open one, armbench.runner.backends) runs the trials, the local pool when
+    None; whichever runs them, this process alone writes the run directory.
 
     Safe to kill at any moment (armbench.runner.cleanup): one process executes a run at a time
     (RunBusy otherwise), what killed executions left is removed first, and what this one
