@@ -112,6 +112,10 @@ class _HttpServer(ThreadingHTTPServer):
     clients' idle keep-alive connections (otherwise their handler threads would go on serving)."""
 
     daemon_threads = True
+    request_queue_size = socket.SOMAXCONN
+    """The listen backlog: socketserver's default of 5 dropped the connections that clients
+    opened together beyond it, which came back a second later (TCP's SYN retransmit), so 16
+    trials starting at once waited a second on most of their first calls."""
 
     def __init__(self, address: tuple[str, int], owner: SimServer) -> None:
         if ":" in address[0]:
