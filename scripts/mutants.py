@@ -258,6 +258,20 @@ MUTANTS = (
         ("test_attempts.py",),
     ),
     Mutant(
+        "lost-worker-holds-spent",
+        "a lost Ray worker's budget reservations count as spent, never returned",
+        "            held = [n for n, (o, _) in self._reservations.items() if o == owner]",
+        "            held: list[int] = []",
+        ("test_backends.py",),
+    ),
+    Mutant(
+        "worker-withdraws-keys",
+        "a Ray worker takes the keys out of its environment before it runs a command",
+        "        withdraw_secrets(also=self.models.key_variables)\n        started_with",
+        "        started_with",
+        ("test_ray_e2e.py",),
+    ),
+    Mutant(
         "retry-keeps-history",
         "a retried trial's earlier attempt is kept in the history, never deleted",
         '            conn.execute(\n                f"INSERT INTO {history}',

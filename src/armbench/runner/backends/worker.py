@@ -170,12 +170,20 @@ class Worker:
         self.settings, self.calls = settings, calls
         config = settings.config
         host = socket.gethostname()
-        withdraw_secrets()  # first: nothing below runs a command with a key in reach
         if settings.version != VERSION:
             raise WorkerError(
                 f"node {host} has armbench {VERSION}, the driver {settings.version}: install "
                 "the same version on every node"
             )
+        used = {k for arm in config.arms.values() for k in arm.model_keys().values()}
+        self.models = ModelFactory({k: m for k, m in config.models.items() if k in used})
+        # The keys are read: out of this process's environment (and /proc/<pid>/environ)
+        # before it runs any command; every secret-looking value it started with is redacted.
+        withdraw_secrets(also=self.models.key_variables)
+        started_with = process_environ()
+        self.redact = Redactor(
+            [*self.models.secrets, *(v for k, v in started_with.items() if looks_secret(k))]
+        )
         packs = [self._pack(name, host) for name in config.packs]
         plans = plan_trials(config, combine(packs))
         self.plans = {p.trial_id: p for p in plans}
@@ -189,13 +197,6 @@ class Worker:
                 raise WorkerError(
                     f"node {host}: checkers {found}, the driver's {settings.checkers}"
                 )
-        used = {k for arm in config.arms.values() for k in arm.model_keys().values()}
-        self.models = ModelFactory({k: m for k, m in config.models.items() if k in used})
-        withdraw_secrets(also=self.models.key_variables)
-        started_with = process_environ()
-        self.redact = Redactor(
-            [*self.models.secrets, *(v for k, v in started_with.items() if looks_secret(k))]
-        )
         tempdir = base_tempdir()
         leases.clean_dead(tempdir)
         self.lease = leases.take(
