@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import fcntl
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -16,6 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from armbench.cli import app
+from armbench.cli.backends import recorded_backend
 from armbench.config import RunConfig, parse_config
 from armbench.core import Redactor, TrialRecord
 from armbench.env import LOCAL
@@ -30,6 +32,7 @@ from armbench.runner.plan import TrialPlan, plan_trials
 from armbench.runner.prepared_cache import PreparedCache
 from armbench.runner.run import arm_prompts
 from armbench.runner.trial import TrialContext, TrialResult
+from armbench.store import Manifest
 from armbench.tasks.packs import BUILTIN_PACKS, load_pack
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "src" / "armbench" / "examples"
@@ -85,6 +88,55 @@ def test_backend_options_the_run_cannot_honour_exit_2_with_nothing_written(
     assert result.exit_code == 2, result.output
     assert says in " ".join(result.output.split())
     assert not out.exists()
+
+
+def test_an_address_where_nothing_answers_exits_2_at_once_with_nothing_written(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    out = tmp_path / "runs"
+    argv = ["run", str(EXAMPLES / "demo.yaml"), "--out", str(out), "--backend", "ray"]
+    result = CliRunner().invoke(app, [*argv, "--address", f"127.0.0.1:{port}"])
+    assert result.exit_code == 2, result.output
+    assert f"nothing answers at 127.0.0.1:{port}" in " ".join(result.output.split())
+    assert not out.exists()
+
+
+def test_a_resume_runs_on_the_backend_the_run_last_used() -> None:
+    manifest = Manifest.model_validate(
+        {
+            **MANIFEST,
+            "backend": {"name": "ray", "address": None},
+            "resumed_with": [
+                {"at": "t1", "budget_usd": 5.0},
+                {"at": "t2", "backend": {"name": "ray", "address": "auto"}},
+                {"at": "t3", "concurrency": 4},
+            ],
+        }
+    )
+    assert recorded_backend(manifest) == {"name": "ray", "address": "auto"}
+    before = Manifest.model_validate(MANIFEST)  # made before backends were recorded
+    assert recorded_backend(before) == {"name": "local"}
+
+
+MANIFEST: dict[str, Any] = {
+    "run_id": "r",
+    "name": "r",
+    "armbench_version": "0",
+    "started_at": "t0",
+    "config": {},
+    "config_hash": "h",
+    "config_source": "python",
+    "checkers": {},
+    "python": "3.11",
+    "host": {},
+    "packs": {},
+    "rate_card": {},
+    "simulated": True,
+    "trials_planned": 1,
+}
 
 
 # --- the local executor ----------------------------------------------------------------------

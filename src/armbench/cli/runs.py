@@ -387,8 +387,9 @@ def resume(
         reopened.config, manifest, budget_usd=budget_usd, concurrency=concurrency
     )
     used = recorded_backend(manifest)
-    if backend is None and address is None:
-        backend, address = used.get("name", "local"), used.get("address")
+    if backend is None:  # the backend the run used; --address alone joins it elsewhere
+        backend = used.get("name", "local")
+        address = address if address is not None else used.get("address")
     choice = choose_backend(backend, address, config)
     if choice.record() != used:
         change = {**(change or {"at": utc_now()}), "backend": choice.record()}

@@ -37,6 +37,7 @@ import contextlib
 import logging
 import os
 import re
+import socket
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -252,6 +253,18 @@ def public_address(address: str | None) -> str | None:
     return parts._replace(netloc=host).geturl()
 
 
+def reachable(address: str) -> None:
+    """ConnectionError now if a `HOST:PORT` address has nothing listening: Ray itself retries
+    an unreachable cluster for minutes before it says so."""
+    if address == "auto" or "://" in address:
+        return
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=5).close()
+    except (OSError, ValueError) as exc:
+        raise ConnectionError(f"nothing answers at {address} ({exc})") from exc
+
+
 @contextlib.contextmanager
 def _joined(address: str | None, run_id: str) -> Iterator[None]:
     """Ray, joined or started for one execution (see the module)."""
@@ -260,6 +273,7 @@ def _joined(address: str | None, run_id: str) -> Iterator[None]:
         return
     quiet: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING}
     if address is not None:
+        reachable(address)
         ray.init(address=address, **quiet)
         try:
             yield
