@@ -116,11 +116,24 @@ def test_a_final_answer_has_no_tool_calls(client: openai.OpenAI) -> None:
             {"role": "developer", "content": "Be brief."},
             {"role": "user", "content": "2+2?"},
         ],
-        max_tokens=50,
+        max_tokens=500,
     )
     choice = completion.choices[0]
     assert choice.finish_reason == "stop"
     assert choice.message.tool_calls is None and choice.message.content
+
+
+def test_an_answer_stops_at_max_tokens_as_the_api_does(client: openai.OpenAI) -> None:
+    """The sim writes no more than `max_tokens` (its 11 reasoning tokens included), and says
+    it was cut (`length`)."""
+    messages: list[Any] = [{"role": "user", "content": "2+2?"}]
+    whole = client.chat.completions.create(model="gpt-sim-d", messages=messages, max_tokens=500)
+    assert whole.usage is not None and whole.usage.completion_tokens > 30
+    cut = client.chat.completions.create(model="gpt-sim-d", messages=messages, max_tokens=30)
+    assert cut.choices[0].finish_reason == "length"
+    assert cut.usage is not None and cut.usage.completion_tokens <= 30
+    text = cut.choices[0].message.content
+    assert text and (whole.choices[0].message.content or "").startswith(text)
 
 
 def test_tool_messages_become_one_user_message_of_results() -> None:

@@ -339,3 +339,50 @@ def test_an_executor_sim_learns_its_brief_from_the_instruction_that_opens_its_co
     (call,) = executor.complete(request).tool_uses
     # It works on what it was told (a.py), not on the brief it was built with.
     assert (call.name, call.input) == (EDITOR, {"command": "view", "path": "a.py"})
+
+
+def test_a_file_too_long_to_write_out_is_delegated_as_its_edits(tmp_path: Path) -> None:
+    """An answer stops at `max_tokens` (8192 here), so a sim orchestrator does not paste a
+    file of some 25,000 tokens into one instruction: it views it and delegates its edits, in
+    instructions that fit, and the executor makes them."""
+    lines = [f"NAME_{i:04d}: int = {i}" for i in range(3000)]
+    target = list(lines)
+    for i in (10, 1500, 2990):
+        target[i] = f"NAME_{i:04d}: int = -1"
+    check = "python -c 'import big; assert big.NAME_0010 == big.NAME_1500 == big.NAME_2990 == -1'"
+    root = repo(tmp_path, {"big.py": "\n".join(lines) + "\n"})
+    brief = TaskBrief(solution={"big.py": "\n".join(target) + "\n"}, check_commands=(check,))
+
+    def boss(role: Role) -> Model:
+        return SimModel("boss", STRONG, brief, 11, role=role)
+
+    def worker(role: Role) -> Model:
+        return SimModel("worker", STRONG, TaskBrief(), 20, role=role)
+
+    ctx = context(root, Builds({"boss": boss, "worker": worker}), checks=(check,), limits=LIMITS)
+    arm = OrchestratedArm(
+        kind="orchestrated",
+        orchestrator="boss",
+        executor="worker",
+        orchestrator_may_edit=False,
+        returns=ReturnPolicy(policy="structured"),
+    )
+    outcome = run_orchestrated(arm, ctx)
+    delegations = [c for c in calls_of(outcome.run.messages) if c.name == DELEGATE]
+    assert delegations
+    handed = parse_instruction(delegations[0].input["instruction"])
+    assert not handed.solution and len(handed.edits["big.py"]) == 3
+    assert (root / "big.py").read_text() == "\n".join(target) + "\n"
+    assert all(r.usage.output <= 8192 for r in ctx.ledger.rows)
+    assert outcome.run.stop == "finished"
+
+
+@pytest.mark.parametrize(
+    "old",
+    ["", "x", "a\n", "\n\n", "```py\ncode\n```", "EDIT: other.py\n````old", "tail  \n  "],
+)
+def test_edit_blocks_carry_any_text_exactly(old: str) -> None:
+    edits = {"p.py": [(old, old + "!"), ("second", "")], "q.py": [("CHECK: no", "ok")]}
+    parsed = parse_instruction(render_instruction({"r.py": "R = 1\n"}, ["true"], edits=edits))
+    assert parsed.edits == {path: tuple(pairs) for path, pairs in edits.items()}
+    assert parsed.solution == {"r.py": "R = 1\n"} and parsed.check_commands == ("true",)

@@ -35,6 +35,7 @@ from armbench.sim import (
     SimRole,
     TaskBrief,
     can_edit,
+    cut_to_max_tokens,
     first_user_text,
     observations,
     parse_instruction,
@@ -48,6 +49,8 @@ from armbench.sim import (
 from armbench.tasks import Pack, Task
 
 CacheTtl = Literal["5m", "1h"]
+StopReason = Literal["end_turn", "tool_use", "max_tokens"]
+"""How an answer ended: the Messages API's names (Chat Completions maps them)."""
 
 
 class InvalidRequest(ValueError):
@@ -73,7 +76,7 @@ class BrainCall:
 class Answer:
     content: tuple[Block, ...]
     usage: Usage
-    stop_reason: Literal["end_turn", "tool_use"]
+    stop_reason: StopReason
 
 
 def end_of_prompt(request: ModelRequest) -> tuple[CacheBreakpoint, ...]:
@@ -179,8 +182,11 @@ class Brain:
                 observations(request),
                 role=coder,
                 can_edit=can_edit(request),
+                max_output_tokens=request.max_tokens,
             )
             content = render(action, call_id=call_id)
+        content, cut = cut_to_max_tokens(content, request.max_tokens, settings)
         usage, _ = accounting.account(call.request, content, self._clock(), ttl=call.ttl)
         calls = any(isinstance(b, ToolUseBlock) for b in content)
-        return Answer(content=content, usage=usage, stop_reason="tool_use" if calls else "end_turn")
+        stop: StopReason = "max_tokens" if cut else "tool_use" if calls else "end_turn"
+        return Answer(content=content, usage=usage, stop_reason=stop)

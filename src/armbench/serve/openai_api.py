@@ -35,6 +35,8 @@ from armbench.core import (
 from armbench.serve.brain import Answer, BrainCall, InvalidRequest, end_of_prompt
 
 ERROR_PREFIX = "error:"
+FINISH = {"tool_use": "tool_calls", "end_turn": "stop", "max_tokens": "length"}
+"""Chat Completions' `finish_reason` for each way an answer ends."""
 _EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
 
 # status -> (type, code, message)
@@ -240,7 +242,7 @@ class OpenAIWire:
                 {
                     "index": 0,
                     "message": message,
-                    "finish_reason": "tool_calls" if calls else "stop",
+                    "finish_reason": FINISH[answer.stop_reason],
                     "logprobs": None,
                 }
             ],

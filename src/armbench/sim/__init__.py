@@ -6,11 +6,11 @@ through a prompt-cache model. Everything it produces is labelled simulated.
 serve-sim can replay any conversation), `SimAccounting` bills, `SimModel` is the Model.
 """
 
-from armbench.sim.accounting import SimAccounting
+from armbench.sim.accounting import SimAccounting, cut_to_max_tokens
 from armbench.sim.answers import reference_answer, route_answer, single_shot_answer
 from armbench.sim.brief import TaskBrief, prepared_brief, single_shot_brief, task_brief
 from armbench.sim.instructions import parse_instruction, render_instruction
-from armbench.sim.model import SimModel, can_edit, first_user_text, render
+from armbench.sim.model import SimModel, can_edit, first_user_text
 from armbench.sim.policy import (
     Observation,
     SimAction,
@@ -19,6 +19,7 @@ from armbench.sim.policy import (
     maybe_wrong,
     observations,
     plan_edits,
+    render,
     replay,
     unnumber,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "SimRole",
     "TaskBrief",
     "can_edit",
+    "cut_to_max_tokens",
     "first_user_text",
     "maybe_wrong",
     "observations",

@@ -7,6 +7,7 @@ so the ledger's context growth and cache traffic follow from the transcript, not
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
 from armbench.config import SimModelConfig
 from armbench.core import Block, ModelRequest, TextBlock, Usage
@@ -18,6 +19,42 @@ from armbench.models.prompt_cache import (
     uncached_billing,
 )
 from armbench.models.tokenizer import BLOCK_OVERHEAD, count_tokens
+
+
+def answer_tokens(content: Sequence[Block], settings: SimModelConfig) -> int:
+    """The output tokens an answer is billed: its blocks, and the reasoning every call has."""
+    return settings.reasoning_tokens_per_call + sum(
+        BLOCK_OVERHEAD
+        + count_tokens(block.text if isinstance(block, TextBlock) else block_text(block))
+        for block in content
+    )
+
+
+def cut_to_max_tokens(
+    content: tuple[Block, ...], max_tokens: int, settings: SimModelConfig
+) -> tuple[tuple[Block, ...], bool]:
+    """The answer cut where a provider stops writing, at the request's `max_tokens` (and
+    whether it was cut): text kept up to the limit, a tool call that does not fit whole
+    dropped (a cut call cannot run). So a sim's output, like an API's, never passes what the
+    caller reserved for it (armbench.models.worst_case)."""
+    if answer_tokens(content, settings) <= max_tokens:
+        return content, False
+    kept: list[Block] = []
+    for block in content:
+        if answer_tokens((*kept, block), settings) <= max_tokens:
+            kept.append(block)
+            continue
+        if isinstance(block, TextBlock):
+            text = block.text
+            low, high = 0, len(text)  # the longest prefix that fits
+            while low < high:
+                middle = (low + high + 1) // 2
+                fits = answer_tokens((*kept, TextBlock(text=text[:middle])), settings)
+                low, high = (middle, high) if fits <= max_tokens else (low, middle - 1)
+            if low:
+                kept.append(TextBlock(text=text[:low]))
+        break
+    return tuple(kept), True
 
 
 class SimAccounting:
@@ -48,14 +85,6 @@ class SimAccounting:
         usage, latency, _ = self.bill(request, content, now, ttl=ttl)
         return usage, latency
 
-    def output_tokens(self, content: tuple[Block, ...]) -> int:
-        """The output tokens an answer is billed: its blocks, and the reasoning every call has."""
-        return self.settings.reasoning_tokens_per_call + sum(
-            BLOCK_OVERHEAD
-            + count_tokens(block.text if isinstance(block, TextBlock) else block_text(block))
-            for block in content
-        )
-
     def bill(
         self,
         request: ModelRequest,
@@ -66,7 +95,7 @@ class SimAccounting:
     ) -> tuple[Usage, float, dict[tuple[int, int], Usage]]:
         """`account`, plus how each message block of the request was billed."""
         s = self.settings
-        output = self.output_tokens(content)
+        output = answer_tokens(content, s)
         segments, breakpoints = linearize(request)
         with self._lock:
             billing = (

@@ -22,6 +22,9 @@ class TaskBrief:
     """The reference solution: final content of each file it changes (None: deleted)."""
     check_commands: tuple[str, ...] = ()
     """The commands the task's prompt says to run."""
+    edits: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    """Replacements to make in a file, in order (`old` text → `new` text), for files whose
+    whole content would not fit in one answer (an executor told to edit, not rewrite)."""
     restorable: Mapping[str, str] = field(default_factory=dict)
     """Pristine contents the sim restores a file to once check output names it (for breakage
     it was not told about, e.g. when it plays behind an HTTP server)."""

@@ -13,29 +13,20 @@ import time
 from armbench.agent.tools import EDITOR
 from armbench.config import SimModelConfig
 from armbench.core import (
-    Block,
     ModelError,
     ModelRequest,
     ModelResponse,
     Role,
-    TextBlock,
     ToolResultBlock,
     ToolUseBlock,
 )
 from armbench.models.base import ModelIdentity
 from armbench.prompts import CONTRACT, PromptSet
-from armbench.sim.accounting import SimAccounting
+from armbench.sim.accounting import SimAccounting, cut_to_max_tokens
 from armbench.sim.answers import route_answer, single_shot_answer
 from armbench.sim.brief import TaskBrief
 from armbench.sim.instructions import parse_instruction
-from armbench.sim.policy import Observation, SimAction, SimPolicy, SimRole
-
-
-def render(action: SimAction, call_id: str) -> tuple[Block, ...]:
-    content: tuple[Block, ...] = (TextBlock(text=action.text),)
-    if action.tool is not None and action.input is not None:
-        content += (ToolUseBlock(id=call_id, name=action.tool, input=action.input),)
-    return content
+from armbench.sim.policy import Observation, SimAction, SimPolicy, SimRole, render
 
 
 class SimModel:
@@ -90,10 +81,11 @@ class SimModel:
             coder = self._coder(request)
             coder.skill = self._settings.skill
             coder.can_edit = can_edit(request)
+            coder.max_output_tokens = request.max_tokens
             action = coder.step(_latest_observation(request))
         self._calls += 1
         content = render(action, call_id=f"toolu_sim_{self._identity.model}_{self._calls:04d}")
-        content, cut = self._within(content, request.max_tokens)
+        content, cut = cut_to_max_tokens(content, request.max_tokens, self._settings)
         calls = [b for b in content if isinstance(b, ToolUseBlock)]
         now = time.monotonic() - self._started + self._simulated_s
         usage, latency, blocks = self._accounting.bill(request, content, now)
@@ -109,36 +101,6 @@ class SimModel:
             simulated=True,
             block_usage=blocks,
         )
-
-    def _within(
-        self, content: tuple[Block, ...], max_tokens: int
-    ) -> tuple[tuple[Block, ...], bool]:
-        """The answer cut where a provider stops writing, at the request's `max_tokens`: text
-        kept up to the limit, a tool call that does not fit whole dropped (a cut call cannot
-        run). So a sim's output, like an API's, never passes what the caller reserved for."""
-        if self._accounting.output_tokens(content) <= max_tokens:
-            return content, False
-        kept: list[Block] = []
-        for block in content:
-            if self._accounting.output_tokens((*kept, block)) <= max_tokens:
-                kept.append(block)
-            elif isinstance(block, TextBlock):
-                text = block.text
-                low, high = 0, len(text)  # the longest prefix that fits
-                while low < high:
-                    middle = (low + high + 1) // 2
-                    fits = (*kept, TextBlock(text=text[:middle]))
-                    low, high = (
-                        (middle, high)
-                        if self._accounting.output_tokens(fits) <= max_tokens
-                        else (low, middle - 1)
-                    )
-                if low:
-                    kept.append(TextBlock(text=text[:low]))
-                break
-            else:
-                break
-        return tuple(kept), True
 
     def _coder(self, request: ModelRequest) -> SimPolicy:
         """The policy, made at the first call: an executor's brief is the instruction that

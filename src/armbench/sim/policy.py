@@ -33,7 +33,15 @@ from typing import Any, Literal
 from armbench.agent.editor import VIEW_CUT, occurrences
 from armbench.agent.tools import BASH, DELEGATE, EDITOR
 from armbench.config import SimModelConfig
-from armbench.core import ModelRequest, ToolResultBlock, exited_zero
+from armbench.core import (
+    Block,
+    ModelRequest,
+    TextBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+    exited_zero,
+)
+from armbench.sim.accounting import answer_tokens
 from armbench.sim.brief import TaskBrief
 from armbench.sim.instructions import render_instruction
 
@@ -57,6 +65,14 @@ class SimAction:
     text: str
     tool: str | None = None
     input: dict[str, Any] | None = None
+
+
+def render(action: SimAction, call_id: str) -> tuple[Block, ...]:
+    """The answer's content blocks: its prose, then its tool call if it makes one."""
+    content: tuple[Block, ...] = (TextBlock(text=action.text),)
+    if action.tool is not None and action.input is not None:
+        content += (ToolUseBlock(id=call_id, name=action.tool, input=action.input),)
+    return content
 
 
 Observation = tuple[str, bool]
@@ -122,6 +138,10 @@ class SimPolicy:
         """The skill of the model answering now (models sharing a policy set it per call)."""
         self.can_edit = True
         """Whether its editor may change files (an orchestrator's may only view)."""
+        self.max_output_tokens: int | None = None
+        """The answer's `max_tokens` (None: unbounded): an orchestrator delegates in
+        instructions that fit it, as a real model must, since an answer past it is cut."""
+        self._edits = dict(brief.edits)
         self._last_check = ""
 
     def step(self, observation: Observation | None) -> SimAction:
@@ -156,7 +176,7 @@ class SimPolicy:
                 {"command": checks},
             )
             self._discover(output)
-        focus = sorted(self._targets)
+        focus = sorted(self._targets.keys() | self._edits.keys())
         rounds_left = 1 + round(4 * skill)
         while True:
             for path in focus:
@@ -199,14 +219,50 @@ class SimPolicy:
                 ]
         return "\n".join(lines)
 
-    def _delegate(self, paths: list[str]) -> SimAction:
-        files = {p: self._targets[p] for p in paths}
-        instruction = render_instruction(files, self._brief.check_commands)
+    def _delegate(
+        self, paths: list[str], edits: dict[str, list[tuple[str, str]]] | None = None
+    ) -> SimAction:
+        files = {p: self._targets[p] for p in paths if not edits or p not in edits}
+        instruction = render_instruction(files, self._brief.check_commands, edits=edits)
         return SimAction(
             self._say(f"Delegating {', '.join(paths)} to the executor."),
             DELEGATE,
             {"instruction": instruction},
         )
+
+    def _fits(self, action: SimAction) -> bool:
+        limit = self.max_output_tokens
+        return limit is None or answer_tokens(render(action, ""), self._settings) <= limit
+
+    def _delegate_all(self, paths: list[str]) -> Policy:
+        """Delegate `paths` in up to three instructions; one too long for an answer is split
+        file by file, and a file too long to write out whole is handed over as its edits
+        (worked out from the file as viewed), as few to an instruction as fit."""
+        chunks = max(1, min(3, len(paths)))
+        for start in range(chunks):
+            group = paths[start::chunks]
+            action = self._delegate(group)
+            if self._fits(action) or (len(group) == 1 and self._targets[group[0]] is None):
+                yield action
+                continue
+            for path in group:
+                action = self._delegate([path])
+                target = self._targets[path]
+                if self._fits(action) or target is None:
+                    yield action
+                    continue
+                current, missing = yield from self._read(path)
+                if missing:  # a new file that long: nothing to edit, write it out
+                    yield action
+                    continue
+                batch: list[tuple[str, str]] = []
+                for edit in plan_edits(current, target.splitlines()):
+                    if batch and not self._fits(self._delegate([path], {path: [*batch, edit]})):
+                        yield self._delegate([path], {path: batch})
+                        batch = []
+                    batch.append(edit)
+                if batch:
+                    yield self._delegate([path], {path: batch})
 
     def _orchestrate(self) -> Policy:
         checks = " && ".join(self._brief.check_commands)
@@ -217,10 +273,7 @@ class SimPolicy:
                 {"command": checks},
             )
             self._discover(output)
-        paths = sorted(self._targets)
-        chunks = max(1, min(3, len(paths)))
-        for start in range(chunks):
-            yield self._delegate(paths[start::chunks])
+        yield from self._delegate_all(sorted(self._targets))
         rounds_left = 1 + round(3 * self.skill)
         while checks and rounds_left > 0:
             output, _ = yield SimAction(
@@ -235,29 +288,17 @@ class SimPolicy:
                 for path in focus:
                     yield from self._bring_to_target(path)
             else:
-                yield self._delegate(focus)
+                yield from self._delegate_all(focus)
         yield SimAction(self._say("The work is done and verified."))
 
-    def _bring_to_target(self, path: str) -> Policy:
-        target = self._targets[path]
-        if target is None:
-            yield SimAction(
-                self._say(f"{path} is no longer needed."),
-                BASH,
-                {"command": f"rm -f {shlex.quote(path)}"},
-            )
-            return
+    def _read(self, path: str) -> Generator[SimAction, Observation, tuple[list[str], bool]]:
+        """The file's lines as the editor shows them (a long file viewed part by part), and
+        whether it is missing."""
         shown, missing = yield SimAction(
             self._say(f"Let me look at {path}."), EDITOR, {"command": "view", "path": path}
         )
         if missing:
-            content = self._maybe_wrong(target)
-            yield SimAction(
-                self._say(f"Creating {path}."),
-                EDITOR,
-                {"command": "create", "path": path, "file_text": content},
-            )
-            return
+            return [], True
         current = unnumber(shown)
         while VIEW_CUT in shown:  # a long file is shown in parts: read the rest before editing
             shown, _ = yield SimAction(
@@ -266,6 +307,36 @@ class SimPolicy:
                 {"command": "view", "path": path, "view_range": [len(current) + 1, -1]},
             )
             current += unnumber(shown)
+        return current, False
+
+    def _bring_to_target(self, path: str) -> Policy:
+        target = self._targets.get(path)
+        if path not in self._targets:  # told its edits, not its content: make them as viewed
+            current, missing = yield from self._read(path)
+            text = "\n".join(current)
+            for old, new in self._edits[path]:
+                if old in text:
+                    text = text.replace(old, new, 1)
+            target = self._targets[path] = None if missing else text + "\n"
+            if target is None:
+                return  # nothing to edit: the instruction was wrong, and the checks will say
+        elif target is None:
+            yield SimAction(
+                self._say(f"{path} is no longer needed."),
+                BASH,
+                {"command": f"rm -f {shlex.quote(path)}"},
+            )
+            return
+        else:
+            current, missing = yield from self._read(path)
+            if missing:
+                content = self._maybe_wrong(target)
+                yield SimAction(
+                    self._say(f"Creating {path}."),
+                    EDITOR,
+                    {"command": "create", "path": path, "file_text": content},
+                )
+                return
         if not current:
             content = self._maybe_wrong(target)
             yield SimAction(
@@ -320,10 +391,12 @@ def replay(
     *,
     role: SimRole = "solo",
     can_edit: bool = True,
+    max_output_tokens: int | None = None,
 ) -> SimAction:
     """The action a policy takes after `history`, replayed from the start."""
     policy = SimPolicy(settings, brief, seed, role=role)
     policy.can_edit = can_edit
+    policy.max_output_tokens = max_output_tokens
     action = policy.step(None)
     for observation in history:
         action = policy.step(observation)
