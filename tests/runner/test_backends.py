@@ -342,3 +342,11 @@ def test_a_node_with_another_armbench_or_another_pack_refuses_to_run(tmp_path: P
     changed = settings_for(cfg, run_id="run-p", packs={"demo": "0" * 64 + " /elsewhere"})
     out = run_on_node(changed, PlanRef.of(plan), Direct(Accounts(cfg, 0.0)))
     assert isinstance(out, NodeFailure) and "is not the driver's" in out.error
+
+
+def test_the_manifest_records_a_cluster_address_without_its_credentials() -> None:
+    from armbench.runner.backends.ray import KIND, public_address
+
+    assert public_address("ray://alice:pw@head:10001") == "ray://head:10001"
+    assert public_address("head:6379") == "head:6379" and public_address(None) is None
+    assert KIND.record("ray://alice:pw@head:10001")["address"] == "ray://head:10001"
