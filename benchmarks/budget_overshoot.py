@@ -4,14 +4,15 @@ Runs go through the Python API (`armbench.run`) in this process, each small enou
 in minutes, priced by a rate card with the demo's prices (`src/armbench/examples/demo-prices.toml`,
 `sim/strong`: $5 input, $25 output per million tokens). Two workloads (--via):
 
-- `serve-sim` (the default): the `oneshot` pack's ten single-shot tasks, two arms (with and
-  without the execution contract) on a model of provider `anthropic` whose `base_url` is
-  `armbench serve-sim`, started here with the fault `slow=--slow`: every call takes that long,
-  so at --concurrency 8 up to eight calls are in flight together, each holding its reservation
-  (the SDK's worst case: the request's bytes plus 1024 tokens, and `max_tokens` of output);
+- `serve-sim` (the default): the `oneshot` pack's ten single-shot tasks × --replicates (3),
+  two arms (with and without the execution contract) on a model of provider `anthropic` whose
+  `base_url` is `armbench serve-sim`, started here with the fault `slow=--slow`: every call
+  takes that long, so at --concurrency 8 up to eight calls are in flight together, each
+  holding its reservation (the SDK's worst case: the request's bytes plus 1024 tokens, and
+  `max_tokens` of output), and the larger budgets are crossed while several are;
 - `sim`: the demo pack's `feature` task, two solo arms on in-process sims (the exact worst
-  case: armbench's own token count), --replicates each. A sim answers at once, so calls seldom
-  overlap: this checks the accounting of multi-call trials stopped half-way.
+  case: armbench's own token count), --replicates (2) each. A sim answers at once, so calls
+  seldom overlap: this checks the accounting of multi-call trials stopped half-way.
 
 1. A reference run with a budget far above its cost gives the unbudgeted cost, and the
    reservation of its first call (the smallest budget that lets a trial start).
@@ -223,13 +224,13 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8, help="trials at once")
     parser.add_argument("--slow", type=float, default=0.3, help="seconds each call takes")
     parser.add_argument("--max-tokens", type=int, default=1024, help="the API model's max_tokens")
-    parser.add_argument("--replicates", type=int, help="default: 1 (serve-sim), 2 (sim)")
+    parser.add_argument("--replicates", type=int, help="default: 3 (serve-sim), 2 (sim)")
     parser.add_argument("--fraction", type=float, default=0.8, help="of the unbudgeted cost")
     parser.add_argument("--seed", type=int, default=12, help="seeds the runs and the budgets")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
     if args.replicates is None:
-        args.replicates = 1 if args.via == "serve-sim" else 2
+        args.replicates = 3 if args.via == "serve-sim" else 2
     info = machine()
     show_machine(info)
     flight = InFlight()
