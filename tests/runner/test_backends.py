@@ -27,7 +27,8 @@ from armbench.runner import capacity_for, preflight
 from armbench.runner.backends import BackendUnavailable, Finished, Job, backend_kind
 from armbench.runner.backends import local as local_backend
 from armbench.runner.backends.accounts import Accounts, RemoteBudget, RemoteLimiters
-from armbench.runner.backends.worker import NodeFailure, NodeSlots, PlanRef, Settings, run_on_node
+from armbench.runner.backends.node import NodeSlots, Settings
+from armbench.runner.backends.worker import NodeFailure, PlanRef, run_on_node
 from armbench.runner.plan import TrialPlan, plan_trials
 from armbench.runner.prepared_cache import PreparedCache
 from armbench.runner.run import arm_prompts

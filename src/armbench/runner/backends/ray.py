@@ -3,10 +3,11 @@ armbench that imports Ray (the optional extra `armbench[ray]`).
 
 The driver (this process, `runner.run.execute`) keeps the run directory and the decisions;
 each trial is a Ray task that runs the whole trial on one node (armbench.runner.backends.
-worker: prepare its template, the agent's model work, the judge) and hands back its record
-and transcript text, which the driver writes. What the tasks share lives in one actor of the
-run, on the driver's node (armbench.runner.backends.accounts: the budget, the endpoint
-limiters, the activity a progress display shows).
+worker: the agent's model work, the judge) and hands back its record and transcript text,
+which the driver writes. What the tasks share lives in one actor of the run, on the driver's
+node (armbench.runner.backends.accounts: the budget, the endpoint limiters, the activity a
+progress display shows); each node's templates in one actor on that node
+(armbench.runner.backends.node.Templates), so a template is prepared once per node.
 
 How the trials are laid out:
 
@@ -40,7 +41,7 @@ import re
 import socket
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -53,13 +54,8 @@ from armbench.env.process import OWNER_VARIABLE
 from armbench.runner import leases
 from armbench.runner.backends.accounts import Accounts, RemoteBudget, RemoteLimiters
 from armbench.runner.backends.base import Backend, BackendUnavailable, Finished, Job
-from armbench.runner.backends.worker import (
-    NodeFailure,
-    PlanRef,
-    Settings,
-    remove_slots,
-    run_on_node,
-)
+from armbench.runner.backends.node import Settings, Templates, remove_slots
+from armbench.runner.backends.worker import NodeFailure, PlanRef, run_on_node
 from armbench.runner.capacity import Capacity
 from armbench.runner.cleanup import base_tempdir
 from armbench.runner.events import Activity
@@ -86,11 +82,28 @@ class RayCalls:
 
 
 @ray.remote(num_cpus=0, max_retries=0)
-def _trial(settings: Settings, ref: PlanRef, handle: Any) -> TrialResult | NodeFailure | None:
-    return run_on_node(settings, ref, RayCalls(handle))
+def _trial(
+    settings: Settings, ref: PlanRef, handle: Any, templates: dict[str, Any]
+) -> TrialResult | NodeFailure | None:
+    here: Any = templates.get(ray.get_runtime_context().get_node_id())
+
+    def fetch(task_id: str, inject_seed: int) -> Any:
+        return ray.get(here.get.remote(task_id, inject_seed))
+
+    return run_on_node(settings, ref, RayCalls(handle), fetch if here is not None else None)
 
 
 _Accounts = ray.remote(Accounts)
+
+
+class _NodeTemplates(Templates):
+    def __init__(self, settings: Settings, handle: Any) -> None:
+        super().__init__(settings, RayCalls(handle))
+
+
+_Templates = ray.remote(_NodeTemplates)
+_nodes: Callable[[], list[dict[str, Any]]] = ray.nodes
+"""The cluster's nodes (Ray leaves `ray.nodes` untyped)."""
 
 
 class RayExecutor:
@@ -102,7 +115,19 @@ class RayExecutor:
         self._calls = RayCalls(handle)
         config = job.pre.config
         self._budget = RemoteBudget(self._calls, config.budget_usd, "driver")
-        self._settings = ray.put(Settings.of(job.pre, job.run_id))
+        settings = Settings.of(job.pre, job.run_id)
+        self._settings = ray.put(settings)
+        # One template agent per node alive now (a node that joins later has its workers
+        # prepare their own), each owned by this process: it ends with the driver.
+        self._templates: dict[str, Any] = {
+            node["NodeID"]: _Templates.options(
+                num_cpus=0,
+                max_concurrency=16,
+                scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], False),
+            ).remote(self._settings, handle)
+            for node in _nodes()
+            if node.get("Alive")
+        }
         self._concurrency = config.concurrency
         self._pending: deque[TrialPlan] = deque()
         self._running: dict[Any, tuple[TrialPlan, float]] = {}
@@ -121,7 +146,7 @@ class RayExecutor:
                 break
             plan = self._pending.popleft()
             task = _trial.options(scheduling_strategy="SPREAD")
-            ref = task.remote(self._settings, PlanRef.of(plan), self._handle)
+            ref = task.remote(self._settings, PlanRef.of(plan), self._handle, self._templates)
             self._running[ref] = (plan, time.time())
             self._job.on_activity(Activity("trial_started", plan.trial_id))
 
@@ -156,13 +181,20 @@ class RayExecutor:
             return TrialResult(redacted(record, self._job.context.redact), None)
         return out
 
-    def cancel(self) -> None:
-        """End the trials under way (the driver is leaving early): their workers are killed,
-        and their leases' watchdogs clean up after them."""
+    def close(self) -> None:
+        """End the trials under way (the driver is leaving early: their workers are killed,
+        and their leases' watchdogs clean up after them) and the template agents (their
+        folders removed)."""
         for ref in self._running:
             with contextlib.suppress(RayError):
                 ray.cancel(ref, force=True)
         self._running.clear()
+        closing = [agent.close.remote() for agent in self._templates.values()]
+        with contextlib.suppress(RayError):
+            ray.wait(closing, num_returns=len(closing), timeout=30)
+        for agent in self._templates.values():
+            with contextlib.suppress(RayError):
+                ray.kill(agent)
 
 
 def lost(exc: RayError) -> str:
@@ -209,7 +241,7 @@ class RayBackend:
         try:
             yield executor
         finally:
-            executor.cancel()
+            executor.close()
             # This node's slot files (another node's stay: a few empty files in its lease
             # folder, reused if the run is resumed).
             remove_slots(leases.registry(base_tempdir()), job.run_id)
