@@ -1,6 +1,8 @@
 """`--backend` and `--address` of `run`, `resume` and `demo`: which execution backend runs the
 trials (armbench.runner.backends), checked before anything is written, and opened before the
-run directory is made so that a cluster that cannot be joined leaves nothing behind."""
+run directory is made so that a cluster that cannot be joined leaves nothing behind; and the
+execution on it with the live view (its budget read through the backend, so on Ray the one
+every worker shares)."""
 
 from __future__ import annotations
 
@@ -11,12 +13,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from armbench.cli.app import fail
+from armbench.cli.app import err, fail
 
 if TYPE_CHECKING:
     from armbench.config import RunConfig
+    from armbench.runner import Preflight, RunOutcome
     from armbench.runner.backends import Backend, BackendKind
-    from armbench.store import Manifest
+    from armbench.store import Manifest, RunDirectory
 
 BackendOption = Annotated[
     str | None,
@@ -88,3 +91,50 @@ def recorded_backend(manifest: Manifest) -> dict[str, Any]:
         if "backend" in change:
             return dict(change["backend"])
     return dict(manifest.backend) or {"name": "local"}
+
+
+def resume_backend(
+    manifest: Manifest, name: str | None, address: str | None, config: RunConfig
+) -> tuple[BackendChoice, dict[str, Any] | None]:
+    """The backend a resume runs on: the one the run last used unless `--backend` says
+    otherwise (`--address` alone joins that backend elsewhere); and, when that is not the
+    one the run last used, the `resumed_with` entry that says so."""
+    from armbench.store import utc_now
+
+    used = recorded_backend(manifest)
+    if name is None:
+        name = used.get("name", "local")
+        address = address if address is not None else used.get("address")
+    choice = choose_backend(name, address, config)
+    record = choice.record()
+    return choice, None if record == used else {"at": utc_now(), "backend": record}
+
+
+def execute_on(pre: Preflight, run_dir: RunDirectory, todo: int, backend: Backend) -> RunOutcome:
+    """Execute on `backend` with the live view (armbench.cli.progress): done of `todo`, by
+    status, spend against the budget (the one every worker shares), an ETA and what the run
+    is doing."""
+    from armbench.cli.progress import RunProgress
+    from armbench.core import TrialRecord
+    from armbench.pricing import UnknownPriceError, trial_cost
+    from armbench.runner import execute, run_capacity
+
+    with run_dir.database() as db:
+        capacity = backend.share(pre.config, run_capacity(pre, db))
+
+    def cost_of(record: TrialRecord) -> float | None:
+        try:
+            return trial_cost(record, pre.rate_card)
+        except UnknownPriceError:  # checked before the run; shown as unpriced, never as $0
+            return None
+
+    budget = capacity.budget.state if capacity.budget.limit_usd is not None else None
+    with RunProgress(err, pre.config.name, todo, budget=budget, cost_of=cost_of) as progress:
+        return execute(
+            pre,
+            run_dir,
+            on_trial=progress.on_trial,
+            on_activity=progress.on_activity,
+            capacity=capacity,
+            backend=backend,
+        )

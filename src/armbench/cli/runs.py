@@ -14,8 +14,9 @@ from armbench.cli.backends import (
     AddressOption,
     BackendOption,
     choose_backend,
+    execute_on,
     opened,
-    recorded_backend,
+    resume_backend,
 )
 
 if TYPE_CHECKING:  # the verbs import what they use when they run: `armbench --help` stays fast
@@ -23,7 +24,6 @@ if TYPE_CHECKING:  # the verbs import what they use when they run: `armbench --h
     from armbench.config import RunConfig
     from armbench.env import SandboxChoice
     from armbench.runner import Preflight, RunOutcome
-    from armbench.runner.backends import Backend
     from armbench.store import RunDirectory
 
 DEMO_CONFIG = Path(__file__).resolve().parents[1] / "examples" / "demo.yaml"
@@ -62,36 +62,6 @@ def open_facts(path: Path, rate_card: Path | None) -> RunFacts:
         return load_run_facts(path, rate_card=rate_card)
     except (RunDirectoryError, UnknownPriceError, ValueError) as exc:
         fail(str(exc))
-
-
-def _execute(pre: Preflight, run_dir: RunDirectory, todo: int, backend: Backend) -> RunOutcome:
-    """Execute on `backend` with the live view (armbench.cli.progress): done of `todo`, by
-    status, spend against the budget (the one every worker shares), an ETA and what the run
-    is doing."""
-    from armbench.cli.progress import RunProgress
-    from armbench.core import TrialRecord
-    from armbench.pricing import UnknownPriceError, trial_cost
-    from armbench.runner import execute, run_capacity
-
-    with run_dir.database() as db:
-        capacity = backend.share(pre.config, run_capacity(pre, db))
-
-    def cost_of(record: TrialRecord) -> float | None:
-        try:
-            return trial_cost(record, pre.rate_card)
-        except UnknownPriceError:  # checked before the run; shown as unpriced, never as $0
-            return None
-
-    budget = capacity.budget.state if capacity.budget.limit_usd is not None else None
-    with RunProgress(err, pre.config.name, todo, budget=budget, cost_of=cost_of) as progress:
-        return execute(
-            pre,
-            run_dir,
-            on_trial=progress.on_trial,
-            on_activity=progress.on_activity,
-            capacity=capacity,
-            backend=backend,
-        )
 
 
 def _finish(
@@ -213,7 +183,7 @@ def _run(
         made = f" ({len(swept)} arms made by the sweep from {bases})" if swept else ""
         on = f" on {choice.name}" if choice.name != "local" else ""
         err.print(f"run {run_dir.run_id}: {len(pre.plans)} trials{made}{on} → {run_dir.path}")
-        outcome = _execute(pre, run_dir, len(pre.plans), backend_open)
+        outcome = execute_on(pre, run_dir, len(pre.plans), backend_open)
     _finish(run_dir, outcome, max_infra_errors, html)
 
 
@@ -359,7 +329,7 @@ def resume(
     from armbench.config import ConfigError
     from armbench.runner import check_packs, execution_settings, record_settings, reopen, retry
     from armbench.runner.resume import settle
-    from armbench.store import RunDirectory, RunDirectoryError, utc_now
+    from armbench.store import RunDirectory, RunDirectoryError
 
     retrying = retry_infra is not None
     classes = _infra_classes(retry_infra) if retrying else None
@@ -386,13 +356,9 @@ def resume(
     config, change = execution_settings(
         reopened.config, manifest, budget_usd=budget_usd, concurrency=concurrency
     )
-    used = recorded_backend(manifest)
-    if backend is None:  # the backend the run used; --address alone joins it elsewhere
-        backend = used.get("name", "local")
-        address = address if address is not None else used.get("address")
-    choice = choose_backend(backend, address, config)
-    if choice.record() != used:
-        change = {**(change or {"at": utc_now()}), "backend": choice.record()}
+    choice, moved = resume_backend(manifest, backend, address, config)
+    if moved is not None:
+        change = {**(change or {"at": moved["at"]}), "backend": moved["backend"]}
     recorded = manifest.sandbox.get("backend")
     pre = _preflight(config, sandbox=recorded if recorded in ("bwrap", "local") else None)
     try:
@@ -411,7 +377,7 @@ def resume(
     with opened(choice, config.name) as backend_open:
         record_settings(directory, change)
         try:
-            outcome = _execute(pre, directory, todo, backend_open)
+            outcome = execute_on(pre, directory, todo, backend_open)
         except RunDirectoryError as exc:  # another process started running its trials meanwhile
             fail(str(exc), code=2)
     _finish(directory, outcome, max_infra_errors)
