@@ -51,8 +51,7 @@ def test_the_line_counts_statuses_and_prices_finished_trials_without_a_budget() 
     view.on_trial(trial("A-t-3", status="infra_error"))
     now.t += 90
     assert view.line() == (
-        "exp  3/6  pass 1 fail 1 limit 0 infra 1  $0.75 spent (+1 unpriced)  "
-        "elapsed 1:30  eta 1:30"
+        "exp  3/6  pass 1 fail 1 limit 0 infra 1  $0.75 spent (+1 unpriced)  elapsed 1:30  eta 1:30"
     )
 
 
