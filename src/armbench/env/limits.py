@@ -137,11 +137,13 @@ class CommandGroup:
         with contextlib.suppress(OSError):
             (self.folder / "pids.max").write_text("0\n")  # no new process from here on
         deadline = time.monotonic() + grace_s
+        pause = 0.001  # the group's last members are usually gone within a millisecond or two
         while (pids := self.members()) and time.monotonic() < deadline:
             for pid in pids:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signal.SIGKILL)
-            time.sleep(0.01)
+            time.sleep(pause)
+            pause = min(2 * pause, 0.01)
 
     def close(self) -> None:
         """Kill what is left and remove the group."""
@@ -149,6 +151,7 @@ class CommandGroup:
         with contextlib.suppress(OSError):
             os.close(self._procs_fd)
         deadline = time.monotonic() + 2.0
+        pause = 0.001
         while time.monotonic() < deadline:
             try:
                 self.folder.rmdir()
@@ -156,4 +159,5 @@ class CommandGroup:
             except FileNotFoundError:
                 return
             except OSError:  # members still exiting
-                time.sleep(0.01)
+                time.sleep(pause)
+                pause = min(2 * pause, 0.01)
