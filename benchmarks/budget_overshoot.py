@@ -103,8 +103,8 @@ class InFlight:
             with self._lock:
                 self.open.discard(id(reservation))
 
-        Budget.reserve = counted_reserve  # type: ignore[method-assign]
-        Budget.settle = counted_settle  # type: ignore[method-assign]
+        Budget.reserve = counted_reserve  # type: ignore[method-assign,assignment]
+        Budget.settle = counted_settle  # type: ignore[method-assign,assignment]
 
 
 def write_card(folder: Path) -> Path:

@@ -144,7 +144,7 @@ class Timers:
         setattr(owner, name, timed)
 
     def install(self) -> None:
-        original_run_trial = local.run_trial
+        original_run_trial = local.run_trial  # type: ignore[attr-defined]
 
         @functools.wraps(original_run_trial)
         def run_trial(plan: Any, ctx: Any) -> Any:
@@ -158,7 +158,7 @@ class Timers:
                 finally:
                     self.charge(plan.trial_id, "total", time.perf_counter() - started)
 
-        local.run_trial = run_trial
+        local.run_trial = run_trial  # type: ignore[attr-defined]
         original_write = run.write_trial
 
         @functools.wraps(original_write)
@@ -176,10 +176,10 @@ class Timers:
         self.wrap(trial, "_record", "record")
         self.wrap(trial, "redacted", "record")
         self.wrap(prepared_cache, "prepare", "prepare")
-        for cls in (attempts.AgenticAttempt, attempts.SingleShotAttempt):
-            self.wrap(cls, "judge", "judge")
-        for cls in (SimModel, ScriptModel, AnthropicMessagesModel, OpenAIChatModel):
-            self.wrap(cls, "complete", "model")
+        for attempt in (attempts.AgenticAttempt, attempts.SingleShotAttempt):
+            self.wrap(attempt, "judge", "judge")
+        for model in (SimModel, ScriptModel, AnthropicMessagesModel, OpenAIChatModel):
+            self.wrap(model, "complete", "model")
         for env in (BwrapEnvironment, LocalEnvironment):
             self.wrap(env, "run", "commands")
 
@@ -222,7 +222,7 @@ def run_workload(
         timers.profiler.dump_stats(args.profile)
         timers.profiler = None
     wall = time.perf_counter() - started
-    rows = []
+    rows: list[dict[str, Any]] = []
     for record in result.records:
         t = timers.by_trial[record.trial_id]
         overhead = t["total"] - t["model"] - t["judge"] - t["prepare"]
