@@ -372,3 +372,27 @@ def test_pytest_without_a_report_is_not_parsed(tmp_path: Path) -> None:
     assert not report.passed
     assert report.problem == "pytest wrote no JUnit report (exit 4)"
     assert "conftest boom" in report.output_tail
+
+
+HANGS = """\
+import os
+
+
+def test_hangs() -> None:
+    read_end, _write_end = os.pipe()
+    os.read(read_end, 1)  # nobody writes: blocks for ever, as a deadlocked child pipe does
+"""
+
+
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["serial", "xdist"])
+def test_pytest_a_hung_test_fails_alone_named_and_the_rest_still_run(
+    tmp_path: Path, workers: tuple[str, ...]
+) -> None:
+    env = _repo(tmp_path, {"tests/test_hangs.py": HANGS})
+    report = run_pytest(env, python=PY, args=workers, timeout_s=120, test_timeout_s=2)
+    assert report.parsed, report.problem or report.output_tail
+    assert report.counts == _counts(passed=2, failed=1)
+    (finding,) = report.findings
+    assert finding.path == "tests/test_hangs.py"
+    assert "ran past 2 s" in finding.message
+    assert not report.passed

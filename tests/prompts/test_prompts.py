@@ -122,3 +122,16 @@ def test_every_built_in_file_is_named_for_its_id(tmp_path: Path) -> None:
     bad_role.write_text("id: thing\nrole: boss\ndescription: d\ntemplate: t\n")
     with pytest.raises(PromptError, match="role"):
         load_prompt_file(bad_role)
+
+
+def test_a_prompt_set_pickles_after_it_has_rendered_and_matched() -> None:
+    """Backend workers receive prompts by pickle, often after the driver has rendered them (a
+    compiled jinja2 Template does not pickle): the copy renders and recognises the same texts."""
+    import pickle
+
+    prompts = PromptSet()
+    text = prompts.render(ORCHESTRATOR_SYSTEM, may_edit=True)
+    assert prompts.role_of(text) == "orchestrator"
+    copy = pickle.loads(pickle.dumps(prompts))
+    assert copy.render(ORCHESTRATOR_SYSTEM, may_edit=True) == text
+    assert copy.role_of(text) == "orchestrator"

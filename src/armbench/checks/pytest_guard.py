@@ -19,6 +19,8 @@ from pathlib import Path
 
 GUARD_MODULE = "armbench_pytest_guard"
 GUARD_SOURCE = Path(__file__).parent / "guard" / f"{GUARD_MODULE}.py"
+TIMEOUT_MODULE = "armbench_pytest_timeout"
+TIMEOUT_SOURCE = GUARD_SOURCE.with_name(f"{TIMEOUT_MODULE}.py")
 
 
 @dataclass(frozen=True)
@@ -42,25 +44,36 @@ class GuardedRun:
     folder: Path
     report: Path
     nonce: str
+    test_timeout_s: float | None = None
+    """Seconds each test may run (armbench_pytest_timeout); None: no limit per test."""
 
     @classmethod
-    def install(cls, scratch: Path) -> GuardedRun:
-        """Copy the plugin into a new folder under `scratch` (a folder the command may read)."""
+    def install(cls, scratch: Path, *, test_timeout_s: float | None = None) -> GuardedRun:
+        """Copy the plugins into a new folder under `scratch` (a folder the command may read)."""
         folder = scratch / f"guard-{secrets.token_hex(4)}"
         folder.mkdir(parents=True)
-        shutil.copyfile(GUARD_SOURCE, folder / GUARD_SOURCE.name)
-        return cls(folder=folder, report=folder / "report.jsonl", nonce=secrets.token_hex(16))
+        for source in (GUARD_SOURCE, TIMEOUT_SOURCE):
+            shutil.copyfile(source, folder / source.name)
+        report, nonce = folder / "report.jsonl", secrets.token_hex(16)
+        return cls(folder=folder, report=report, nonce=nonce, test_timeout_s=test_timeout_s)
 
     @property
     def args(self) -> tuple[str, ...]:
-        return ("-p", GUARD_MODULE)
+        timeout = ("-p", TIMEOUT_MODULE) if self.test_timeout_s is not None else ()
+        return ("-p", GUARD_MODULE, *timeout)
 
     @property
     def environ(self) -> dict[str, str]:
+        timeout = (
+            {"ARMBENCH_TEST_TIMEOUT_S": f"{self.test_timeout_s:g}"}
+            if self.test_timeout_s is not None
+            else {}
+        )
         return {
             "PYTHONPATH": str(self.folder),
             "ARMBENCH_GUARD_REPORT": str(self.report),
             "ARMBENCH_GUARD_NONCE": self.nonce,
+            **timeout,
         }
 
     def environ_over(self, base: Mapping[str, str]) -> dict[str, str]:

@@ -277,17 +277,19 @@ def run_pytest(
     args: Sequence[str] = (),
     min_passed: int = 1,
     timeout_s: float = 600,
+    test_timeout_s: float | None = None,
     report_dir: Path | None = None,
 ) -> CheckReport:
     """`python -m pytest --junitxml`, guarded: collection errors do not stop the other modules
     running, and the verdict holds only if armbench's guard (armbench.checks.pytest_guard) saw
-    the session through and agrees with the JUnit report.
+    the session through and agrees with the JUnit report. `timeout_s` bounds the whole run,
+    `test_timeout_s` each test (a hung test then fails alone, named).
 
     The reports are written in `report_dir`, a folder `env` lets commands write and the harness
     read (a sandbox's scratch); a fresh temporary folder when None (plain processes only)."""
     with tempfile.TemporaryDirectory(prefix="armbench-junit-", dir=report_dir) as tmp:
         report = Path(tmp) / "junit.xml"
-        guard = GuardedRun.install(Path(tmp))
+        guard = GuardedRun.install(Path(tmp), test_timeout_s=test_timeout_s)
         argv = [
             python,
             "-m",

@@ -114,6 +114,7 @@ def run_pytest_gate(name: str, gate: PytestGate, ctx: GateContext) -> GateResult
         args=gate.args,
         min_passed=gate.min_passed,
         timeout_s=gate.timeout_s,
+        test_timeout_s=gate.test_timeout_s,
         report_dir=ctx.scratch,
     )
     result = _from_report(name, report)

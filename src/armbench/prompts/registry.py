@@ -92,6 +92,11 @@ class Prompt:
         """sha256 of the template text: what the manifest records for this prompt."""
         return hashlib.sha256(self.template.encode()).hexdigest()
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle without the cached compiled template and patterns: a jinja2 Template does not
+        pickle, and a prompt crosses to backend workers once it has been rendered."""
+        return {k: v for k, v in self.__dict__.items() if k not in {"_compiled", "_patterns"}}
+
     @functools.cached_property
     def _compiled(self) -> jinja2.Template:
         return _jinja().from_string(self.template)

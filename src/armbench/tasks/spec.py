@@ -88,6 +88,9 @@ class PytestGate(_Spec):
     timeout_s: float = Field(600, gt=0)
     """Seconds the suite may run before it is stopped and the gate fails (a real project's
     whole suite on a busy machine needs more than a small fixture's)."""
+    test_timeout_s: float | None = Field(None, gt=0)
+    """Seconds one test may run before it is stopped and fails, named (a test that hangs on
+    broken code then costs this, not the whole `timeout_s`); None: no limit per test."""
 
 
 class MovedFunctionGate(_Spec):
