@@ -53,9 +53,9 @@ PROJECTS = (
         version="4.17.0",
         # test_benchmarks.py needs pytest-codspeed (a plugin, and plugin autoload is off).
         mypy="src/humanize tests --exclude=tests/test_benchmarks.py$",
-        # Its ruff config says `fix = true` and armbench's ruff runs do not pass --no-fix;
-        # _version.py is generated and has an unsorted __all__ (RUF022).
-        ruff="--no-fix src tests --extend-exclude=src/humanize/_version.py",
+        # _version.py is generated and has an unsorted __all__ (RUF022). (Its config's
+        # `fix = true` is harmless: armbench's ruff runs always pass --no-fix.)
+        ruff="src tests --extend-exclude=src/humanize/_version.py",
         # src too: its configuration runs the docstrings' examples (--doctest-modules).
         pytest="src tests --ignore=tests/test_benchmarks.py",
         env=("PYTHONPATH=${WORKDIR}/src",),
@@ -67,8 +67,7 @@ PROJECTS = (
         # No paths: its configured `files` (src/itsdangerous). Its `python_version = "3.8"` is
         # below what mypy 2 supports, and mypy 2 finds one `# type: ignore` unused (timed.py).
         mypy="--python-version=3.11 --no-warn-unused-ignores",
-        # Its ruff config says `fix = true`, as humanize's does.
-        ruff="--no-fix src tests",
+        ruff="src tests",
         pytest="tests",
         env=("PYTHONPATH=${WORKDIR}/src",),
         test_deps=("freezegun==1.5.5", "python-dateutil==4.0.0"),

@@ -308,6 +308,17 @@ def test_ruff_clean_and_violation(tmp_path: Path) -> None:
     assert dirty.findings == (Finding("pkg/extra.py", 3, "F401", "`os` imported but unused"),)
 
 
+def test_ruff_never_fixes_even_when_the_project_says_fix_true(tmp_path: Path) -> None:
+    """A checker reads; it must not change what it judges (humanize's config says `fix = true`)."""
+    env = _repo(tmp_path)
+    pyproject = PYPROJECT.replace("[tool.ruff.lint]", "[tool.ruff]\nfix = true\n\n[tool.ruff.lint]")
+    unused = '"""Extra."""\n\nimport os\n'
+    _write(tmp_path, {"pyproject.toml": pyproject, "pkg/extra.py": unused})
+    report = run_ruff(env, python=PY)
+    assert (tmp_path / "pkg/extra.py").read_text() == unused
+    assert [f.code for f in report.findings] == ["F401"] and not report.passed
+
+
 def test_ruff_bad_configuration_is_not_a_parsed_report(tmp_path: Path) -> None:
     env = _repo(tmp_path)
     _write(tmp_path, {"pyproject.toml": PYPROJECT.replace('"I"]', '"NOPE999"]')})

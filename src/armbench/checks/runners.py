@@ -180,8 +180,10 @@ def run_ruff(
     args: Sequence[str] = (".",),
     timeout_s: float = 120,
 ) -> CheckReport:
-    """`python -m ruff check --output-format json` with the project's own rule selection."""
-    argv = [python, "-m", "ruff", "check", "--output-format", "json", "--no-cache", *args]
+    """`python -m ruff check --output-format json` with the project's own rule selection, and
+    never its `fix = true`: a checker must not change what it judges."""
+    argv = [python, "-m", "ruff", "check", "--output-format", "json", "--no-cache", "--no-fix"]
+    argv += args
     result = env.run(argv, timeout_s=timeout_s, merge_stderr=False, output_cap=50_000_000)
     findings: list[Finding] = []
     problem = ""
