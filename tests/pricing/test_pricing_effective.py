@@ -101,6 +101,8 @@ def test_simulated_model_needs_a_card() -> None:
     assert "no price for sim/strong" in message
     assert "a simulated model is priced only by a rate card" in message
     assert "fix: add [models." in message and "`rate_card` in the config" in message
+    # `local` is a field of the openai provider only: a sim model is not told to set it.
+    assert "local: true" not in message and "takes prices of 0" in message
 
 
 def test_every_missing_price_is_reported_at_once(tmp_path: Path) -> None:

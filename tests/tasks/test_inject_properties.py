@@ -100,10 +100,13 @@ def test_different_seeds_pick_different_sites(seeds: list[int]) -> None:
     assert len(picks) > 1
 
 
+MYPY_CACHE = tempfile.TemporaryDirectory(prefix="inject-prop-mypy-")
+"""One warm cache for every example's count (mypy re-checks what changed, by hash)."""
+
+
 def counted(repo: Path) -> dict[str, int]:
     env = LOCAL(repo)
-    with tempfile.TemporaryDirectory(prefix="inject-prop-mypy-") as cache:
-        mypy = run_mypy(env, python=sys.executable, cache_dir=Path(cache))
+    mypy = run_mypy(env, python=sys.executable, cache_dir=Path(MYPY_CACHE.name))
     ruff = run_ruff(env, python=sys.executable)
     tests = run_pytest(env, python=sys.executable)
     return {

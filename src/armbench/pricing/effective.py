@@ -121,15 +121,22 @@ def genai_source(at: datetime | None) -> str:
     return f"genai-prices {GENAI_PRICES_VERSION} at {day.isoformat()}"
 
 
-def _missing_message(problems: dict[str, str], override: RateCard | None) -> str:
+def _missing_message(
+    problems: dict[str, str], override: RateCard | None, providers: set[str]
+) -> str:
     where = override.source if override is not None else "a rate card (`rate_card` in the config)"
     kinds = ", ".join(f"{k} = ..." for k in PRICED_KINDS)
     lines = [f"no price for {', '.join(sorted(problems))}:"]
     lines += [f"  {key}: {why}" for key, why in sorted(problems.items())]
-    lines.append(
+    fix = (
         f'fix: add [models."provider/model"] with {kinds} ($ per million tokens) for each of '
-        f"them to {where}; a model you run yourself can instead be marked `local: true`"
+        f"them to {where}"
     )
+    if "openai" in providers:  # the one provider whose config has `local`
+        fix += "; a model you serve yourself (provider openai) can instead be marked `local: true`"
+    if providers & SIMULATED_PROVIDERS:
+        fix += "; a simulated model standing in for a free one takes prices of 0"
+    lines.append(fix)
     return "\n".join(lines)
 
 
@@ -210,7 +217,8 @@ def effective_card(
             layers[key] = genai_source(at)
             provenance[key] = f"{layers[key]} ({match.provider_id}/{match.model_id})"
     if problems or incomplete:
-        lines = [_missing_message(problems, override)] if problems else []
+        providers = {by_key[key].provider for key in problems}
+        lines = [_missing_message(problems, override, providers)] if problems else []
         raise UnknownPriceError("\n".join([*lines, *incomplete]))
     return RateCard(rates, describe_layers(layers)), provenance
 

@@ -28,6 +28,7 @@ from armbench.core import copy_tree, fingerprint_tree, iter_files
 from armbench.env import LOCAL, EnvironmentFactory
 from armbench.tasks.inject import InjectionManifest, InjectionRequest, inject, restore
 from armbench.tasks.reference_bodies import function_fingerprints
+from armbench.tasks.shared_mypy_cache import publish, seed, shared_cache
 from armbench.tasks.spec import MypyGate, PytestGate, Task
 
 
@@ -226,17 +227,24 @@ def _warm_mypy_cache(
     task: Task, template: Path, python: str, environments: EnvironmentFactory
 ) -> Path | None:
     """Run the task's mypy gate once on the template, keeping its cache beside it. Its
-    verdict does not matter: a broken template still leaves the rest of the cache warm."""
+    verdict does not matter: a broken template still leaves the rest of the cache warm. It
+    starts from the user's shared cache (armbench.tasks.shared_mypy_cache) and fills it."""
     gate = next((g for g in task.spec.gates if isinstance(g, MypyGate)), None)
     if gate is None:
         return None
     cache = template.with_name(template.name + ".mypy-cache")
     cache.mkdir(exist_ok=True)
+    shared = shared_cache(python, template, gate.args)
+    seeded = seed(cache, shared)
     env = environments(
         template, path_prefix=[Path(python).parent], extra_env=task.setup.environ, writable=[cache]
     )
     run_mypy(env, python=python, args=gate.args, cache_dir=cache)
-    return cache if cache.is_dir() else None
+    if not cache.is_dir():
+        return None
+    if not seeded:
+        publish(cache, shared)
+    return cache
 
 
 def apply_solution(workspace: Path, solution: dict[str, str | None]) -> None:

@@ -42,6 +42,7 @@ from armbench.tasks.inject.scope import (
 )
 from armbench.tasks.inject.selection import Plan, candidates, plan, seeded_pool
 from armbench.tasks.inject.verification import MAX_ROUNDS, require_green, verify_rounds
+from armbench.tasks.shared_mypy_cache import publish, seed, shared_cache
 
 __all__ = [
     "MAX_ROUNDS",
@@ -74,6 +75,7 @@ def inject(
     `extra_env` is added to the checkers' environment and `args` are the project's checker
     arguments (a task's template is verified the way its judge will run). The baseline runs
     the cheap checkers first: a repository mypy or ruff already fails is refused in seconds.
+    mypy starts from the user's shared cache (armbench.tasks.shared_mypy_cache).
     """
     repo = repo.resolve()
     if request.total == 0:
@@ -81,12 +83,17 @@ def inject(
     with tempfile.TemporaryDirectory(prefix="armbench-inject-") as tmp:
         work = Path(tmp) / "repo"
         copy_repo(repo, work)
-        checkers = Checkers(work, python, Path(tmp) / "mypy-cache", extra_env, environments, args)
+        cache = Path(tmp) / "mypy-cache"
+        shared = shared_cache(python, repo, args.mypy)
+        seeded = seed(cache, shared)
+        checkers = Checkers(work, python, cache, extra_env, environments, args)
         sources = read_sources(work)
         with ThreadPoolExecutor(max_workers=1) as executor:
             listing = executor.submit(discover, checkers, work, sources, args)
             try:
                 require_green(checkers.fast())
+                if not seeded:
+                    publish(cache, shared)
                 require_green((checkers.collect(),))
             finally:
                 scope = listing.result()
