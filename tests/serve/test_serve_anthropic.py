@@ -189,15 +189,6 @@ def test_the_same_conversation_gets_the_same_answer(client: anthropic.Anthropic)
     assert again.usage.cache_read_input_tokens == first.usage.cache_creation_input_tokens
 
 
-def test_streaming_is_refused_with_an_invalid_request_error(client: anthropic.Anthropic) -> None:
-    with pytest.raises(anthropic.BadRequestError) as caught:
-        client.messages.create(
-            model="sim", max_tokens=10, messages=[{"role": "user", "content": "hi"}], stream=True
-        )
-    assert caught.value.type == "invalid_request_error"
-    assert "streaming is not supported" in str(caught.value.api_message)
-
-
 def test_more_than_four_cache_markers_are_refused(client: anthropic.Anthropic) -> None:
     blocks = [{"type": "text", "text": f"part {i}", "cache_control": EPHEMERAL} for i in range(5)]
     with pytest.raises(anthropic.BadRequestError, match="maximum of 4"):

@@ -27,6 +27,7 @@ def test_parse_fault_reads_every_documented_form() -> None:
     assert parse_fault("slow=3") == FaultRule(kind="slow", delay_s=3.0)
     assert parse_fault("malformed,every=5,times=0") == FaultRule(kind="malformed", every=5, times=0)
     assert parse_fault("no_usage").kind == "no_usage"
+    assert parse_fault("cut_off,after=2") == FaultRule(kind="cut_off", after=2)
     quota = parse_fault("status=429,error_type=insufficient_quota")
     assert quota.error_type == "insufficient_quota"
     assert parse_fault(quota.describe()) == quota
@@ -209,6 +210,21 @@ def test_drop_is_a_connection_error(
     with pytest.raises(error) as caught:
         CALLS[api](server)
     assert not isinstance(caught.value, anthropic.APITimeoutError | openai.APITimeoutError)
+    CALLS[api](server)
+
+
+@pytest.mark.parametrize(
+    ("api", "error"),
+    [("anthropic", anthropic.APIConnectionError), ("openai", openai.APIConnectionError)],
+)
+def test_cut_off_plain_answer_is_a_connection_error(
+    servers: dict[str, SimServer], api: str, error: type[Exception]
+) -> None:
+    """Half the promised body, then the connection closed: a broken response, not a short one
+    (on a stream it breaks mid-stream: test_serve_streaming)."""
+    server = with_fault(servers, api, "cut_off")
+    with pytest.raises(error):
+        CALLS[api](server)
     CALLS[api](server)
 
 

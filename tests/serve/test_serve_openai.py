@@ -180,15 +180,6 @@ def test_tool_messages_become_one_user_message_of_results() -> None:
     assert request.messages[0].content == (TextBlock(text="task"),)
 
 
-def test_streaming_is_refused(client: openai.OpenAI) -> None:
-    with pytest.raises(openai.BadRequestError) as caught:
-        client.chat.completions.create(
-            model="m", messages=[{"role": "user", "content": "hi"}], stream=True
-        )
-    assert caught.value.param == "stream"
-    assert "streaming is not supported" in caught.value.message
-
-
 def test_an_unknown_endpoint_is_a_not_found_error(client: openai.OpenAI) -> None:
     with pytest.raises(openai.NotFoundError):
         client.models.list()

@@ -31,7 +31,8 @@ def serve_sim(
         typer.Option(
             "--fault",
             help="Inject a fault, e.g. status=429,retry_after=2,times=3 | slow=5 | drop | "
-            "malformed | no_usage, with after=K, times=N (0: always), every=N (repeatable).",
+            "malformed | cut_off | no_usage, with after=K, times=N (0: always), every=N "
+            "(repeatable).",
         ),
     ] = None,
 ) -> None:

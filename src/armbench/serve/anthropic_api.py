@@ -1,4 +1,4 @@
-"""The Anthropic Messages API wire format (`POST /v1/messages`), non-streaming.
+"""The Anthropic Messages API wire format (`POST /v1/messages`, `/v1/messages/count_tokens`).
 
 Requests become `BrainCall`s: `cache_control` markers on tool definitions, system blocks and
 message blocks become `CacheBreakpoint`s (a marker on any tool or any system block marks the
@@ -7,7 +7,7 @@ marks the prompt's last block), and a marker with `"ttl": "1h"` makes the reques
 writes one-hour writes (all of them: mixed TTLs are not modelled). Responses and errors follow
 the shapes the official SDK parses (`anthropic.types.Message`, the `{"type": "error", ...}`
 envelope), so armbench's Anthropic provider can be exercised over real HTTP without the real
-service.
+service. A streamed answer is this same body cut into events (`armbench.serve.streaming`).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from armbench.core import (
     Usage,
 )
 from armbench.serve.brain import Answer, BrainCall, CacheTtl, InvalidRequest, end_of_prompt
+from armbench.serve.streaming import Event, anthropic_events
 
 MAX_BREAKPOINTS = 4
 
@@ -171,16 +172,23 @@ def _messages(raw: Any, markers: Markers) -> tuple[Message, ...]:
     return tuple(messages)
 
 
-def parse_request(body: Any) -> BrainCall:
-    """The brain's view of a Messages API request body, or InvalidRequest."""
+def parse_request(body: Any, *, counting: bool = False) -> BrainCall:
+    """The brain's view of a Messages API request body, or InvalidRequest.
+
+    `counting`: the body asks `count_tokens`, which takes the same prompt without `max_tokens`
+    and is never streamed.
+    """
     if not isinstance(body, dict):
         raise _fail("the request body must be a JSON object")
-    if body.get("stream"):
-        raise _fail("streaming is not supported by the armbench sim server", "stream")
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        raise _fail("must be a boolean", "stream")
+    if counting and stream:
+        raise _fail("Extra inputs are not permitted", "stream")
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise _fail("Field required", "model")
-    max_tokens = body.get("max_tokens")
+    max_tokens = 1 if counting else body.get("max_tokens")  # a count generates nothing
     if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
         raise _fail("Field required (a positive integer)", "max_tokens")
     markers: Markers = []
@@ -199,7 +207,7 @@ def parse_request(body: Any) -> BrainCall:
         update={"cache_breakpoints": tuple(bp for bp, _ in markers), "max_tokens": max_tokens}
     )
     ttl: CacheTtl | None = "1h" if any(t == "1h" for _, t in markers) else None
-    return BrainCall(model=model, request=request, ttl=ttl)
+    return BrainCall(model=model, request=request, ttl=ttl, stream=stream)
 
 
 def _content_json(block: Block) -> dict[str, Any]:
@@ -218,6 +226,7 @@ class AnthropicWire:
     sdk_path = ""
     """What the SDK's base_url adds to the server's root (it appends `/v1/messages` itself)."""
     request_id_header = "request-id"
+    count_path: str | None = "/v1/messages/count_tokens"
 
     @staticmethod
     def new_request_id() -> str:
@@ -230,6 +239,18 @@ class AnthropicWire:
     @staticmethod
     def parse(body: Any) -> BrainCall:
         return parse_request(body)
+
+    @staticmethod
+    def parse_count(body: Any) -> BrainCall:
+        return parse_request(body, counting=True)
+
+    @staticmethod
+    def count_body(input_tokens: int) -> dict[str, Any]:
+        return {"input_tokens": input_tokens}
+
+    @staticmethod
+    def stream_events(call: BrainCall, body: dict[str, Any]) -> list[Event]:
+        return anthropic_events(body)
 
     @staticmethod
     def reported(usage: Usage) -> Usage:

@@ -29,6 +29,7 @@ from armbench.core import (
     Usage,
     derive_seed,
 )
+from armbench.models.prompt_cache import linearize
 from armbench.prompts import CONTRACT, PromptSet
 from armbench.sim import (
     SimAccounting,
@@ -70,6 +71,12 @@ class BrainCall:
     request: ModelRequest
     ttl: CacheTtl | None = None
     """The cache TTL the request's markers ask for (None: the default, 5 minutes)."""
+    stream: bool = False
+    """Whether the client asked for server-sent events. That is how the answer travels, not
+    what it is: the brain never reads it, so a streamed answer is the one a plain call gets."""
+    stream_usage: bool = False
+    """Whether a stream ends with the usage: OpenAI's `stream_options.include_usage` (an
+    Anthropic stream always carries it)."""
 
 
 @dataclass(frozen=True)
@@ -142,6 +149,14 @@ class Brain:
             if opening == prompt or opening.startswith(prompt + "\n"):
                 return brief
         return TaskBrief()
+
+    @staticmethod
+    def input_tokens(request: ModelRequest) -> int:
+        """The tokens `request`'s prompt counts, however a cache would split them between
+        input, writes and reads: a token count's answer. Touches no cache, so counting a
+        prompt first does not make its call a cache hit."""
+        segments, _ = linearize(request)
+        return sum(segment.tokens for segment in segments)
 
     def answer(self, call: BrainCall, *, call_id: str) -> Answer:
         """The sim's next turn in `call.request`'s conversation, and what it costs.

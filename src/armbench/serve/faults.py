@@ -3,8 +3,16 @@
 A provider's failures are what armbench's retry and infra-error accounting must survive, and
 they are rare and unrepeatable on the real APIs. A fault plan makes them happen on cue: a rule
 says what to do (an error status, a slow answer, a broken body, an answer without usage, a
-dropped connection) and on which model requests (skip the first `after`, then every `every`-th,
-at most `times` times).
+dropped connection, a connection cut off partway through the answer) and on which model
+requests (skip the first `after`, then every `every`-th, at most `times` times).
+
+Where a fault strikes on a streamed answer: `status`, `slow` and `drop` before the stream
+starts (a status fault is the plain JSON error a real API sends before any event);
+`malformed` sends the first half of the events, then one whose JSON is cut; `no_usage` streams
+without the usage (OpenAI: no usage chunk; Anthropic: none in `message_start` or
+`message_delta`); `cut_off` sends the first half of the events and closes the connection
+before the body ends, so the client sees a broken stream (on a plain answer: half the body
+it was promised, then the connection closed).
 
 Every rule counts every model request the server receives, so `after` and `every` number the
 requests as the client sent them, whatever the other rules do. On each request the rules are
@@ -14,13 +22,14 @@ not charged a use and stays due for the next request.
 
 from __future__ import annotations
 
+import math
 import threading
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-FaultKind = Literal["status", "slow", "malformed", "no_usage", "drop"]
-FAULT_KINDS: tuple[FaultKind, ...] = ("status", "slow", "malformed", "no_usage", "drop")
+FaultKind = Literal["status", "slow", "malformed", "no_usage", "drop", "cut_off"]
+FAULT_KINDS: tuple[FaultKind, ...] = ("status", "slow", "malformed", "no_usage", "drop", "cut_off")
 
 
 class FaultRule(BaseModel):
@@ -62,6 +71,15 @@ class FaultRule(BaseModel):
             return False
         return (seen - self.after - 1) % self.every == 0
 
+    def retry_headers(self) -> dict[str, str]:
+        """The headers that tell a client when to retry (none without `retry_after`)."""
+        if self.retry_after is None:
+            return {}
+        return {
+            "retry-after": str(math.ceil(self.retry_after)),
+            "retry-after-ms": str(round(self.retry_after * 1000)),
+        }
+
     def describe(self) -> str:
         """The rule in `parse_fault` syntax (only the fields that differ from defaults)."""
         head = {"status": f"status={self.status}", "slow": f"slow={self.delay_s:g}"}
@@ -91,9 +109,10 @@ _KEYS = {
 
 def parse_fault(spec: str) -> FaultRule:
     """A rule from its command-line form: comma-separated `key=value` items, the first naming
-    the kind (`status=429`, `slow=3`, `drop`, `malformed`, `no_usage`).
+    the kind (`status=429`, `slow=3`, `drop`, `malformed`, `no_usage`, `cut_off`).
 
-    e.g. `status=529,retry_after=0.2,times=2`, `drop,after=1`, `malformed,every=5,times=0`.
+    e.g. `status=529,retry_after=0.2,times=2`, `drop,after=1`, `malformed,every=5,times=0`,
+    `cut_off,after=2` (the third answer breaks off partway, mid-stream when streamed).
     """
     items = [item.strip() for item in spec.split(",") if item.strip()]
     if not items:

@@ -1,4 +1,4 @@
-"""The OpenAI Chat Completions wire format (`POST /v1/chat/completions`), non-streaming.
+"""The OpenAI Chat Completions wire format (`POST /v1/chat/completions`).
 
 Chat messages become armbench's block-structured conversation: system and developer messages
 form the system prompt, an assistant's `tool_calls` become tool_use blocks (arguments parsed
@@ -13,6 +13,8 @@ request's end) and usage is reported OpenAI's way: `prompt_tokens` counts everyt
 Chat Completions has no error flag on tool results. armbench's toolbox starts a failed call's
 text with `error:`, so such a result is read back as an error — the sim relies on it to tell
 that a file it viewed does not exist yet.
+
+A streamed answer is the same completion cut into chunks (`armbench.serve.streaming`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from armbench.core import (
     Usage,
 )
 from armbench.serve.brain import Answer, BrainCall, InvalidRequest, end_of_prompt
+from armbench.serve.streaming import Event, openai_chunks
 
 ERROR_PREFIX = "error:"
 FINISH = {"tool_use": "tool_calls", "end_turn": "stop", "max_tokens": "length"}
@@ -164,12 +167,28 @@ def _tools(raw: Any) -> tuple[ToolSpec, ...]:
     return tuple(tools)
 
 
+def _streaming(body: dict[str, Any]) -> tuple[bool, bool]:
+    """Whether to stream, and whether the stream ends with the usage; the API refuses
+    `stream_options` on a call that does not stream."""
+    stream = body.get("stream")
+    if stream is not None and not isinstance(stream, bool):
+        raise _fail("must be a boolean", "stream")
+    options = body.get("stream_options")
+    if options is None:
+        return bool(stream), False
+    if not stream:
+        raise _fail("only allowed when 'stream' is enabled", "stream_options")
+    include = options.get("include_usage", False) if isinstance(options, dict) else None
+    if not isinstance(include, bool):
+        raise _fail("must be a boolean", "stream_options.include_usage")
+    return True, include
+
+
 def parse_request(body: Any) -> BrainCall:
     """The brain's view of a Chat Completions request body, or InvalidRequest."""
     if not isinstance(body, dict):
         raise _fail("the request body must be a JSON object")
-    if body.get("stream"):
-        raise _fail("streaming is not supported by the armbench sim server", "stream")
+    stream, stream_usage = _streaming(body)
     if body.get("n", 1) != 1:
         raise _fail("the sim server answers with exactly one choice", "n")
     model = body.get("model")
@@ -183,7 +202,7 @@ def parse_request(body: Any) -> BrainCall:
         system=system, messages=messages, tools=_tools(body.get("tools")), max_tokens=limit or 8192
     )
     request = request.model_copy(update={"cache_breakpoints": end_of_prompt(request)})
-    return BrainCall(model=model, request=request)
+    return BrainCall(model=model, request=request, stream=stream, stream_usage=stream_usage)
 
 
 class OpenAIWire:
@@ -194,6 +213,8 @@ class OpenAIWire:
     sdk_path = "/v1"
     """What the SDK's base_url adds to the server's root (it appends `/chat/completions`)."""
     request_id_header = "x-request-id"
+    count_path: str | None = None
+    """Chat Completions has no endpoint that counts a prompt's tokens."""
 
     @staticmethod
     def new_request_id() -> str:
@@ -206,6 +227,20 @@ class OpenAIWire:
     @staticmethod
     def parse(body: Any) -> BrainCall:
         return parse_request(body)
+
+    @staticmethod
+    def parse_count(body: Any) -> BrainCall:
+        """Never asked: with no `count_path`, the server routes no count here."""
+        raise InvalidRequest("Chat Completions cannot count tokens")
+
+    @staticmethod
+    def count_body(input_tokens: int) -> dict[str, Any]:
+        """Never asked, as `parse_count`."""
+        raise ValueError("Chat Completions cannot count tokens")
+
+    @staticmethod
+    def stream_events(call: BrainCall, body: dict[str, Any]) -> list[Event]:
+        return openai_chunks(body, include_usage=call.stream_usage)
 
     @staticmethod
     def reported(usage: Usage) -> Usage:

@@ -1,14 +1,17 @@
 """`SimServer`: a loopback HTTP server speaking one provider's wire format, backed by the sim.
 
 It lets armbench's real providers — the official SDKs, their retries, their error classes — be
-exercised offline over real HTTP, and lets users point an external agent at a simulated model.
-The standard library's threading server is enough: requests are small, the brain is stateless,
-and nothing here should need a dependency.
+exercised offline over real HTTP, and lets users point an external agent at a simulated model
+(agents such as Claude Code always stream, so answers are streamed on request). The standard
+library's threading server is enough: requests are small, the brain is stateless, and nothing
+here should need a dependency.
 
 Control endpoints, answered to loopback clients only: `GET /_armbench/stats` and
 `POST /_armbench/faults` (a JSON list of rules or `parse_fault` strings; replaces the plan).
-Request headers are never read beyond Content-Length, and never logged or echoed, so an API
-key sent by a client cannot leak through the server.
+Request headers are never read beyond Content-Length (so `anthropic-version`, `anthropic-beta`
+and the like are accepted and ignored, as is a query string such as the beta client's
+`?beta=true`), and never logged or echoed, so an API key sent by a client cannot leak through
+the server.
 """
 
 from __future__ import annotations
@@ -17,20 +20,19 @@ import contextlib
 import ipaddress
 import json
 import logging
-import math
 import socket
 import sys
 import threading
-from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
-from armbench.core import SIMULATED_HEADER, TOKEN_KINDS, Usage
-from armbench.serve.anthropic_api import AnthropicWire
-from armbench.serve.brain import Answer, Brain, BrainCall, InvalidRequest
+from armbench.core import SIMULATED_HEADER
+from armbench.serve.brain import Brain, BrainCall, InvalidRequest
 from armbench.serve.faults import FaultPlan, FaultRule, rules_from_json
-from armbench.serve.openai_api import OpenAIWire
+from armbench.serve.stats import ServerStats
+from armbench.serve.streaming import Damage, Event, damaged
+from armbench.serve.wire import WIRES
 from armbench.tasks.packs import Pack
 
 log = logging.getLogger("armbench.serve")
@@ -38,73 +40,6 @@ log = logging.getLogger("armbench.serve")
 MAX_BODY_BYTES = 32 * 1024 * 1024
 STATS_PATH = "/_armbench/stats"
 FAULTS_PATH = "/_armbench/faults"
-
-
-class WireApi(Protocol):
-    """One provider's HTTP shape: where requests go, how they parse, how answers look."""
-
-    name: str
-    path: str
-    sdk_path: str
-    request_id_header: str
-
-    def new_request_id(self) -> str: ...
-    def new_call_id(self) -> str: ...
-    def parse(self, body: Any) -> BrainCall: ...
-    def response_body(self, call: BrainCall, answer: Answer, request_id: str) -> dict[str, Any]: ...
-    def reported(self, usage: Usage) -> Usage:
-        """`usage` in the six kinds as this wire format reports it to a client."""
-        ...
-
-    def error_body(
-        self,
-        status: int,
-        message: str | None,
-        error_type: str | None,
-        request_id: str,
-        param: str | None = None,
-    ) -> dict[str, Any]: ...
-
-
-WIRES: dict[str, WireApi] = {"anthropic": AnthropicWire(), "openai": OpenAIWire()}
-
-
-class _Stats:
-    """Counters for `GET /_armbench/stats`; thread-safe."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.counts: Counter[str] = Counter()
-        self.faults: Counter[str] = Counter()
-        self.models: dict[str, Counter[str]] = {}
-
-    def count(self, what: str) -> None:
-        with self._lock:
-            self.counts[what] += 1
-
-    def fault(self, rule: FaultRule) -> None:
-        with self._lock:
-            self.faults[rule.kind] += 1
-
-    def answered(self, call: BrainCall, reported: Usage | None) -> None:
-        """Count an answer and the usage it reported (None: a fault withheld it)."""
-        with self._lock:
-            self.counts["answered"] += 1
-            model = self.models.setdefault(call.model, Counter())
-            model["answered"] += 1
-            if reported is not None:
-                model.update(reported.as_dict())
-
-    def snapshot(self) -> dict[str, Any]:
-        with self._lock:
-            return {
-                **{k: self.counts[k] for k in ("requests", "answered", "invalid", "errors")},
-                "faults_applied": dict(self.faults),
-                "models": {
-                    name: {k: c[k] for k in ("answered", *TOKEN_KINDS)}
-                    for name, c in sorted(self.models.items())
-                },
-            }
 
 
 class _HttpServer(ThreadingHTTPServer):
@@ -171,6 +106,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._control(method, path, body)
         elif method == "POST" and path == owner.wire.path:
             owner.answer(self, body)
+        elif method == "POST" and path == owner.wire.count_path:
+            owner.count_tokens(self, body)
         else:
             self.send_error_json(404, f"no such endpoint: {method} {path}", None, None)
 
@@ -200,30 +137,66 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self.send_json(405, {"error": f"{method} {path} is not supported"})
 
+    def _head(
+        self, status: int, content_type: str, length: int | None, headers: Mapping[str, str]
+    ) -> None:
+        """The status line and headers; `length` None: a chunked body (a stream)."""
+        self.send_response(status)
+        self.send_header("content-type", content_type)
+        if length is None:
+            self.send_header("transfer-encoding", "chunked")
+            self.send_header("cache-control", "no-cache")
+        else:
+            self.send_header("content-length", str(length))
+        # Whoever reaches the sim through a real provider learns its answers are simulated.
+        self.send_header(SIMULATED_HEADER, "armbench-sim")
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+
     def send_json(
         self,
         status: int,
         payload: Any,
         headers: Mapping[str, str] | None = None,
         *,
-        cut: bool = False,
+        damage: Damage | None = None,
     ) -> None:
-        """Send `payload` as JSON; `cut` sends only the first half of it (a malformed body)."""
+        """Send `payload` as JSON. `damage`: `malformed` sends only its first half (a body
+        that does not parse); `cut_off` announces it whole, sends half and hangs up."""
         data = json.dumps(payload).encode()
-        if cut:
+        length = len(data)
+        if damage is not None:
             data = data[: len(data) // 2]
+            length = length if damage == "cut_off" else len(data)
         try:
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            # Whoever reaches the sim through a real provider learns its answers are simulated.
-            self.send_header(SIMULATED_HEADER, "armbench-sim")
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
+            self._head(status, "application/json", length, headers or {})
             self.wfile.write(data)
         except (ConnectionError, TimeoutError) as exc:  # the client gave up (e.g. timed out)
             log.debug("could not answer %s: %s", self.client_address, exc)
+            self.close_connection = True
+        if damage == "cut_off":
+            self.close_connection = True
+
+    def send_stream(
+        self, events: list[Event], headers: Mapping[str, str], damage: Damage | None
+    ) -> None:
+        """Send server-sent events as the real APIs do: a chunked body, one chunk per event.
+
+        A stream `cut_off` ends with the connection, without the chunked body's end, so the
+        client's HTTP layer reports a broken body rather than a stream that merely ended.
+        """
+        frames, complete = damaged(events, damage)
+        try:
+            self._head(200, "text/event-stream; charset=utf-8", None, headers)
+            for data in frames:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            if complete:
+                self.wfile.write(b"0\r\n\r\n")
+        except (ConnectionError, TimeoutError) as exc:
+            log.debug("could not finish streaming to %s: %s", self.client_address, exc)
+            complete = False
+        if not complete:
             self.close_connection = True
 
     def send_error_json(
@@ -272,7 +245,7 @@ class SimServer:
             reasoning_tokens=reasoning_tokens,
         )
         self._plan = FaultPlan(faults)
-        self._stats = _Stats()
+        self._stats = ServerStats()
         self._stopping = threading.Event()
         self._httpd = _HttpServer((host, port), self)
         self._thread: threading.Thread | None = None
@@ -332,35 +305,20 @@ class SimServer:
         return {"api": self.wire.name, **self._stats.snapshot(), "faults": self._plan.stats()}
 
     def answer(self, handler: _Handler, body: bytes | None) -> None:
-        """One model request: faults first (as a provider's front door would), then the sim."""
+        """One model request: faults first (as a provider's front door would), then the sim.
+
+        The answer is computed and shaped once (`response_body`); a stream only re-cuts that
+        body into events, so a streamed call gets the answer, and moves the counters, exactly
+        as the same call without `stream` would.
+        """
         self._stats.count("requests")
         fault = self._plan.next_fault()
         if fault is not None:
             self._stats.fault(fault)
-            if fault.kind == "drop":
-                handler.close_connection = True
+            if self._refused(handler, fault):
                 return
-            if fault.kind == "status":
-                assert fault.status is not None
-                self._stats.count("errors")
-                handler.send_error_json(
-                    fault.status, None, fault.error_type, None, _retry_headers(fault.retry_after)
-                )
-                return
-            if fault.kind == "slow" and self._stopping.wait(fault.delay_s):
-                handler.close_connection = True
-                return
-        if body is None:
-            self._stats.count("invalid")
-            handler.send_error_json(413, None, None, None)
-            return
-        try:
-            call = self.wire.parse(json.loads(body) if body else None)
-        except (InvalidRequest, ValueError) as exc:
-            self._stats.count("invalid")
-            param = exc.param if isinstance(exc, InvalidRequest) else None
-            message = str(exc) if isinstance(exc, InvalidRequest) else f"invalid JSON: {exc}"
-            handler.send_error_json(400, message, None, param)
+        call = self._parse(handler, body, self.wire.parse, model_request=True)
+        if call is None:
             return
         try:
             answer = self.brain.answer(call, call_id=self.wire.new_call_id())
@@ -371,23 +329,70 @@ class SimServer:
             return
         request_id = self.wire.new_request_id()
         payload = self.wire.response_body(call, answer, request_id)
-        if fault is not None and fault.kind == "no_usage":
+        kind = fault.kind if fault is not None else None
+        if kind == "no_usage":
             payload.pop("usage", None)
+        damage: Damage | None = kind if kind == "malformed" or kind == "cut_off" else None
         # Only usage a client can read counts as reported: not a withheld one, not a cut body.
-        unreadable = fault is not None and fault.kind in ("no_usage", "malformed")
-        self._stats.answered(call, None if unreadable else self.wire.reported(answer.usage))
-        handler.send_json(
-            200,
-            payload,
-            {self.wire.request_id_header: request_id},
-            cut=fault is not None and fault.kind == "malformed",
-        )
+        readable = kind != "no_usage" and damage is None
+        self._stats.answered(call, self.wire.reported(answer.usage) if readable else None)
+        headers = {self.wire.request_id_header: request_id}
+        if call.stream:
+            handler.send_stream(self.wire.stream_events(call, payload), headers, damage)
+        else:
+            handler.send_json(200, payload, headers, damage=damage)
 
+    def count_tokens(self, handler: _Handler, body: bytes | None) -> None:
+        """A prompt's tokens, as a call's usage would total them, without answering it.
 
-def _retry_headers(retry_after: float | None) -> dict[str, str]:
-    if retry_after is None:
-        return {}
-    return {
-        "retry-after": str(math.ceil(retry_after)),
-        "retry-after-ms": str(round(retry_after * 1000)),
-    }
+        Not a model request: no fault applies, no counter moves, and the prompt cache is not
+        touched (counting first does not turn the call into a cache hit).
+        """
+        call = self._parse(handler, body, self.wire.parse_count, model_request=False)
+        if call is not None:
+            request_id = self.wire.new_request_id()
+            tokens = self.brain.input_tokens(call.request)
+            handler.send_json(
+                200, self.wire.count_body(tokens), {self.wire.request_id_header: request_id}
+            )
+
+    def _refused(self, handler: _Handler, fault: FaultRule) -> bool:
+        """Apply a fault that strikes before any answer (so before a stream starts, too);
+        whether the request ended there."""
+        if fault.kind == "drop":
+            handler.close_connection = True
+            return True
+        if fault.kind == "status":
+            assert fault.status is not None
+            self._stats.count("errors")
+            handler.send_error_json(
+                fault.status, None, fault.error_type, None, fault.retry_headers()
+            )
+            return True
+        if fault.kind == "slow" and self._stopping.wait(fault.delay_s):
+            handler.close_connection = True
+            return True
+        return False
+
+    def _parse(
+        self,
+        handler: _Handler,
+        body: bytes | None,
+        parse: Callable[[Any], BrainCall],
+        *,
+        model_request: bool,
+    ) -> BrainCall | None:
+        """`body` as `parse` reads it, or None once the client has had its 413 or 400 (counted
+        as invalid, before it is sent, for a model request)."""
+        status, message, param = 413, None, None
+        try:
+            if body is not None:
+                return parse(json.loads(body) if body else None)
+        except (InvalidRequest, ValueError) as exc:
+            status = 400
+            param = exc.param if isinstance(exc, InvalidRequest) else None
+            message = str(exc) if isinstance(exc, InvalidRequest) else f"invalid JSON: {exc}"
+        if model_request:
+            self._stats.count("invalid")
+        handler.send_error_json(status, message, None, param)
+        return None
