@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -136,46 +133,6 @@ def test_missing_price_is_an_error_before_anything_runs(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "sim/cheap" in result.stderr and "card.toml" in result.stderr
     assert not (tmp_path / "runs").exists()
-
-
-@pytest.mark.slow
-def test_killed_run_keeps_whole_trials_and_resumes(tmp_path: Path) -> None:
-    config = demo_config(tmp_path, tasks=["feature"], replicates=3, concurrency=1)
-    proc = subprocess.Popen(
-        [*ARMBENCH, "run", str(config), "--out", str(tmp_path / "runs")],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 300
-    database: Path | None = None
-    while time.monotonic() < deadline:
-        found = list((tmp_path / "runs").glob("*/armbench.sqlite"))
-        if found:
-            database = found[0]
-            try:
-                with sqlite3.connect(database) as conn:
-                    if conn.execute("SELECT count(*) FROM trials").fetchone()[0] >= 1:
-                        break
-            except sqlite3.OperationalError:  # the run is still creating its schema
-                pass
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert database is not None
-    with sqlite3.connect(database) as conn:
-        done = conn.execute("SELECT count(*) FROM trials").fetchone()[0]
-        orphans = conn.execute(
-            "SELECT count(*) FROM calls WHERE trial_id NOT IN (SELECT trial_id FROM trials)"
-        ).fetchone()[0]
-    assert 1 <= done < 6 and orphans == 0
-
-    result = armbench("resume", str(database.parent))
-    assert result.returncode == 0, result.stderr
-    run = load_run(database.parent)
-    assert sorted(t.trial_id for t in run.trials) == sorted(
-        f"{arm}.feature.r{r}" for arm in ("strong", "weak") for r in (1, 2, 3)
-    )
-    assert run.manifest.finished_at is not None
 
 
 def one_command_config(tmp_path: Path, name: str, command: str) -> Path:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import random
 import signal
@@ -305,6 +306,7 @@ def test_sigkill_at_20_random_moments_then_resume_loses_doubles_and_leaves_nothi
         ).fetchone()[0]
     assert sorted(ids) == sorted(planned())  # every planned trial, each exactly once
     assert integrity == "ok" and orphan_calls == 0
+    assert json.loads((run_dir / "manifest.json").read_text())["finished_at"] is not None
     on_disk = {f"transcripts/{p.name}" for p in (run_dir / "transcripts").iterdir()}
     assert on_disk == transcripts  # no transcript without its trial, none missing
     assert alive == {}, alive  # no process of any killed run
