@@ -135,12 +135,21 @@ def test_a_new_suppression_fails_the_suppressions_gate(
 
 
 def fake_python(tmp_path: Path, versions: dict[str, str]) -> str:
-    """An interpreter stand-in answering `-m <checker> --version` with the given versions."""
-    script = tmp_path / "python"
-    cases = "\n".join(f'  {name}) echo "{name} {v}";;' for name, v in versions.items())
-    script.write_text(f'#!/bin/sh\ncase "$2" in\n{cases}\n  *) exit 1;;\nesac\n')
-    script.chmod(0o755)
-    return str(script)
+    """This interpreter, in a folder (`tmp_path`, the cwd the versions are read in) whose
+    stand-in checker modules shadow the installed ones, as `python -m` finds them from there;
+    a checker not in `versions` is made unimportable."""
+    modules = {
+        "mypy": ("mypy/__init__.py", "mypy/version.py", "__version__ = {v!r}\n"),
+        "pytest": ("pytest/__init__.py", "pytest/__init__.py", "__version__ = {v!r}\n"),
+        "ruff": ("ruff/__init__.py", "ruff/__main__.py", "print('ruff {v}')\n"),
+    }
+    for name, (package, module, text) in modules.items():
+        (tmp_path / package).parent.mkdir(exist_ok=True)
+        (tmp_path / package).write_text("")
+        version = versions.get(name)
+        body = text.format(v=version) if version else "raise ImportError('not installed')\n"
+        (tmp_path / module).write_text(body)
+    return sys.executable
 
 
 def test_a_checker_of_another_version_is_refused(tmp_path: Path) -> None:

@@ -33,17 +33,39 @@ def pinned_versions() -> dict[str, str]:
     return pins
 
 
+_CHECKER_PROBE = (
+    "import json, subprocess, sys\n"
+    "out = {}\n"
+    "for name, module in (('mypy', 'mypy.version'), ('pytest', 'pytest')):\n"
+    "    try:\n"
+    "        out[name] = __import__(module, fromlist=['_']).__version__\n"
+    "    except Exception:\n"
+    "        out[name] = 'missing'\n"
+    "ruff = subprocess.run([sys.executable, '-m', 'ruff', '--version'],\n"
+    "                      capture_output=True, text=True)\n"
+    "words = ruff.stdout.split()\n"
+    "out['ruff'] = words[-1] if ruff.returncode == 0 and words else 'missing'\n"
+    "print(json.dumps(out))\n"
+)
+"""Reads the checkers' versions the way the judge reaches them: the modules `python -m mypy`
+and `python -m pytest` import (not -I: from `cwd`, as the judge's runs resolve them) and the
+binary `python -m ruff` runs, in one process instead of three `--version` runs (1.7 s of CPU
+each run otherwise)."""
+
+
 def installed_versions(
     python: str, cwd: Path, *, environments: EnvironmentFactory = LOCAL
 ) -> dict[str, str]:
-    """What `python -m <checker> --version` says, for each checker (run in `cwd`)."""
+    """The version of each checker as `python` runs it in `cwd` (`missing` when it cannot)."""
     env = environments(cwd)
-    versions: dict[str, str] = {}
-    for checker in CHECKERS:
-        result = env.run([python, "-m", checker, "--version"], timeout_s=60)
-        match = re.search(r"\b(\d+\.\d+(?:\.\d+)?\S*)", result.output)
-        versions[checker] = match.group(1) if result.ok and match else "missing"
-    return versions
+    result = env.run([python, "-c", _CHECKER_PROBE], timeout_s=60, merge_stderr=False)
+    try:
+        found = json.loads(result.output.strip().splitlines()[-1]) if result.ok else {}
+    except (json.JSONDecodeError, IndexError):
+        found = {}
+    if not isinstance(found, dict):
+        found = {}
+    return {checker: str(found.get(checker, "missing")) for checker in CHECKERS}
 
 
 _PROBE = (
