@@ -2,11 +2,13 @@
 model swapped for a simulated one, all 12 cells (arms A-D × typer T1-T3), 1 replicate.
 
 Runs `armbench run` on the config with the README's `--set` lines (and `replicates=1`), then
-reads the run: the whole run's wall time, each trial's status and wall time, the judge's time
-per gate (mypy, ruff, pytest, moved_function) and the harness's overhead per trial (its wall
-time minus the judge's: preparing the workspace copy, the tools' commands, the simulated model,
-recording). Simulated models, real everything else: the typer sdist (fetched once into the
-user cache), typer's locked toolchain (built once), the bubblewrap sandbox, the real judge.
+reads the run: the whole run's wall time, each trial's status and wall time (the agent's,
+simulated model latency included), the judge's time per gate (mypy, ruff, pytest,
+moved_function), and per trial the real time outside the judge: the agent's wall time less the
+simulated latency it was given (simulated models answer at once), which is the tools' commands
+(the agent's own mypy, ruff and test runs) and the harness (workspace copy, sandbox, recording).
+Simulated models, real everything else: the typer sdist (fetched once into the user cache),
+typer's locked toolchain (built once), the bubblewrap sandbox, the real judge.
 
     .venv/bin/python benchmarks/paradox_dry_run.py [--out DIR] [--json OUT]
 
@@ -60,6 +62,11 @@ def measure(run_dir: Path) -> dict[str, Any]:
     rows = []
     for trial_id, arm, task, status, wall_s, extra in trials:
         judge_s = float(json.loads(extra or "{}").get("judge_s") or 0.0)
+        (simulated,) = db.execute(
+            "SELECT coalesce(sum(latency_s), 0) FROM calls "
+            "WHERE trial_id = ? AND latency_simulated = 1",
+            (trial_id,),
+        ).fetchone()
         for name, duration in db.execute(
             "SELECT name, duration_s FROM gates WHERE trial_id = ?", (trial_id,)
         ):
@@ -71,14 +78,14 @@ def measure(run_dir: Path) -> dict[str, Any]:
                 "status": status,
                 "wall_s": round(wall_s, 1),
                 "judge_s": round(judge_s, 1),
-                "overhead_s": round(wall_s - judge_s, 1),
+                "real_agent_s": round(wall_s - simulated, 1),
             }
         )
     return {
         "trials": rows,
         "gate_median_s": {k: round(statistics.median(v), 2) for k, v in sorted(gates.items())},
         "gate_max_s": {k: round(max(v), 2) for k, v in sorted(gates.items())},
-        "overhead_median_s": round(statistics.median(r["overhead_s"] for r in rows), 1),
+        "real_agent_median_s": round(statistics.median(r["real_agent_s"] for r in rows), 1),
         "judge_median_s": round(statistics.median(r["judge_s"] for r in rows), 1),
     }
 
@@ -98,14 +105,14 @@ def main() -> None:
     for row in figures["trials"]:
         print(
             f"  {row['task']:3} {row['arm']}  {row['status']:11} wall {row['wall_s']:7.1f} s  "
-            f"judge {row['judge_s']:6.1f} s  overhead {row['overhead_s']:6.1f} s"
+            f"judge {row['judge_s']:6.1f} s  real agent time {row['real_agent_s']:6.1f} s"
         )
     print("judge per gate, median (max) s:")
     for name, median in figures["gate_median_s"].items():
         print(f"  {name:15} {median:7.2f} ({figures['gate_max_s'][name]:.2f})")
     print(
-        f"per trial, median: judge {figures['judge_median_s']} s, "
-        f"harness overhead {figures['overhead_median_s']} s"
+        f"per trial, median: judge {figures['judge_median_s']} s, real agent time (tools' "
+        f"commands and harness) {figures['real_agent_median_s']} s"
     )
     if options.json is not None:
         options.json.write_text(json.dumps(figures, indent=2) + "\n")
