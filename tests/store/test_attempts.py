@@ -16,7 +16,7 @@ import pytest
 
 from armbench.core import CallRecord, GateResult, TrialRecord, Usage
 from armbench.store import SCHEMA_VERSION, RunDatabase, RunDirectory
-from armbench.store import db as store_db
+from armbench.store import schema as store_schema
 from armbench.store.attempts import (
     attempt_call_totals,
     earlier_attempts,
@@ -161,7 +161,7 @@ def test_a_version_1_database_still_opens_and_a_writer_brings_it_up_to_date(
 ) -> None:
     path = tmp_path / "armbench.sqlite"
     conn = sqlite3.connect(path)
-    conn.executescript(store_db._SCHEMA_1)
+    conn.executescript(store_schema.SCHEMA_1)
     conn.execute("INSERT INTO meta (key, value) VALUES ('schema_version', '1')")
     conn.execute("PRAGMA user_version = 1")
     conn.commit()

@@ -14,7 +14,7 @@ import pytest
 
 from armbench.core import CallRecord, GateResult, TrialRecord, Usage
 from armbench.store import RunDirectoryError
-from armbench.store.db import SCHEMA_VERSION, RunDatabase
+from armbench.store.db import RunDatabase
 from armbench.store.rundir import (
     DATABASE,
     MANIFEST,
@@ -23,6 +23,7 @@ from armbench.store.rundir import (
     RunDirectory,
     write_atomic,
 )
+from armbench.store.schema import SCHEMA_VERSION
 
 
 def _call(seq: int, **changes: Any) -> CallRecord:

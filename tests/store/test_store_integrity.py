@@ -196,7 +196,7 @@ def test_the_expected_tables_come_from_the_schema_text(
     """A table added to the schema is checked with no second list to update."""
     old = _written(tmp_path / "old")
     monkeypatch.setattr(
-        store_db, "_SCHEMA", store_db._SCHEMA + "CREATE TABLE IF NOT EXISTS later (x TEXT);\n"
+        store_db, "SCHEMA", store_db.SCHEMA + "CREATE TABLE IF NOT EXISTS later (x TEXT);\n"
     )
     with pytest.raises(RunDirectoryError, match="no table later"):
         RunDatabase(old, read_only=True)

@@ -1,7 +1,7 @@
 """The run directory: `manifest.json` (what ran, with what), `armbench.sqlite` (trials, the
 ledger of model calls, gates; each trial written in one transaction) and transcripts."""
 
-from armbench.store.db import SCHEMA_VERSION, RunDatabase
+from armbench.store.db import RunDatabase
 from armbench.store.integrity import RunDirectoryError
 from armbench.store.rundir import (
     DATABASE,
@@ -12,6 +12,7 @@ from armbench.store.rundir import (
     utc_now,
     write_atomic,
 )
+from armbench.store.schema import SCHEMA_VERSION
 
 __all__ = [
     "DATABASE",

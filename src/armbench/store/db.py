@@ -4,9 +4,8 @@ A trial is written in one transaction with all its ledger rows and gates, so a k
 no half-written trial and loses nothing already committed. WAL journaling lets `show` read while
 a run writes.
 
-Writers create the schema; readers open the file read-only and check it against `_SCHEMA`
-(armbench.store.integrity). Adding a table or a column: add it to `_SCHEMA` and bump
-`SCHEMA_VERSION`; writers bring an older file up to date, readers refuse it with that fix.
+Writers create the schema (armbench.store.schema); readers open the file read-only and check
+it against it (armbench.store.integrity).
 """
 
 from __future__ import annotations
@@ -22,195 +21,13 @@ from typing import Any
 from armbench.core import TOKEN_KINDS, TrialRecord
 from armbench.store.integrity import RunDirectoryError, check_database, connect_read_only
 from armbench.store.rows import call_record, gate_result, trial_record
-
-SCHEMA_VERSION = 2
-"""Stored in `meta.schema_version` and in `PRAGMA user_version`. 1: trials, calls, gates;
-2: the history of retried trials (`trial_attempts`, `call_attempts`, `gate_attempts`)."""
-
-
-_SCHEMA_1 = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS trials (
-    trial_id     TEXT PRIMARY KEY,
-    arm          TEXT NOT NULL,
-    arm_kind     TEXT NOT NULL,
-    task         TEXT NOT NULL,
-    replicate    INTEGER NOT NULL,
-    seed         INTEGER NOT NULL,
-    status       TEXT NOT NULL CHECK (status IN ('pass', 'fail', 'limit', 'infra_error')),
-    stop_reason  TEXT NOT NULL,
-    infra_class  TEXT,
-    error        TEXT,
-    wall_s       REAL NOT NULL,
-    iterations   INTEGER NOT NULL,
-    simulated    INTEGER NOT NULL,
-    started_at   REAL NOT NULL,
-    ended_at     REAL NOT NULL,
-    transcript   TEXT NOT NULL,
-    extra        TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS calls (
-    trial_id          TEXT NOT NULL REFERENCES trials (trial_id),
-    seq               INTEGER NOT NULL,
-    role              TEXT NOT NULL,
-    provider          TEXT NOT NULL,
-    model             TEXT NOT NULL,
-    model_id          TEXT NOT NULL,
-    attempt           INTEGER NOT NULL,
-    status            TEXT NOT NULL CHECK (status IN ('ok', 'error')),
-    error_class       TEXT,
-    error             TEXT,
-    input             INTEGER NOT NULL,
-    output            INTEGER NOT NULL,
-    cache_write_5m    INTEGER NOT NULL,
-    cache_write_1h    INTEGER NOT NULL,
-    cache_read        INTEGER NOT NULL,
-    reasoning         INTEGER NOT NULL,
-    latency_s         REAL NOT NULL,
-    latency_simulated INTEGER NOT NULL,
-    request_id        TEXT,
-    started_at        REAL NOT NULL,
-    route             TEXT,
-    PRIMARY KEY (trial_id, seq)
-);
-CREATE TABLE IF NOT EXISTS gates (
-    trial_id    TEXT NOT NULL REFERENCES trials (trial_id),
-    seq         INTEGER NOT NULL,
-    name        TEXT NOT NULL,
-    kind        TEXT NOT NULL,
-    passed      INTEGER NOT NULL,
-    exit_code   INTEGER,
-    counts      TEXT NOT NULL,
-    duration_s  REAL NOT NULL,
-    output_tail TEXT NOT NULL,
-    details     TEXT NOT NULL,
-    PRIMARY KEY (trial_id, seq)
-);
-"""
-_SCHEMA = (
-    _SCHEMA_1
-    + """
-CREATE TABLE IF NOT EXISTS trial_attempts (
-    trial_id      TEXT NOT NULL,
-    trial_attempt INTEGER NOT NULL,
-    arm           TEXT NOT NULL,
-    arm_kind      TEXT NOT NULL,
-    task          TEXT NOT NULL,
-    replicate     INTEGER NOT NULL,
-    seed          INTEGER NOT NULL,
-    status        TEXT NOT NULL CHECK (status IN ('pass', 'fail', 'limit', 'infra_error')),
-    stop_reason   TEXT NOT NULL,
-    infra_class   TEXT,
-    error         TEXT,
-    wall_s        REAL NOT NULL,
-    iterations    INTEGER NOT NULL,
-    simulated     INTEGER NOT NULL,
-    started_at    REAL NOT NULL,
-    ended_at      REAL NOT NULL,
-    transcript    TEXT NOT NULL,
-    extra         TEXT NOT NULL,
-    retired_at    REAL NOT NULL,
-    PRIMARY KEY (trial_id, trial_attempt)
-);
-CREATE TABLE IF NOT EXISTS call_attempts (
-    trial_id          TEXT NOT NULL,
-    trial_attempt     INTEGER NOT NULL,
-    seq               INTEGER NOT NULL,
-    role              TEXT NOT NULL,
-    provider          TEXT NOT NULL,
-    model             TEXT NOT NULL,
-    model_id          TEXT NOT NULL,
-    attempt           INTEGER NOT NULL,
-    status            TEXT NOT NULL CHECK (status IN ('ok', 'error')),
-    error_class       TEXT,
-    error             TEXT,
-    input             INTEGER NOT NULL,
-    output            INTEGER NOT NULL,
-    cache_write_5m    INTEGER NOT NULL,
-    cache_write_1h    INTEGER NOT NULL,
-    cache_read        INTEGER NOT NULL,
-    reasoning         INTEGER NOT NULL,
-    latency_s         REAL NOT NULL,
-    latency_simulated INTEGER NOT NULL,
-    request_id        TEXT,
-    started_at        REAL NOT NULL,
-    route             TEXT,
-    PRIMARY KEY (trial_id, trial_attempt, seq),
-    FOREIGN KEY (trial_id, trial_attempt) REFERENCES trial_attempts (trial_id, trial_attempt)
-);
-CREATE TABLE IF NOT EXISTS gate_attempts (
-    trial_id      TEXT NOT NULL,
-    trial_attempt INTEGER NOT NULL,
-    seq           INTEGER NOT NULL,
-    name          TEXT NOT NULL,
-    kind          TEXT NOT NULL,
-    passed        INTEGER NOT NULL,
-    exit_code     INTEGER,
-    counts        TEXT NOT NULL,
-    duration_s    REAL NOT NULL,
-    output_tail   TEXT NOT NULL,
-    details       TEXT NOT NULL,
-    PRIMARY KEY (trial_id, trial_attempt, seq),
-    FOREIGN KEY (trial_id, trial_attempt) REFERENCES trial_attempts (trial_id, trial_attempt)
-);
-"""
-)
-"""Version 2 appends the history of retried trials (armbench.store.attempts): a trial's
-earlier attempts, each with its number (`trial_attempt`, from 1), moved there whole — row,
-ledger, gates — when the trial is run again. The tables above hold the current attempt only,
-so every view that counts trials counts each once."""
-_OLDER_SCHEMAS = {1: _SCHEMA_1}
-"""Versions a reader still opens, with what they hold: a run made before version 2 has no
-history (it never retried a trial), and must still open read-only."""
-
-_TRIAL_COLUMNS = (
-    "trial_id",
-    "arm",
-    "arm_kind",
-    "task",
-    "replicate",
-    "seed",
-    "status",
-    "stop_reason",
-    "infra_class",
-    "error",
-    "wall_s",
-    "iterations",
-    "simulated",
-    "started_at",
-    "ended_at",
-    "transcript",
-    "extra",
-)
-_CALL_COLUMNS = (
-    "trial_id",
-    "seq",
-    "role",
-    "provider",
-    "model",
-    "model_id",
-    "attempt",
-    "status",
-    "error_class",
-    "error",
-    *TOKEN_KINDS,
-    "latency_s",
-    "latency_simulated",
-    "request_id",
-    "started_at",
-    "route",
-)
-_GATE_COLUMNS = (
-    "trial_id",
-    "seq",
-    "name",
-    "kind",
-    "passed",
-    "exit_code",
-    "counts",
-    "duration_s",
-    "output_tail",
-    "details",
+from armbench.store.schema import (
+    CALL_COLUMNS,
+    GATE_COLUMNS,
+    OLDER_SCHEMAS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    TRIAL_COLUMNS,
 )
 
 
@@ -239,10 +56,10 @@ class RunDatabase:
                 check_database(
                     self._conn,
                     path,
-                    schema=_SCHEMA,
+                    schema=SCHEMA,
                     version=SCHEMA_VERSION,
                     writing=not read_only,
-                    older=_OLDER_SCHEMAS,
+                    older=OLDER_SCHEMAS,
                 )
             if not read_only:
                 self._create_schema()
@@ -255,7 +72,7 @@ class RunDatabase:
         """RunDirectoryError unless a writer could open `path` (read-only: changes nothing)."""
         conn = connect_read_only(path)
         try:
-            check_database(conn, path, schema=_SCHEMA, version=SCHEMA_VERSION, writing=True)
+            check_database(conn, path, schema=SCHEMA, version=SCHEMA_VERSION, writing=True)
         finally:
             conn.close()
 
@@ -264,7 +81,7 @@ class RunDatabase:
         self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.execute("PRAGMA foreign_keys=ON")
         with self._lock:
-            self._conn.executescript(_SCHEMA)
+            self._conn.executescript(SCHEMA)
             self._conn.execute(
                 "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -341,9 +158,9 @@ class RunDatabase:
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                self._conn.execute(_insert("trials", _TRIAL_COLUMNS), row)
-                self._conn.executemany(_insert("calls", _CALL_COLUMNS), calls)
-                self._conn.executemany(_insert("gates", _GATE_COLUMNS), gates)
+                self._conn.execute(_insert("trials", TRIAL_COLUMNS), row)
+                self._conn.executemany(_insert("calls", CALL_COLUMNS), calls)
+                self._conn.executemany(_insert("gates", GATE_COLUMNS), gates)
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
@@ -390,7 +207,7 @@ class RunDatabase:
     def trial_rows(self) -> list[dict[str, Any]]:
         """Every trial's own columns (no transcript, `extra` still JSON text), in
         (arm, task, replicate) order: what a report reads when it must not load every call."""
-        columns = ", ".join(c for c in _TRIAL_COLUMNS if c != "transcript")
+        columns = ", ".join(c for c in TRIAL_COLUMNS if c != "transcript")
         return self._rows(f"SELECT {columns} FROM trials ORDER BY arm, task, replicate, trial_id")
 
     def call_totals(self, thresholds: Sequence[int]) -> list[dict[str, Any]]:
