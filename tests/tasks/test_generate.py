@@ -96,3 +96,23 @@ def test_an_implement_candidate_is_tested_documented_and_keeps_its_docstring() -
     assert "    raise NotImplementedError\n\n\ndef describe" in stub
     assert "FACTORS[key]" not in stub
     assert stub.count("\n") < sources["shapes/units.py"].decode().count("\n")
+
+
+def test_a_moved_function_gets_a_module_name_that_is_free() -> None:
+    """`_helper` goes to `_helper.py` (not `__helper.py`), and a name a module or a package
+    already has beside it gets `_moved` added (a move must never overwrite a module)."""
+    from types import SimpleNamespace
+
+    from armbench.judge.make_pack import _Maker
+    from armbench.tasks.generate.move import MoveCandidate
+
+    def name(function: str, *paths: str) -> str:
+        maker = SimpleNamespace(sources=dict.fromkeys(("pkg/core.py", *paths), b""))
+        candidate = MoveCandidate(function, "pkg.core", "pkg/core.py", ("pkg/a.py",))
+        return _Maker._new_module_name(maker, candidate)  # type: ignore[arg-type]
+
+    assert name("_helper") == "_helper"
+    assert name("helper") == "_helper"
+    assert name("helper", "pkg/_helper.py") == "_helper_moved"
+    assert name("helper", "pkg/_helper/__init__.py") == "_helper_moved"
+    assert name("helper", "other/_helper.py") == "_helper"

@@ -267,9 +267,21 @@ class _Maker:
     def _parametrized(self, path: str) -> bool:
         return b"parametrize" in self.sources.get(path, b"")
 
+    def _new_module_name(self, candidate: MoveCandidate) -> str:
+        """`_<function>` beside the function's module (`_helper` too for `_helper`), with
+        `_moved` added while a module or package of that name exists there."""
+        folder = Path(candidate.source_path).parent
+        name = "_" + candidate.function.lstrip("_")
+        taken = {Path(rel).parent / Path(rel).stem for rel in self.sources} | {
+            parent for rel in self.sources for parent in Path(rel).parents
+        }
+        while folder / name in taken:
+            name += "_moved"
+        return name
+
     def _move_writer(self, candidate: MoveCandidate) -> Callable[[str, Path], None]:
         def write(task_id: str, folder: Path) -> None:
-            target_base = f"_{candidate.function}"
+            target_base = self._new_module_name(candidate)
             files = move_function(self.sources, candidate, target_base)
             files = self._sorted_imports(files)
             package = candidate.source.rsplit(".", 1)[0] if "." in candidate.source else ""
