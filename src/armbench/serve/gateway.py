@@ -1,0 +1,343 @@
+"""`Gateway`: a loopback metering reverse proxy for external coding agents.
+
+An external agent (aider, mini-swe-agent, Claude Code) cannot be made to report its tokens, so
+it is pointed at the gateway instead of the real API, with a key the gateway issued for one
+trial and role. The gateway swaps that key for the real one (read from the environment at the
+moment it forwards, so it never sits in the gateway's own state), forwards the request to the
+upstream of the same wire format, relays the answer as it arrives and turns every call into a
+ledger row of the trial, tokens parsed as armbench's own providers parse them
+(`gateway_usage`). No translation between formats: what the agent sends, the upstream gets.
+
+The body goes on byte for byte, with one exception: an OpenAI stream is always asked for its
+usage (`stream_options.include_usage`), since without it Chat Completions streams report no
+tokens at all and the call could not be metered. A client that did not ask for that chunk
+does not get it: it has no `choices`, and clients written against streams without it index
+`choices[0]` on every chunk. The other chunks keep the `"usage": null` the API then adds,
+which the API's own schema allows, rather than being re-encoded on their way.
+
+What the client receives is the upstream's answer as the upstream sent it — its status, its
+headers (not hop-by-hop ones), its body, and its failures: an upstream that hangs up leaves the
+client's connection hung up, a stream broken midway leaves the client's stream broken. A body
+read whole (not a stream) has the real key masked, in case an upstream echoes it back; rows'
+error texts have it masked too.
+
+This module does the HTTP: the standard library's threading server facing the client, httpx
+facing the upstream (one pooled client for all threads). `gateway_relay` decides what the
+client is sent and what each way an answer can end records; `gateway_usage` reads tokens and
+failures; `gateway_ledger` keeps the keys and the rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import socket
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx2 as httpx
+
+from armbench.core import CallRecord, ModelError, Role, process_environ
+from armbench.serve.gateway_ledger import (
+    Binding,
+    CallOutcome,
+    Endpoint,
+    GatewayCall,
+    Ledger,
+    Upstream,
+)
+from armbench.serve.gateway_relay import Relay, force_include_usage, presented_key
+from armbench.serve.gateway_usage import WireName, requested_ttl
+from armbench.serve.wire import WIRES
+
+log = logging.getLogger("armbench.serve.gateway")
+
+MAX_BODY_BYTES = 32 * 1024 * 1024
+ENDPOINTS: dict[str, tuple[WireName, Endpoint, str]] = {
+    "/v1/messages": ("anthropic", "messages", "/v1/messages"),
+    "/v1/messages/count_tokens": ("anthropic", "count_tokens", "/v1/messages/count_tokens"),
+    "/v1/chat/completions": ("openai", "chat_completions", "/chat/completions"),
+    "/chat/completions": ("openai", "chat_completions", "/chat/completions"),
+}
+"""Path the client posts to → its wire, its endpoint, and the path after the upstream's
+`base_url` (the SDKs' convention: Anthropic's root, OpenAI's with `/v1`). OpenAI's is also
+taken without `/v1`, for clients whose base URL was given as the bare root."""
+FORWARDED_HEADERS = ("anthropic-version", "anthropic-beta", "content-type", "accept")
+"""The client's request headers the upstream gets; never its key, never hop-by-hop ones."""
+_NOT_RELAYED = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "content-length",  # the gateway frames the body itself
+        "content-encoding",  # httpx hands over the decoded body
+        "date",  # the gateway's own server sends these two
+        "server",
+    }
+)
+
+
+class _HttpServer(ThreadingHTTPServer):
+    """The threading server, remembering open connections so that `stop` can end idle
+    keep-alive ones (otherwise their handler threads would go on serving), as `SimServer`'s."""
+
+    daemon_threads = True
+    request_queue_size = socket.SOMAXCONN
+
+    def __init__(self, address: tuple[str, int], owner: Gateway) -> None:
+        self.owner = owner
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._open_lock:
+            for connection in self._open:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError):
+            log.debug("connection from %s ended: %s", client_address, error)
+        else:
+            log.exception("unhandled error serving %s", client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _HttpServer
+    protocol_version = "HTTP/1.1"
+    timeout = 120
+
+    def log_message(self, format: str, *args: Any) -> None:  # the request line, never headers
+        log.debug("%s %s", self.address_string(), format % args)
+
+    def do_GET(self) -> None:
+        self._read_body()
+        wire: WireName = "openai" if "chat" in self.path else "anthropic"
+        self.send_error_json(wire, 405, f"GET {self.path.split('?', 1)[0]} is not supported")
+
+    def do_POST(self) -> None:
+        path = self.path.split("?", 1)[0]
+        body = self._read_body()
+        target = ENDPOINTS.get(path)
+        if target is None:
+            wire: WireName = "openai" if "chat" in path else "anthropic"
+            self.send_error_json(wire, 404, f"no such endpoint: POST {path}")
+            return
+        if body is None:
+            self.send_error_json(
+                target[0], 413, "the request has no readable length or is too large"
+            )
+            return
+        binding = self.server.owner.ledger.binding(presented_key(self.headers))
+        if binding is None:  # unknown or revoked: nothing is forwarded, nothing recorded
+            self.send_error_json(target[0], 401, "invalid or revoked armbench gateway key")
+            return
+        self.server.owner.forward(self, binding, target, body)
+
+    def _read_body(self) -> bytes | None:
+        if "chunked" in (self.headers.get("transfer-encoding") or "").lower():
+            self.close_connection = True  # a body the gateway does not read (clients send lengths)
+            return None
+        try:
+            length = int(self.headers.get("content-length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_BODY_BYTES:
+            self.close_connection = True
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def send_head(self, status: int, headers: Mapping[str, str], length: int | None) -> None:
+        """Status line and headers; `length` None: a chunked body."""
+        self.send_response(status)
+        for name, value in headers.items():
+            if name.lower() not in _NOT_RELAYED:
+                self.send_header(name, value)
+        if length is None:
+            self.send_header("transfer-encoding", "chunked")
+        else:
+            self.send_header("content-length", str(length))
+        self.end_headers()
+
+    def send_chunk(self, data: bytes) -> None:
+        if data:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+
+    def end_chunks(self) -> None:
+        self.wfile.write(b"0\r\n\r\n")
+
+    def hang_up(self) -> None:
+        self.close_connection = True
+
+    def send_body(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
+        try:
+            self.send_head(status, headers, len(body))
+            self.wfile.write(body)
+        except (ConnectionError, TimeoutError) as exc:
+            log.debug("could not answer %s: %s", self.client_address, exc)
+            self.close_connection = True
+
+    def send_error_json(self, wire: WireName, status: int, message: str) -> None:
+        """The gateway's own refusal, in the wire's error shape (so the SDKs raise their own
+        error class for the status)."""
+        shape = WIRES[wire]
+        request_id = shape.new_request_id()
+        body = json.dumps(shape.error_body(status, message, None, request_id)).encode()
+        headers = {"content-type": "application/json", shape.request_id_header: request_id}
+        self.send_body(status, headers, body)
+
+
+class Gateway:
+    """The metering gateway on a background thread: `issue` keys, point clients at
+    `sdk_base_url(wire)` with them, read each trial's rows with `calls`.
+
+    `port=0` picks a free port. Upstreams are reached with one pooled httpx client;
+    `connect_timeout_s` and `read_timeout_s` (between two reads, not the whole answer) bound a
+    silent upstream. `environ` is where real keys are read at forward time: by default the
+    process's environment including what `withdraw_secrets` took out of it, so a run that
+    withdrew its keys can still forward.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        connect_timeout_s: float = 10.0,
+        read_timeout_s: float = 600.0,
+        environ: Callable[[], Mapping[str, str]] = process_environ,
+    ) -> None:
+        self.ledger = Ledger()
+        self._environ = environ
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(read_timeout_s, connect=connect_timeout_s),
+            follow_redirects=False,
+        )
+        self._httpd = _HttpServer((host, port), self)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        assert isinstance(host, str)
+        return f"http://{host}:{port}"
+
+    def sdk_base_url(self, wire: WireName) -> str:
+        """What to hand the official SDK (or an agent's base-URL setting) for `wire`."""
+        return self.base_url + WIRES[wire].sdk_path
+
+    def issue(self, trial_id: str, role: Role, upstream: Upstream) -> str:
+        """A fresh key for one trial's `role` at `upstream`."""
+        return self.ledger.issue(trial_id, role, upstream)
+
+    def revoke(self, key: str) -> None:
+        """Refuse `key` from now on (calls already under way finish and are recorded)."""
+        self.ledger.revoke(key)
+
+    def calls(self, trial_id: str) -> list[GatewayCall]:
+        """The trial's rows so far, in the order their calls arrived."""
+        return self.ledger.calls(trial_id)
+
+    def records(self, trial_id: str) -> list[CallRecord]:
+        """The trial's ledger rows: its model calls (not its token counts) as CallRecords."""
+        return [call.record for call in self.calls(trial_id) if call.billable]
+
+    def start(self) -> Gateway:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever, args=(0.05,), name="gateway", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop accepting, end open connections (idle keep-alive ones included), release the
+        port and the upstream connections."""
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._httpd.close_connections()
+        self._httpd.server_close()
+        self._client.close()
+
+    def __enter__(self) -> Gateway:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def forward(
+        self,
+        handler: _Handler,
+        binding: Binding,
+        target: tuple[WireName, Endpoint, str],
+        body: bytes,
+    ) -> None:
+        """One call: checked, forwarded, relayed and recorded (whatever becomes of it)."""
+        wire, endpoint, suffix = target
+        try:
+            request = json.loads(body)
+        except ValueError:
+            request = None  # forwarded as it is: the upstream's 400 is the answer
+        call = self.ledger.open(binding, endpoint, request)
+        upstream = binding.upstream
+        if upstream.wire != wire:
+            message = f"this key is for the {upstream.wire} wire format, not {wire}"
+            refused = ModelError(message, "harness")
+            call.close(CallOutcome(error=refused, http_status=400, forwarded=False))
+            handler.send_error_json(wire, 400, message)
+            return
+        real_key = self._environ().get(upstream.key_env) if upstream.key_env else None
+        if upstream.key_env and not real_key:
+            message = f"the gateway has no key: ${upstream.key_env} is not set"
+            refused = ModelError(message, "auth")
+            call.close(CallOutcome(error=refused, http_status=401, forwarded=False))
+            handler.send_error_json(wire, 401, message)
+            return
+        strip = False
+        if wire == "openai":
+            body, strip = force_include_usage(request, body)
+        query = handler.path.partition("?")[2]
+        url = upstream.base_url.rstrip("/") + suffix + (f"?{query}" if query else "")
+        headers = {n: v for n in FORWARDED_HEADERS if (v := handler.headers.get(n)) is not None}
+        headers["accept-encoding"] = "identity"  # relayed as received, read as it passes
+        if real_key:
+            if wire == "anthropic":
+                headers["x-api-key"] = real_key
+            else:
+                headers["authorization"] = f"Bearer {real_key}"
+        ttl = requested_ttl(request)
+        relay = Relay(handler, target, real_key, ttl, strip, lambda o: call.close(o, mask=real_key))
+        try:
+            with self._client.stream("POST", url, content=body, headers=headers) as response:
+                relay.answer(response)
+        except httpx.TimeoutException as exc:
+            relay.unanswered(ModelError(f"timed out: {exc}", "timeout"))
+        except httpx.HTTPError as exc:
+            relay.unanswered(ModelError(f"connection failed: {exc}", "connection"))
+        except BaseException as exc:  # a bug here: the call is still a row
+            relay.record(CallOutcome(error=ModelError(f"gateway failure: {exc!r}", "harness")))
+            raise
