@@ -278,6 +278,20 @@ MUTANTS = (
         '            continue\n            conn.execute(\n                f"INSERT INTO {history}',
         ("test_attempts.py", "test_resume.py"),
     ),
+    Mutant(
+        "ruff-never-fixes",
+        "the ruff gate never rewrites what it judges, whatever the project's `fix = true`",
+        '"--no-cache", "--no-fix"]',
+        '"--no-cache"]',
+        ("test_checkers.py",),
+    ),
+    Mutant(
+        "per-test-timeout",
+        "a test that hangs fails alone, named, after the gate's test_timeout_s",
+        'timeout = ("-p", TIMEOUT_MODULE) if self.test_timeout_s is not None else ()',
+        "timeout = ()",
+        ("test_checkers.py",),
+    ),
 )
 
 
