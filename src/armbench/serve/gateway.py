@@ -29,14 +29,11 @@ failures; `gateway_ledger` keeps the keys and the rows.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import socket
-import sys
 import threading
 from collections.abc import Callable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import httpx2 as httpx
@@ -52,6 +49,7 @@ from armbench.serve.gateway_ledger import (
 )
 from armbench.serve.gateway_relay import Relay, force_include_usage, presented_key
 from armbench.serve.gateway_usage import WireName, requested_ttl
+from armbench.serve.http import LoopbackServer
 from armbench.serve.wire import WIRES
 
 log = logging.getLogger("armbench.serve.gateway")
@@ -86,45 +84,8 @@ _NOT_RELAYED = frozenset(
 )
 
 
-class _HttpServer(ThreadingHTTPServer):
-    """The threading server, remembering open connections so that `stop` can end idle
-    keep-alive ones (otherwise their handler threads would go on serving), as `SimServer`'s."""
-
-    daemon_threads = True
-    request_queue_size = socket.SOMAXCONN
-
-    def __init__(self, address: tuple[str, int], owner: Gateway) -> None:
-        self.owner = owner
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._open_lock:
-            self._open.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._open_lock:
-            self._open.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        with self._open_lock:
-            for connection in self._open:
-                with contextlib.suppress(OSError):
-                    connection.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        error = sys.exc_info()[1]
-        if isinstance(error, ConnectionError | TimeoutError):
-            log.debug("connection from %s ended: %s", client_address, error)
-        else:
-            log.exception("unhandled error serving %s", client_address)
-
-
 class _Handler(BaseHTTPRequestHandler):
-    server: _HttpServer
+    server: LoopbackServer[Gateway]
     protocol_version = "HTTP/1.1"
     timeout = 120
 
@@ -235,7 +196,7 @@ class Gateway:
             timeout=httpx.Timeout(read_timeout_s, connect=connect_timeout_s),
             follow_redirects=False,
         )
-        self._httpd = _HttpServer((host, port), self)
+        self._httpd = LoopbackServer((host, port), _Handler, self, log)
         self._thread: threading.Thread | None = None
 
     @property
@@ -255,6 +216,11 @@ class Gateway:
     def revoke(self, key: str) -> None:
         """Refuse `key` from now on (calls already under way finish and are recorded)."""
         self.ledger.revoke(key)
+
+    def settle(self, trial_id: str, timeout_s: float = 30) -> bool:
+        """Wait until the trial's calls under way are recorded (read its rows after this once
+        its agent has exited); False if some are still going after `timeout_s`."""
+        return self.ledger.settle(trial_id, timeout_s)
 
     def calls(self, trial_id: str) -> list[GatewayCall]:
         """The trial's rows so far, in the order their calls arrived."""

@@ -148,10 +148,11 @@ class Ledger:
     """Issued keys and each trial's rows; thread-safe (every handler thread records here)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._keys: dict[str, Binding] = {}
         self._rows: dict[str, list[GatewayCall]] = {}
         self._seq: dict[str, int] = {}
+        self._under_way: dict[str, int] = {}
 
     def issue(self, trial_id: str, role: Role, upstream: Upstream) -> str:
         if role not in ROLES:
@@ -175,11 +176,21 @@ class Ledger:
         with self._lock:
             seq = self._seq.get(binding.trial_id, 0) + 1
             self._seq[binding.trial_id] = seq
+            self._under_way[binding.trial_id] = self._under_way.get(binding.trial_id, 0) + 1
         return OpenCall(self, binding, seq, endpoint, request)
 
     def append(self, call: GatewayCall) -> None:
         with self._lock:
             self._rows.setdefault(call.trial_id, []).append(call)
+            self._under_way[call.trial_id] -= 1
+            self._lock.notify_all()
+
+    def settle(self, trial_id: str, timeout_s: float) -> bool:
+        """Wait until every call of the trial that arrived is recorded; False on timeout. A
+        client can see its call end (a broken stream, a hang-up) before the gateway has
+        finished reading the upstream and recorded it."""
+        with self._lock:
+            return self._lock.wait_for(lambda: not self._under_way.get(trial_id), timeout_s)
 
     def calls(self, trial_id: str) -> list[GatewayCall]:
         """The trial's rows, in `seq` order (calls that overlap end in any order)."""

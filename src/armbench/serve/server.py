@@ -16,20 +16,18 @@ the server.
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import json
 import logging
-import socket
-import sys
 import threading
 from collections.abc import Callable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 
 from armbench.core import SIMULATED_HEADER
 from armbench.serve.brain import Brain, BrainCall, InvalidRequest
 from armbench.serve.faults import FaultPlan, FaultRule, rules_from_json
+from armbench.serve.http import LoopbackServer
 from armbench.serve.stats import ServerStats
 from armbench.serve.streaming import Damage, Event, damaged
 from armbench.serve.wire import WIRES
@@ -42,50 +40,8 @@ STATS_PATH = "/_armbench/stats"
 FAULTS_PATH = "/_armbench/faults"
 
 
-class _HttpServer(ThreadingHTTPServer):
-    """The threading server, remembering open connections so that stopping it also ends the
-    clients' idle keep-alive connections (otherwise their handler threads would go on serving)."""
-
-    daemon_threads = True
-    request_queue_size = socket.SOMAXCONN
-    """The listen backlog: socketserver's default of 5 dropped the connections that clients
-    opened together beyond it, which came back a second later (TCP's SYN retransmit), so 16
-    trials starting at once waited a second on most of their first calls."""
-
-    def __init__(self, address: tuple[str, int], owner: SimServer) -> None:
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
-        self.owner = owner
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._open_lock:
-            self._open.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._open_lock:
-            self._open.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        with self._open_lock:
-            for connection in self._open:
-                with contextlib.suppress(OSError):
-                    connection.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        error = sys.exc_info()[1]
-        if isinstance(error, ConnectionError | TimeoutError):
-            log.debug("connection from %s ended: %s", client_address, error)
-        else:
-            log.exception("unhandled error serving %s", client_address)
-
-
 class _Handler(BaseHTTPRequestHandler):
-    server: _HttpServer
+    server: LoopbackServer[SimServer]
     protocol_version = "HTTP/1.1"  # keep-alive, as the SDKs' connection pools expect
     timeout = 120  # an idle keep-alive connection is closed after this many seconds
 
@@ -247,7 +203,7 @@ class SimServer:
         self._plan = FaultPlan(faults)
         self._stats = ServerStats()
         self._stopping = threading.Event()
-        self._httpd = _HttpServer((host, port), self)
+        self._httpd = LoopbackServer((host, port), _Handler, self, log)
         self._thread: threading.Thread | None = None
 
     @property

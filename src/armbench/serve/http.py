@@ -1,0 +1,66 @@
+"""The threading HTTP server serve-sim and the gateway both stand on.
+
+The standard library's server, with what both need beyond it: a listen backlog of the system's
+size (socketserver's default of 5 dropped connections that clients opened together beyond it,
+which came back a second later on TCP's SYN retransmit, so 16 trials starting at once waited a
+second on most of their first calls), the open connections remembered so that stopping the
+server also ends clients' idle keep-alive connections (otherwise their handler threads would go
+on serving), and a client that hung up logged quietly rather than as a traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Generic, TypeVar
+
+Owner = TypeVar("Owner")
+
+
+class LoopbackServer(ThreadingHTTPServer, Generic[Owner]):
+    """A threading HTTP server whose handlers reach `owner` (the SimServer or Gateway)."""
+
+    daemon_threads = True
+    request_queue_size = socket.SOMAXCONN
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        handler: type[BaseHTTPRequestHandler],
+        owner: Owner,
+        log: logging.Logger,
+    ) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self.owner = owner
+        self._log = log
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._open_lock:
+            for connection in self._open:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError):
+            self._log.debug("connection from %s ended: %s", client_address, error)
+        else:
+            self._log.exception("unhandled error serving %s", client_address)
