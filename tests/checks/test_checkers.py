@@ -400,7 +400,7 @@ def test_pytest_a_hung_test_fails_alone_named_and_the_rest_still_run(
     tmp_path: Path, workers: tuple[str, ...]
 ) -> None:
     env = _repo(tmp_path, {"tests/test_hangs.py": HANGS})
-    report = run_pytest(env, python=PY, args=workers, timeout_s=40, test_timeout_s=2)
+    report = run_pytest(env, python=PY, args=workers, timeout_s=90, test_timeout_s=2)
     assert report.parsed, report.problem or report.output_tail
     assert report.counts == _counts(passed=2, failed=1)
     (finding,) = report.findings
