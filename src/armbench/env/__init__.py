@@ -25,6 +25,7 @@ from armbench.env.factory import (
     UnknownBackend,
     choose_backend,
 )
+from armbench.env.limits import die_with_parent
 from armbench.env.local import scrubbed_environ
 
 __all__ = [
@@ -45,5 +46,6 @@ __all__ = [
     "SandboxUnavailable",
     "UnknownBackend",
     "choose_backend",
+    "die_with_parent",
     "scrubbed_environ",
 ]

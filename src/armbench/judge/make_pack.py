@@ -27,6 +27,7 @@ import yaml
 
 from armbench.checks import CheckArgs, package_versions
 from armbench.core import copy_tree
+from armbench.env import die_with_parent
 from armbench.judge.validate import validate_task
 from armbench.tasks import TASK_FILE, PackSetup, load_pack, read_pack_spec
 from armbench.tasks.generate import (
@@ -333,6 +334,7 @@ class _Maker:
                 ],
                 cwd=work,
                 capture_output=True,
+                preexec_fn=die_with_parent,
                 timeout=120,
                 check=False,
             )

@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from armbench.core import IGNORED_DIRS, fingerprint_tree, sha256_file
+from armbench.env import die_with_parent
 from armbench.tasks.pack_spec import ArchiveSource, PathSource, PypiSource, SourceSpec
 
 DOWNLOAD_TIMEOUT_S = 300
@@ -157,7 +158,13 @@ def _pip_download(source: PypiSource, into: Path) -> Path:
     argv = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:"]
     argv += ["--disable-pip-version-check", "--quiet", "-d", str(into), requirement]
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=DOWNLOAD_TIMEOUT_S)
+        done = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=DOWNLOAD_TIMEOUT_S,
+            preexec_fn=die_with_parent,  # a killed armbench leaves no pip behind
+        )
     except subprocess.TimeoutExpired as exc:
         raise SourceError(
             f"source {source.describe()}: pip download took over {DOWNLOAD_TIMEOUT_S} s"
@@ -224,4 +231,12 @@ def _baseline(tree: Path, ignored: tuple[str, ...]) -> None:
         ["git", "add", "-A"],
         ["git", "commit", "-q", "--no-gpg-sign", "-m", "baseline: the source as fetched"],
     ):
-        subprocess.run(argv, cwd=tree, env=env, capture_output=True, check=False, timeout=120)
+        subprocess.run(
+            argv,
+            cwd=tree,
+            env=env,
+            capture_output=True,
+            check=False,
+            timeout=120,
+            preexec_fn=die_with_parent,
+        )

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from armbench.checks import ToolchainError, package_versions
+from armbench.env import die_with_parent
 from armbench.tasks.pack_spec import ToolchainSpec
 from armbench.tasks.sources import cache_lock, cache_root
 
@@ -131,7 +132,12 @@ def _build(root: Path, lock: Path, digest: str, editable_project: bool) -> None:
         for argv in steps:
             try:
                 done = subprocess.run(
-                    argv, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, cwd=tmp
+                    argv,
+                    capture_output=True,
+                    text=True,
+                    timeout=BUILD_TIMEOUT_S,
+                    cwd=tmp,
+                    preexec_fn=die_with_parent,  # a killed armbench leaves no pip behind
                 )
             except subprocess.TimeoutExpired as exc:
                 shutil.rmtree(root, ignore_errors=True)
