@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,13 @@ import pytest
 from hypothesis import settings
 
 TESTS = Path(__file__).parent
+
+# Runs warm a shared mypy cache in the user cache (armbench.tasks.shared_mypy_cache): the
+# suite's go to a folder of this test process (and the runs it starts), removed at its end,
+# never into the user's ~/.cache. Tests that need a cache of their own set ARMBENCH_CACHE.
+if "ARMBENCH_CACHE" not in os.environ:
+    os.environ["ARMBENCH_CACHE"] = tempfile.mkdtemp(prefix="armbench-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["ARMBENCH_CACHE"], True)
 
 # No deadline: a property's speed is not its correctness, and on a loaded 2-core CI machine
 # heavy examples (real checkers, matplotlib) overrun Hypothesis' default 200 ms. Tests keep
