@@ -151,13 +151,19 @@ def take(
     return lease
 
 
+def watchdog_argv(path: Path) -> list[str]:
+    """The command that watches the lease at `path`: this module, isolated from the user's
+    site and environment (`-I -S`)."""
+    return [sys.executable, "-I", "-S", str(Path(__file__).resolve()), "--watch", str(path)]
+
+
 def _start_watchdog(path: Path, tempdir: Path) -> subprocess.Popen[bytes]:
     """The watchdog: its own session (a Ctrl-C or a kill of armbench's process group leaves it
     to clean up), no death signal, nothing of armbench's inherited — not its output pipes
     (a caller reading them would wait for the watchdog), not its environment (it may still
     hold API keys): only TMPDIR, which says where its run was."""
     return subprocess.Popen(
-        [sys.executable, "-I", "-S", str(Path(__file__).resolve()), "--watch", str(path)],
+        watchdog_argv(path),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -197,13 +196,10 @@ class Gateway:
             follow_redirects=False,
         )
         self._httpd = LoopbackServer((host, port), _Handler, self, log)
-        self._thread: threading.Thread | None = None
 
     @property
     def base_url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        assert isinstance(host, str)
-        return f"http://{host}:{port}"
+        return self._httpd.base_url
 
     def sdk_base_url(self, wire: WireName) -> str:
         """What to hand the official SDK (or an agent's base-URL setting) for `wire`."""
@@ -231,22 +227,13 @@ class Gateway:
         return [call.record for call in self.calls(trial_id) if call.billable]
 
     def start(self) -> Gateway:
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._httpd.serve_forever, args=(0.05,), name="gateway", daemon=True
-            )
-            self._thread.start()
+        self._httpd.start_thread("gateway")
         return self
 
     def stop(self) -> None:
         """Stop accepting, end open connections (idle keep-alive ones included), release the
         port and the upstream connections."""
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._httpd.close_connections()
-        self._httpd.server_close()
+        self._httpd.stop()
         self._client.close()
 
     def __enter__(self) -> Gateway:

@@ -40,7 +40,33 @@ class LoopbackServer(ThreadingHTTPServer, Generic[Owner]):
         self._log = log
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
         super().__init__(address, handler)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.server_address[:2]
+        assert isinstance(host, str)
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+    def start_thread(self, name: str) -> None:
+        """Serve on a background thread (once); returns at once."""
+        if self._thread is None:
+            # Poll often, so that `stop` returns promptly.
+            self._thread = threading.Thread(
+                target=self.serve_forever, args=(0.05,), name=name, daemon=True
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the background thread if there is one, end open connections (idle keep-alive
+        ones included) and release the port."""
+        if self._thread is not None:
+            self.shutdown()
+            self._thread.join()
+            self._thread = None
+        self.close_connections()
+        self.server_close()
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._open_lock:

@@ -204,13 +204,10 @@ class SimServer:
         self._stats = ServerStats()
         self._stopping = threading.Event()
         self._httpd = LoopbackServer((host, port), _Handler, self, log)
-        self._thread: threading.Thread | None = None
 
     @property
     def base_url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        assert isinstance(host, str)
-        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+        return self._httpd.base_url
 
     @property
     def sdk_base_url(self) -> str:
@@ -218,14 +215,7 @@ class SimServer:
 
     def start(self) -> SimServer:
         """Serve on a background thread; returns at once."""
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._httpd.serve_forever,
-                args=(0.05,),  # poll often, so stop() returns promptly
-                name=f"sim-{self.wire.name}",
-                daemon=True,
-            )
-            self._thread.start()
+        self._httpd.start_thread(f"sim-{self.wire.name}")
         return self
 
     def serve_forever(self) -> None:
@@ -240,12 +230,7 @@ class SimServer:
     def stop(self) -> None:
         """Stop accepting, wake slow faults, end open connections, release the port."""
         self._stopping.set()
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._httpd.close_connections()
-        self._httpd.server_close()
+        self._httpd.stop()
 
     def __enter__(self) -> SimServer:
         return self.start()

@@ -187,9 +187,9 @@ def detached_watchdog(lease: Path, tempdir: Path) -> None:
     it ends the worker, which would take the watchdog with it just when it has work to do. A
     shell starts it in the background and exits, so it is handed to init and outlives the
     worker. Its environment holds only TMPDIR, never a key."""
-    script = 'exec "$0" -I -S "$1" --watch "$2" </dev/null >/dev/null 2>&1 &'
+    script = 'exec "$@" </dev/null >/dev/null 2>&1 &'
     subprocess.run(
-        ["/bin/sh", "-c", script, sys.executable, str(Path(leases.__file__).resolve()), str(lease)],
+        ["/bin/sh", "-c", script, "sh", *leases.watchdog_argv(lease)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
