@@ -89,8 +89,8 @@ MUTANTS = (
     Mutant(
         "checker-version",
         "the judge refuses checkers of other versions than the pinned ones",
-        "    if wrong:\n",
-        "    if False:\n",
+        "    if wrong:\n        fix = ",
+        "    if False:\n        fix = ",
         ("test_guards_judge.py",),
     ),
     Mutant(
