@@ -8,14 +8,16 @@ for every kind, from the `ArmOutcome` it returns.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any, Literal, Protocol
 
 from armbench.agent.loop import AgentRun, Ledger
 from armbench.agent.tools import ExtraTool, Toolbox
 from armbench.config import ArmSettings
-from armbench.core import Limits, Message, Role
+from armbench.core import CallRecord, Limits, Message, Role
 from armbench.env import Environment
 from armbench.models.base import Model
 from armbench.models.retry import RetryingCaller
@@ -34,6 +36,48 @@ class ModelSeats(Protocol):
         """A routed arm's two models; two sims share one coder's decisions."""
         ...
 
+    def gateway(
+        self, key: str, role: Role, wire: Literal["openai", "anthropic"]
+    ) -> AbstractContextManager[GatewaySeat]:
+        """A metering gateway for an external agent's calls to model `key` in `wire`'s API
+        format, open for the duration of the block."""
+        ...
+
+
+class GatewaySeat(Protocol):
+    """How an external agent reaches its model: the gateway's address as the agent's
+    commands see it, and the key that attributes its calls to this trial."""
+
+    @property
+    def base_url(self) -> str:
+        """What to give the agent as its API base URL (the SDK's convention for the wire)."""
+        ...
+
+    @property
+    def key(self) -> str:
+        """The key the agent presents (a gateway key for this trial, never a real one)."""
+        ...
+
+    @property
+    def model(self) -> str:
+        """The model name the agent asks for."""
+        ...
+
+    @property
+    def prelude(self) -> str:
+        """Bash to run before the agent in the same command (starts the sandbox's relay to
+        the gateway; empty when the agent can reach it directly)."""
+        ...
+
+    @property
+    def readable(self) -> tuple[Path, ...]:
+        """Folders the agent's commands must be able to read (the gateway's socket)."""
+        ...
+
+    def records(self) -> list[CallRecord]:
+        """The trial's calls through the gateway, once every one under way has ended."""
+        ...
+
 
 @dataclass(frozen=True)
 class ArmContext:
@@ -50,6 +94,9 @@ class ArmContext:
     models: ModelSeats
     prompts: PromptSet
     """The arm's prompts: the built-in ones with its config's overrides in their place."""
+    environment: Callable[[Sequence[Path]], Environment] | None = None
+    """Another Environment on the trial's workspace whose commands may also read the given
+    folders (an external agent's installation); None for single-shot tasks."""
 
     @property
     def max_iterations(self) -> int:

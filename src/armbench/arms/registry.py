@@ -9,12 +9,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from armbench.arms.base import ArmKind
+from armbench.arms.external import EXTERNAL
 from armbench.arms.orchestrated import ORCHESTRATED
 from armbench.arms.routed import ROUTED
 from armbench.arms.single_shot import SINGLE_SHOT
 from armbench.arms.solo import SOLO
 
-ARM_KINDS: Mapping[str, ArmKind] = {k.kind: k for k in (SOLO, ORCHESTRATED, ROUTED, SINGLE_SHOT)}
+ARM_KINDS: Mapping[str, ArmKind] = {
+    k.kind: k for k in (SOLO, ORCHESTRATED, ROUTED, SINGLE_SHOT, EXTERNAL)
+}
 
 
 def arm_kind(kind: str) -> ArmKind:

@@ -131,6 +131,7 @@ def _finish(
 def _preflight(config: RunConfig, sandbox: SandboxChoice | None = None) -> Preflight:
     """Everything checked before a trial runs (exit 2 naming what is wrong); the warning of a
     run on plain processes is shown every time."""
+    from armbench.arms.external import AgentInstallError
     from armbench.checks import ToolchainError
     from armbench.env import SandboxUnavailable
     from armbench.pricing import UnknownPriceError
@@ -147,6 +148,7 @@ def _preflight(config: RunConfig, sandbox: SandboxChoice | None = None) -> Prefl
         ToolchainError,
         UnknownPriceError,
         SandboxUnavailable,
+        AgentInstallError,
     ) as exc:
         fail(str(exc).strip("'\""), code=2)
     if pre.sandbox_warning:

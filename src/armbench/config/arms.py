@@ -206,8 +206,61 @@ class SingleShotArm(ArmSettings):
         return {"model": self.model}
 
 
+ExternalAgent = Literal["aider", "mini-swe-agent", "claude-code", "command"]
+AGENT_WIRES: dict[str, Literal["openai", "anthropic"]] = {
+    "aider": "openai",
+    "mini-swe-agent": "openai",
+    "claude-code": "anthropic",
+}
+"""The API format each packaged agent speaks (a `command` says its own)."""
+
+
+class ExternalArm(ArmSettings):
+    """Someone else's coding agent (aider, mini-swe-agent, Claude Code, or any command) runs
+    the task headless in the sandbox, its model calls metered through armbench's gateway (see
+    armbench.arms.external). Judged like every other arm."""
+
+    kind: Literal["external"]
+    agent: ExternalAgent
+    """Which adapter launches it; `command` runs the `command` template below."""
+    model: str
+    """Key into `models` (an anthropic, openai or sim model) the agent's calls go to."""
+    version: str | None = None
+    """The agent's version, installed once into its own cached environment; None: the
+    version armbench pins for the adapter (`armbench agents` lists them)."""
+    edit_format: Literal["whole", "diff"] | None = None
+    """aider only: the edit format it is told to use (None: aider's own choice for the model)."""
+    command: str | None = None
+    """`agent: command` only: a bash command run in the workspace. It finds the task's prompt
+    in `$ARMBENCH_PROMPT` (and the file `$ARMBENCH_PROMPT_FILE`), the gateway in
+    `$ARMBENCH_BASE_URL` with the key `$ARMBENCH_API_KEY` and the model name `$ARMBENCH_MODEL`
+    (also as `OPENAI_BASE_URL`/`OPENAI_API_KEY` or `ANTHROPIC_BASE_URL`/`ANTHROPIC_API_KEY`)."""
+    wire: Literal["openai", "anthropic"] = "openai"
+    """`agent: command` only: the API format the command speaks."""
+    limits: Limits = Limits()
+    """Only `wall_s` (the agent's whole run) and the call caps apply: the agent's own loop
+    decides its iterations."""
+
+    @model_validator(mode="after")
+    def _command_only_for_command(self) -> ExternalArm:
+        if (self.agent == "command") != (self.command is not None):
+            raise ValueError("`command` is required for `agent: command` and only for it")
+        if self.edit_format is not None and self.agent != "aider":
+            raise ValueError("`edit_format` is an aider setting")
+        return self
+
+    @property
+    def speaks(self) -> Literal["openai", "anthropic"]:
+        """The API format the agent's calls arrive in at the gateway."""
+        return AGENT_WIRES.get(self.agent, self.wire)
+
+    def model_keys(self) -> dict[str, str]:
+        return {"model": self.model}
+
+
 ArmConfig = Annotated[
-    SoloArm | OrchestratedArm | RoutedArm | SingleShotArm, Field(discriminator="kind")
+    SoloArm | OrchestratedArm | RoutedArm | SingleShotArm | ExternalArm,
+    Field(discriminator="kind"),
 ]
 
 

@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from armbench.config.arms import ARM_SETTINGS, ArmConfig, RoutedArm
+from armbench.config.arms import ARM_SETTINGS, ArmConfig, ExternalArm, RoutedArm
 from armbench.config.base import ConfigError, ConfigModel
 from armbench.config.models import MODEL_CONFIGS, ModelConfig, RetryPolicy, ScriptModelConfig
 from armbench.config.sweep import Expansion, expand
@@ -197,6 +197,10 @@ def parse_config(raw: Any, *, source: str, base_dir: Path) -> RunConfig:
             if key not in config.models:
                 where = swept.where(arm_name, field.split("."))
                 problems.append(f"{where}: unknown model {key!r} (known: {known})")
+        if isinstance(arm, ExternalArm) and arm.model in config.models:
+            problem = _external_model_problem(arm, config.models[arm.model])
+            if problem:
+                problems.append(f"{swept.where(arm_name, ('model',))}: {problem}")
         strategy = arm.strategy if isinstance(arm, RoutedArm) else None
         if strategy is not None and strategy.name == "classifier" and not strategy.classifier:
             where = swept.where(arm_name, ("strategy", "classifier"))
@@ -208,6 +212,20 @@ def parse_config(raw: Any, *, source: str, base_dir: Path) -> RunConfig:
     if problems:
         raise ConfigError(f"{source}: " + "; ".join(dict.fromkeys(problems)))
     return config
+
+
+def _external_model_problem(arm: ExternalArm, model: ModelConfig) -> str | None:
+    """Why `model` cannot serve the external agent of `arm` (None: it can). The gateway does
+    not translate between API formats, so an API model must speak the agent's; a sim speaks
+    both; a script has no server to forward to."""
+    if model.provider == "script":
+        return f"{arm.model!r} is a script model; an external agent needs an api or sim model"
+    if model.provider in ("anthropic", "openai") and model.provider != arm.speaks:
+        return (
+            f"{arm.agent} speaks the {arm.speaks} API but {arm.model!r} is an {model.provider} "
+            f"model; the gateway does not translate between them"
+        )
+    return None
 
 
 def _prompt_problems(config: RunConfig, swept: Expansion) -> list[str]:

@@ -60,6 +60,7 @@ from armbench.core.pysource import parse_python
 from armbench.core.records import CallRecord, GateResult, TrialRecord
 from armbench.core.roles import ROLES, ROUTES, Role, Route
 from armbench.core.secrets import (
+    GATEWAY_KEY_PREFIX,
     MASK,
     SECRET_NAME,
     Redactor,
@@ -76,6 +77,7 @@ __all__ = [
     "DEFAULT_COMMAND_LIMITS",
     "DEFAULT_LIMITS",
     "FATAL",
+    "GATEWAY_KEY_PREFIX",
     "IGNORED_DIRS",
     "LIMIT_STOPS",
     "MASK",

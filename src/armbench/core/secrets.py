@@ -80,6 +80,10 @@ def _erase_from_initial_environment(taken: dict[str, str]) -> None:
 
 
 MASK = "[REDACTED]"
+GATEWAY_KEY_PREFIX = "armbench-gw-"
+"""How a key armbench's metering gateway issued begins. Such a key stands for one trial, is
+revoked when its trial ends and is worth nothing elsewhere: it is what an external agent is
+given in place of a real key, under the variable its SDK reads (`OPENAI_API_KEY`)."""
 _MIN_SECRET = 8
 """Shorter values are not treated as secrets: masking them would garble ordinary text."""
 

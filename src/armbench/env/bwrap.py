@@ -177,6 +177,7 @@ class BwrapEnvironment(HostFiles):
         limits: CommandLimits = DEFAULT_COMMAND_LIMITS,
         mounts: SandboxMounts | None = None,
         writable: Sequence[Path] = (),
+        readable: Sequence[Path] = (),
         read_only_workdir: bool = False,
         owner: str | None = None,
     ) -> None:
@@ -189,6 +190,7 @@ class BwrapEnvironment(HostFiles):
         prefix = [Path(sys.executable).parent] if path_prefix is None else list(path_prefix)
         self._prefix = [p.resolve() for p in prefix]
         self._writable = [p.resolve() for p in writable]
+        self._readable = [p.resolve() for p in readable]
         self._env = scrubbed_environ(home=self._home, path_prefix=prefix, extra=extra_env)
         if self._home is None:  # a private HOME inside the sandbox's own /tmp
             self._env["HOME"] = "/tmp/home"
@@ -213,6 +215,8 @@ class BwrapEnvironment(HostFiles):
         for path in self._prefix:
             if not any(path.is_relative_to(r) for r in self._mounts.readable):
                 args += ["--ro-bind-try", str(path), str(path)]
+        for path in self._readable:
+            args += ["--ro-bind", str(path), str(path)]
         if self._read_only_workdir:
             args += ["--ro-bind", str(self._workdir), str(self._workdir)]
         writable = [

@@ -72,6 +72,7 @@ class EnvironmentFactory:
         path_prefix: Sequence[Path] | None = None,
         extra_env: Mapping[str, str] | None = None,
         writable: Sequence[Path] = (),
+        readable: Sequence[Path] = (),
         read_only_workdir: bool = False,
     ) -> Environment:
         """An Environment on `workdir`: commands start there with HOME at `home` (a scratch
@@ -79,13 +80,17 @@ class EnvironmentFactory:
         None), the scrubbed variables plus `extra_env`; a confining backend also lets them write
         `writable` (scratch folders the harness reads back) and nothing else but the
         workspace and HOME — not even the workspace when `read_only_workdir` (the judge's
-        copy, which the code under test must not rewrite while it is judged)."""
+        copy, which the code under test must not rewrite while it is judged) — and read
+        `readable` besides the run's mounts (an external agent's installation)."""
         options: dict[str, Any] = {"home": home, "path_prefix": path_prefix, "extra_env": extra_env}
         options["limits"] = self.limits
         options["owner"] = self.owner
         if self.confined:
             options.update(
-                mounts=self.mounts, writable=tuple(writable), read_only_workdir=read_only_workdir
+                mounts=self.mounts,
+                writable=tuple(writable),
+                readable=tuple(readable),
+                read_only_workdir=read_only_workdir,
             )
         return BACKENDS[self.backend](workdir, **options)
 

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from armbench.core import DEFAULT_COMMAND_LIMITS, CommandLimits, looks_secret
+from armbench.core import DEFAULT_COMMAND_LIMITS, GATEWAY_KEY_PREFIX, CommandLimits, looks_secret
 from armbench.env.base import DEFAULT_OUTPUT_CAP, CommandResult
 from armbench.env.host_files import HostFiles
 from armbench.env.process import run_process
@@ -66,11 +66,18 @@ def expand_placeholders(env: Mapping[str, str], workdir: Path) -> dict[str, str]
 
 
 def checked_names(extra: Mapping[str, str]) -> dict[str, str]:
-    """`extra`, unless a name in it looks like a credential: that is refused, loudly."""
-    for name in extra:
-        if looks_secret(name):
+    """`extra`, unless a name in it looks like a credential: that is refused, loudly. A
+    metering gateway's trial key is no credential (see GATEWAY_KEY_PREFIX): an external agent
+    is given one under the name its SDK reads."""
+    for name, value in extra.items():
+        if looks_secret(name) and not _gateway_key(value):
             raise ValueError(f"refusing to pass {name!r} to a command: it looks like a secret")
     return dict(extra)
+
+
+def _gateway_key(value: str) -> bool:
+    rest = value.removeprefix(GATEWAY_KEY_PREFIX)
+    return rest != value and len(rest) >= 32 and all(c in "0123456789abcdef" for c in rest)
 
 
 class LocalEnvironment(HostFiles):

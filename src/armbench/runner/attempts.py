@@ -15,7 +15,7 @@ import difflib
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -95,6 +95,7 @@ class AgenticAttempt:
         cpu: Slots | None = None,
     ) -> None:
         self.prepared: Prepared = prepared.get(task, plan.inject_seed)
+        self.task = task
         self.python = python
         self.cpu = cpu
         toolchain_python = task.setup.python(python)
@@ -107,18 +108,26 @@ class AgenticAttempt:
             shutil.copytree(
                 self.prepared.mypy_cache, home / ".mypy_cache", copy_function=shutil.copyfile
             )
-        # The agent's `python` is the one the judge uses: the pack's toolchain, or armbench's.
-        self.env: Environment | None = environments(
+        self._home = home
+        self._toolchain_python = toolchain_python
+        self.env: Environment | None = self.environment(())
+        self.brief = prepared_brief(self.prepared)
+
+    def environment(self, readable: Sequence[Path]) -> Environment:
+        """The agent's Environment; its commands may also read `readable`. The agent's
+        `python` is the one the judge uses: the pack's toolchain, or armbench's."""
+        home = self._home
+        return self.environments(
             self.workspace,
             home=home,
-            path_prefix=[Path(toolchain_python).parent],
+            path_prefix=[Path(self._toolchain_python).parent],
             extra_env={
-                **task.setup.environ,
+                **self.task.setup.environ,
                 "MYPY_CACHE_DIR": str(home / ".mypy_cache"),
                 "RUFF_CACHE_DIR": str(home / ".ruff_cache"),
             },
+            readable=readable,
         )
-        self.brief = prepared_brief(self.prepared)
 
     def judge(self, outcome: ArmOutcome) -> Verdict:
         with cpu_slot(self.cpu) as waited:

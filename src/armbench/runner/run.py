@@ -21,8 +21,9 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
+from armbench.arms.external import AgentInstallError, adapter_for, ensure
 from armbench.checks import verify_toolchain
-from armbench.config import ConfigError, RunConfig
+from armbench.config import ConfigError, ExternalArm, RunConfig
 from armbench.core import (
     FATAL,
     VERSION,
@@ -112,6 +113,7 @@ def preflight(
     # Each pack's source fetched and toolchain built (once, cached) and checked now: a hash or
     # a version that differs is an error before any directory exists.
     setups = pack_setups(packs, plans)
+    install_agents(config)
     pythons = sorted({setup.python(python) for setup in setups} | {python})
     environments, warning = sandbox_for(
         sandbox or config.sandbox, config.command_limits, python, also=pythons
@@ -137,6 +139,18 @@ def preflight(
         warning,
         arm_prompts(config),
     )
+
+
+def install_agents(config: RunConfig) -> None:
+    """Each external arm's agent installed (once, cached, pinned) before any trial runs;
+    AgentInstallError naming the agent otherwise."""
+    for name, arm in config.arms.items():
+        if isinstance(arm, ExternalArm):
+            try:
+                adapter = adapter_for(arm)
+            except NotImplementedError as exc:
+                raise AgentInstallError(f"arm {name}: {exc}") from None
+            ensure(adapter, arm.version or adapter.version)
 
 
 def pack_setups(packs: list[Pack], plans: list[TrialPlan]) -> list[PackSetup]:

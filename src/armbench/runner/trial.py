@@ -233,8 +233,12 @@ def _attempt(
             seed=plan.seed,
             prompts=prompts,
             guard=guard,
+            trial_id=plan.trial_id,
+            scratch=ctx.work_root / plan.trial_id,
+            confined=ctx.environments.confined,
         ),
         prompts=prompts,
+        environment=attempt.environment if isinstance(attempt, AgenticAttempt) else None,
     )
     outcome: ArmOutcome = arm_kind(plan.arm.kind).run(plan.arm, arm_ctx)
     wall_s = clock.elapsed()

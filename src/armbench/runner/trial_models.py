@@ -12,11 +12,14 @@ endpoint's limiter and to bound what its calls can cost (armbench.models.guard).
 from __future__ import annotations
 
 import itertools
+from contextlib import AbstractContextManager
+from pathlib import Path
 
 from armbench.config import RunConfig, SimModelConfig
 from armbench.core import Role, derive_seed
 from armbench.models import CallGuard, Model, ModelFactory
 from armbench.prompts import PromptSet
+from armbench.runner.metering import Seat, Wire, gateway_seat
 from armbench.sim import SimModel, SimPolicy, TaskBrief
 
 
@@ -30,6 +33,9 @@ class TrialModels:
         seed: int,
         prompts: PromptSet,
         guard: CallGuard | None = None,
+        trial_id: str = "",
+        scratch: Path | None = None,
+        confined: bool = False,
     ) -> None:
         self._config = config
         self._guard = guard
@@ -38,6 +44,9 @@ class TrialModels:
         self._seed = seed
         self._prompts = prompts
         self._builds = itertools.count()
+        self._trial_id = trial_id
+        self._scratch = scratch
+        self._confined = confined
 
     def _build(self, key: str, role: Role, seed: int, policy: SimPolicy | None = None) -> Model:
         settings = self._config.models[key]
@@ -70,4 +79,19 @@ class TrialModels:
         return (
             self._build(local, "solo", self._seed, policy),
             self._build(cloud, "solo", self._seed, policy),
+        )
+
+    def gateway(self, key: str, role: Role, wire: Wire) -> AbstractContextManager[Seat]:
+        """A gateway for an external agent's calls to `key` (see armbench.runner.metering)."""
+        assert self._scratch is not None, "an external agent needs the trial's scratch folder"
+        return gateway_seat(
+            trial_id=self._trial_id,
+            key=key,
+            config=self._config.models[key],
+            role=role,
+            wire=wire,
+            brief=self._brief,
+            seed=derive_seed(self._seed, role, key, next(self._builds)),
+            scratch=self._scratch,
+            confined=self._confined,
         )

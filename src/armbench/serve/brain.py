@@ -105,6 +105,8 @@ class Brain:
         self,
         *,
         pack: Pack | None,
+        brief: TaskBrief | None = None,
+        models: Mapping[str, SimModelConfig] | None = None,
         default_skill: float = 0.9,
         model_skills: Mapping[str, float] | None = None,
         seed: int = 0,
@@ -115,6 +117,8 @@ class Brain:
             t.spec.prompt.strip(): task_brief(t) if isinstance(t, Task) else single_shot_brief(t)
             for t in (pack.tasks if pack else ())
         }
+        self._brief = brief
+        self._models = dict(models or {})
         self._prompts = PromptSet()
         self._default_skill = default_skill
         self._model_skills = dict(model_skills or {})
@@ -127,6 +131,8 @@ class Brain:
             self._settings(model or "default")  # refuse a bad skill now, not on a request
 
     def _settings(self, model: str) -> SimModelConfig:
+        if model in self._models:
+            return self._models[model]
         return SimModelConfig(
             provider="sim",
             model=model,
@@ -143,7 +149,11 @@ class Brain:
 
     def brief(self, request: ModelRequest) -> TaskBrief:
         """The brief of the task whose prompt opens the conversation (a single-shot prompt may
-        be followed by the execution contract); empty if none does."""
+        be followed by the execution contract); empty if none does. A brain made for one task
+        (`brief`) plays that task whatever the conversation opens with: an external agent wraps
+        the task's prompt in its own."""
+        if self._brief is not None:
+            return self._brief
         opening = first_user_text(request).strip()
         for prompt, brief in self._briefs.items():
             if opening == prompt or opening.startswith(prompt + "\n"):

@@ -173,11 +173,12 @@ class Gateway:
     """The metering gateway on a background thread: `issue` keys, point clients at
     `sdk_base_url(wire)` with them, read each trial's rows with `calls`.
 
-    `port=0` picks a free port. Upstreams are reached with one pooled httpx client;
-    `connect_timeout_s` and `read_timeout_s` (between two reads, not the whole answer) bound a
-    silent upstream. `environ` is where real keys are read at forward time: by default the
-    process's environment including what `withdraw_secrets` took out of it, so a run that
-    withdrew its keys can still forward.
+    `port=0` picks a free port; `socket_path`, if given, is a Unix socket it also listens on
+    (for sandboxed agents, through `armbench.serve.relay`). Upstreams are reached with one
+    pooled httpx client; `connect_timeout_s` and `read_timeout_s` (between two reads, not the
+    whole answer) bound a silent upstream. `environ` is where real keys are read at forward
+    time: by default the process's environment including what `withdraw_secrets` took out of
+    it, so a run that withdrew its keys can still forward.
     """
 
     def __init__(
@@ -185,6 +186,7 @@ class Gateway:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
+        socket_path: str | None = None,
         connect_timeout_s: float = 10.0,
         read_timeout_s: float = 600.0,
         environ: Callable[[], Mapping[str, str]] = process_environ,
@@ -196,6 +198,7 @@ class Gateway:
             follow_redirects=False,
         )
         self._httpd = LoopbackServer((host, port), _Handler, self, log)
+        self._unix = LoopbackServer(socket_path, _Handler, self, log) if socket_path else None
 
     @property
     def base_url(self) -> str:
@@ -228,12 +231,16 @@ class Gateway:
 
     def start(self) -> Gateway:
         self._httpd.start_thread("gateway")
+        if self._unix is not None:
+            self._unix.start_thread("gateway-unix")
         return self
 
     def stop(self) -> None:
         """Stop accepting, end open connections (idle keep-alive ones included), release the
         port and the upstream connections."""
         self._httpd.stop()
+        if self._unix is not None:
+            self._unix.stop()
         self._client.close()
 
     def __enter__(self) -> Gateway:

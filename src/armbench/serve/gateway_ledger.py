@@ -18,11 +18,21 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from armbench.core import MASK, ROLES, ROUTES, CallRecord, ModelError, Role, Route, Usage
+from armbench.core import (
+    GATEWAY_KEY_PREFIX,
+    MASK,
+    ROLES,
+    ROUTES,
+    CallRecord,
+    ModelError,
+    Role,
+    Route,
+    Usage,
+)
 from armbench.serve.gateway_usage import WireName
 
 Endpoint = Literal["messages", "count_tokens", "chat_completions"]
-KEY_PREFIX = "armbench-gw-"
+KEY_PREFIX = GATEWAY_KEY_PREFIX
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,10 @@ class Upstream:
     needs none (a local model)."""
     route: Route | None = None
     """Routed arms: which of the two models these calls go to (recorded on each row)."""
+    price_as: tuple[str, str] | None = None
+    """The configured model the calls bill as: its provider and pricing name (the rate card's
+    `provider/model`), whatever model name the agent asks for. None: the wire format's name
+    and the request's `model`."""
 
     def __post_init__(self) -> None:
         if self.wire not in ("anthropic", "openai"):
@@ -118,8 +132,8 @@ class OpenCall:
         record = CallRecord(
             seq=self.seq,
             role=self.binding.role,
-            provider=upstream.wire,
-            model=self.model,
+            provider=upstream.price_as[0] if upstream.price_as else upstream.wire,
+            model=upstream.price_as[1] if upstream.price_as else self.model,
             model_id=outcome.model_id if error is None else "",
             attempt=1,  # the agent's own retries arrive as calls of their own
             status="ok" if error is None else "error",

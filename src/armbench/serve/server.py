@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 
+from armbench.config import SimModelConfig
 from armbench.core import SIMULATED_HEADER
 from armbench.serve.brain import Brain, BrainCall, InvalidRequest
 from armbench.serve.faults import FaultPlan, FaultRule, rules_from_json
@@ -31,6 +32,7 @@ from armbench.serve.http import LoopbackServer
 from armbench.serve.stats import ServerStats
 from armbench.serve.streaming import Damage, Event, damaged
 from armbench.serve.wire import WIRES
+from armbench.sim import TaskBrief
 from armbench.tasks.packs import Pack
 
 log = logging.getLogger("armbench.serve")
@@ -184,6 +186,8 @@ class SimServer:
         host: str = "127.0.0.1",
         port: int = 0,
         pack: Pack | None = None,
+        brief: TaskBrief | None = None,
+        models: Mapping[str, SimModelConfig] | None = None,
         default_skill: float = 0.9,
         model_skills: Mapping[str, float] | None = None,
         seed: int = 0,
@@ -195,6 +199,8 @@ class SimServer:
         self.wire = WIRES[api]
         self.brain = Brain(
             pack=pack,
+            brief=brief,
+            models=models,
             default_skill=default_skill,
             model_skills=model_skills,
             seed=seed,

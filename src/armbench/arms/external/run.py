@@ -1,0 +1,140 @@
+"""One trial of an external agent: installed, launched headless in the sandbox against a
+gateway of its own, metered call by call, and handed to the same judge as every arm.
+
+The agent is one command in the trial's Environment (the sandbox, when the run has one), run
+until it exits or the trial's wall clock ends it. Its calls are the gateway's rows, added to the
+trial's ledger as they were recorded; its own account of what it spent (where it gives one) is
+kept beside them with the difference, never instead of them.
+
+How it ends: the wall clock → `wall_clock` (limit); an exit after a model call failed for good
+(the gateway's last row is an error) → `model_error`, an infra error of that call's class; an
+agent that could make no call at all (it did not start) → a harness failure; otherwise
+`finished`, and the judge decides.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Any
+
+from armbench.agent.loop import AgentRun
+from armbench.arms.base import ArmContext, ArmOutcome
+from armbench.arms.external.adapter import Adapter, Launch, OwnReport
+from armbench.arms.external.install import installed
+from armbench.config import ExternalArm
+from armbench.core import (
+    TOKEN_KINDS,
+    CallRecord,
+    Message,
+    ModelError,
+    StopReason,
+    TextBlock,
+    Usage,
+)
+
+OUTPUT_CAP = 60_000
+"""Bytes of the agent's output kept for its transcript (head and tail)."""
+MAX_FILES = 40
+"""Agents told their files (aider) are told at most this many; beyond, none (aider then reads
+the repository's map and asks for the files it wants)."""
+
+
+def editable_files(workdir: Path, patterns: tuple[str, ...]) -> tuple[str, ...]:
+    """The workspace's files the task lets the agent change (hidden ones skipped)."""
+    found = {
+        str(p.relative_to(workdir))
+        for pattern in patterns
+        for p in workdir.glob(pattern)
+        if p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(workdir).parts)
+        and "__pycache__" not in p.parts
+    }
+    files = tuple(sorted(found))
+    return files if len(files) <= MAX_FILES else ()
+
+
+def run_external(arm: ExternalArm, ctx: ArmContext, adapter: Adapter) -> ArmOutcome:
+    version = arm.version or adapter.version
+    install = installed(adapter, version)
+    assert ctx.env is not None and ctx.environment is not None  # agentic tasks only
+    task = ctx.task
+    patterns = getattr(task.spec, "editable", ("**",))
+    files = editable_files(ctx.env.workdir, tuple(patterns))
+    with ctx.models.gateway(arm.model, "solo", arm.speaks) as seat:
+        readable = (install,) if adapter.installer != "none" else ()
+        env = ctx.environment((*readable, *seat.readable))
+        home = env.environ["HOME"]
+        launch = Launch(arm, seat.base_url, seat.key, seat.model, install, home, files)
+        variables = {
+            "ARMBENCH_PROMPT": ctx.prompt,
+            "ARMBENCH_PROMPT_FILE": launch.prompt_file,
+            "ARMBENCH_BASE_URL": seat.base_url,
+            "ARMBENCH_API_KEY": seat.key,
+            "ARMBENCH_MODEL": seat.model,
+            **adapter.environ(launch),
+        }
+        script = (
+            seat.prelude
+            + f'printf "%s" "$ARMBENCH_PROMPT" > {shlex.quote(launch.prompt_file)}\n'
+            + adapter.command(launch)
+        )
+        result = env.run(script, timeout_s=ctx.wall_s, extra_env=variables, output_cap=OUTPUT_CAP)
+        rows = seat.records()
+    first = len(ctx.ledger.rows) + 1
+    ctx.ledger.rows.extend(
+        CallRecord(**{**row.__dict__, "seq": first + i}) for i, row in enumerate(rows)
+    )
+    stop: StopReason = "finished"
+    error: ModelError | None = None
+    if result.timed_out:
+        stop = "wall_clock"
+    elif rows and rows[-1].status == "error" and not result.ok:
+        last = rows[-1]
+        assert last.error_class is not None
+        stop, error = "model_error", ModelError(last.error or "", last.error_class)
+    elif not rows and not result.ok:
+        raise RuntimeError(
+            f"{adapter.name} exited {result.exit_code} before any model call: "
+            + result.output[-1500:]
+        )
+    own = adapter.own_report(result.output, Path(home))
+    run = AgentRun(
+        stop=stop,
+        messages=[
+            Message.user_text(ctx.prompt),
+            Message(role="assistant", content=(TextBlock(text=result.output),)),
+        ],
+        iterations=sum(1 for r in rows if r.status == "ok"),
+        error=error,
+    )
+    extra: dict[str, Any] = {
+        "agent": {
+            "name": adapter.name,
+            "version": version,
+            "exit_code": result.exit_code,
+            "timed_out": result.timed_out,
+            "duration_s": round(result.duration_s, 3),
+        },
+        "agent_report": _compared(own, rows),
+    }
+    return ArmOutcome(run, extra=extra)
+
+
+def _compared(own: OwnReport | None, rows: list[CallRecord]) -> dict[str, Any] | None:
+    """The agent's own account beside the ledger's, and where they differ."""
+    if own is None:
+        return None
+    ledger = sum((r.usage for r in rows), Usage())
+    billed = [r for r in rows if r.status == "ok"]
+    report: dict[str, Any] = {
+        "source": own.source,
+        "tokens": own.tokens,
+        "cost_usd": own.cost_usd,
+        "calls": own.calls,
+        "ledger_tokens": {k: getattr(ledger, k) for k in TOKEN_KINDS},
+        "ledger_calls": len(billed),
+    }
+    if own.usage is not None:
+        report["difference"] = {k: getattr(own.usage, k) - getattr(ledger, k) for k in TOKEN_KINDS}
+    return report

@@ -1,0 +1,103 @@
+"""An external agent's way to its model: a metering gateway for one trial (`arms.GatewaySeat`).
+
+Each external trial gets a gateway of its own, started before its agent and stopped after it,
+with one key issued for the trial. The gateway forwards to the model the arm names: an API
+model's real endpoint (its key read from the environment as each call is forwarded, never
+handed to the agent), or, for a sim, a serve-sim of the agent's API format started beside the
+gateway for this trial and told the trial's task (an agent wraps the task's prompt in its own).
+
+A sandboxed agent has no network: the gateway then also listens on a Unix socket in a folder
+the sandbox may read, and the agent's command first starts a relay there
+(`armbench.serve.relay`) on the sandbox's own loopback. Without a sandbox the agent is given
+the gateway's loopback URL directly.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from armbench.config import ModelConfig, SimModelConfig
+from armbench.core import CallRecord, Role
+from armbench.serve import Gateway, SimServer, Upstream
+from armbench.serve import relay as relay_module
+from armbench.sim import TaskBrief
+
+Wire = Literal["openai", "anthropic"]
+OFFICIAL = {"anthropic": "https://api.anthropic.com", "openai": "https://api.openai.com/v1"}
+"""The API models' endpoints when their config gives no `base_url` (the SDKs' defaults)."""
+SDK_PATH = {"anthropic": "", "openai": "/v1"}
+RELAY_PORT = 8808
+"""Where the relay listens on a sandbox's own loopback (each sandbox has its own)."""
+SETTLE_S = 30.0
+
+
+@dataclass(frozen=True)
+class Seat:
+    base_url: str
+    key: str
+    model: str
+    prelude: str
+    readable: tuple[Path, ...]
+    gateway: Gateway
+    trial_id: str
+
+    def records(self) -> list[CallRecord]:
+        self.gateway.settle(self.trial_id, SETTLE_S)
+        return self.gateway.records(self.trial_id)
+
+
+def relay_prelude(folder: Path) -> str:
+    """Bash that starts the relay in the background and waits until it listens."""
+    ready = "/tmp/.armbench-relay-ready"
+    return (
+        f"python3 {folder / 'relay.py'} {folder / 'gateway.sock'} {RELAY_PORT} {ready} "
+        ">/dev/null 2>&1 &\n"
+        f"for _ in $(seq 400); do [ -e {ready} ] && break; sleep 0.025; done\n"
+    )
+
+
+@contextmanager
+def gateway_seat(
+    *,
+    trial_id: str,
+    key: str,
+    config: ModelConfig,
+    role: Role,
+    wire: Wire,
+    brief: TaskBrief,
+    seed: int,
+    scratch: Path,
+    confined: bool,
+) -> Iterator[Seat]:
+    """A gateway (and, for a sim, its serve-sim) for one trial's calls to model `key`."""
+    name = config.model or key
+    price_as = (config.provider, name)
+    with ExitStack() as stack:
+        if isinstance(config, SimModelConfig):
+            sim = SimServer(wire, brief=brief, models={name: config}, seed=seed)
+            stack.enter_context(sim)
+            upstream = Upstream(wire, sim.sdk_base_url, None, price_as=price_as)
+        else:
+            assert config.provider in ("anthropic", "openai")  # the config refuses the others
+            base = config.base_url or OFFICIAL[config.provider]
+            upstream = Upstream(wire, base, config.api_key_env, price_as=price_as)
+        socket: str | None = None
+        if confined:
+            folder = scratch / "gateway"
+            folder.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(relay_module.__file__, folder / "relay.py")
+            socket = str(folder / "gateway.sock")
+        gateway = stack.enter_context(Gateway(socket_path=socket))
+        issued = gateway.issue(trial_id, role, upstream)
+        stack.callback(gateway.revoke, issued)
+        if confined:
+            url = f"http://127.0.0.1:{RELAY_PORT}{SDK_PATH[wire]}"
+            yield Seat(url, issued, name, relay_prelude(folder), (folder,), gateway, trial_id)
+        else:
+            url = gateway.sdk_base_url(wire)
+            yield Seat(url, issued, name, "", (), gateway, trial_id)
