@@ -55,9 +55,9 @@ def relay_prelude(folder: Path) -> str:
     """Bash that starts the relay in the background and waits until it listens."""
     ready = "/tmp/.armbench-relay-ready"
     return (
-        f"python3 {folder / 'relay.py'} {folder / 'gateway.sock'} {RELAY_PORT} {ready} "
+        f"python3 {folder / 'relay.py'} {folder / 'gateway.sock'} {RELAY_PORT} {ready} $$ "
         ">/dev/null 2>&1 &\n"
-        f"for _ in $(seq 400); do [ -e {ready} ] && break; sleep 0.025; done\n"
+        f"for _ in $(seq 1200); do [ -e {ready} ] && break; sleep 0.025; done\n"
     )
 
 

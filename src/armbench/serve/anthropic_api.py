@@ -151,8 +151,10 @@ def _messages(raw: Any, markers: Markers) -> tuple[Message, ...]:
     for m, item in enumerate(raw):
         where = f"messages.{m}"
         role = item.get("role") if isinstance(item, dict) else None
+        if role == "system":  # Claude Code sends its reminders so for models it does not know
+            role = "user"
         if role not in ("user", "assistant"):
-            raise _fail("must be 'user' or 'assistant'", f"{where}.role")
+            raise _fail("must be 'user', 'assistant' or 'system'", f"{where}.role")
         content = item.get("content")
         if isinstance(content, str):
             messages.append(Message(role=role, content=(TextBlock(text=content),)))

@@ -31,16 +31,14 @@ from armbench.core import (
 )
 from armbench.models.prompt_cache import linearize
 from armbench.prompts import CONTRACT, PromptSet
+from armbench.serve.dialects import dialect_of
 from armbench.sim import (
     SimAccounting,
     SimRole,
     TaskBrief,
-    can_edit,
     cut_to_max_tokens,
     first_user_text,
-    observations,
     parse_instruction,
-    render,
     replay,
     route_answer,
     single_shot_answer,
@@ -200,16 +198,17 @@ class Brain:
                 coder, brief = "executor", parse_instruction(opening)
             elif role == "orchestrator":
                 coder = "orchestrator"
+            dialect = dialect_of(request)
             action = replay(
                 settings,
                 brief,
                 seed,
-                observations(request),
+                dialect.observations(request),
                 role=coder,
-                can_edit=can_edit(request),
+                can_edit=dialect.can_edit(request),
                 max_output_tokens=request.max_tokens,
             )
-            content = render(action, call_id=call_id)
+            content = dialect.render(action, call_id, request)
         content, cut = cut_to_max_tokens(content, request.max_tokens, settings)
         usage, _ = accounting.account(call.request, content, self._clock(), ttl=call.ttl)
         calls = any(isinstance(b, ToolUseBlock) for b in content)

@@ -7,9 +7,10 @@ into the sandbox; this script, started there before the agent, listens on the sa
 loopback and carries each connection to that socket, bytes unchanged. The agent is given
 `http://127.0.0.1:<port>` like any base URL.
 
-It is run as a file (`python3 relay.py SOCKET PORT READY`), copied beside the socket, since
-armbench's own package is hidden inside the sandbox; so it imports only the standard library.
-It writes READY once it listens, and exits when its parent (the sandbox's shell) goes.
+It is run as a file (`python3 relay.py SOCKET PORT READY PARENT`), copied beside the socket,
+since armbench's own package is hidden inside the sandbox; so it imports only the standard
+library. It writes READY once it listens, and exits once PARENT (the pid of the shell that
+started it, `$$`) is no longer its parent: the shell has gone.
 """
 
 from __future__ import annotations
@@ -46,14 +47,13 @@ def _carry(client: socket.socket, path: str) -> None:
     upstream.close()
 
 
-def serve(path: str, port: int, ready: str) -> None:
+def serve(path: str, port: int, ready: str, parent: int) -> None:
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", port))
     listener.listen(socket.SOMAXCONN)
     with open(ready, "w") as marker:
         marker.write(str(os.getpid()))
-    parent = os.getppid()
     listener.settimeout(1.0)
     while os.getppid() == parent:
         try:
@@ -65,4 +65,4 @@ def serve(path: str, port: int, ready: str) -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1], int(sys.argv[2]), sys.argv[3])
+    serve(sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
