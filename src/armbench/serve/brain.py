@@ -31,6 +31,7 @@ from armbench.core import (
 )
 from armbench.models.prompt_cache import linearize
 from armbench.prompts import CONTRACT, PromptSet
+from armbench.serve.aider_dialect import aider_answer, aider_style
 from armbench.serve.dialects import dialect_of
 from armbench.sim import (
     SimAccounting,
@@ -184,6 +185,9 @@ class Brain:
             content: tuple[Block, ...] = (
                 TextBlock(text=route_answer(request, settings.skill, rng)),
             )
+        elif (style := aider_style(request)) is not None:
+            answer = aider_answer(style, request, self.brief(request), settings.skill, seed)
+            content = (TextBlock(text=answer),)
         elif not request.tools and (brief := self.brief(request)).solution:
             asked = self._prompts.identify(opening)
             contract = asked is not None and asked.id == CONTRACT

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from armbench.arms.base import ArmContext, ArmKind, ArmOutcome
 from armbench.arms.external.adapter import Adapter, Launch, OwnReport
+from armbench.arms.external.aider import AIDER
 from armbench.arms.external.claude_code import CLAUDE_CODE
 from armbench.arms.external.command import COMMAND
 from armbench.arms.external.install import AgentInstallError, ensure, installed
@@ -18,7 +19,7 @@ from armbench.arms.external.mini_swe_agent import MINI_SWE_AGENT
 from armbench.arms.external.run import run_external
 from armbench.config import ExternalArm
 
-ADAPTERS: Mapping[str, Adapter] = {a.name: a for a in (MINI_SWE_AGENT, CLAUDE_CODE, COMMAND)}
+ADAPTERS: Mapping[str, Adapter] = {a.name: a for a in (AIDER, MINI_SWE_AGENT, CLAUDE_CODE, COMMAND)}
 
 
 def adapter_for(arm: ExternalArm) -> Adapter:

@@ -37,6 +37,8 @@ class Launch:
     """`$HOME` of the agent's commands, where the prompt file and the agent's own records go."""
     files: tuple[str, ...]
     """Workspace files the task lets the agent change (for agents that are told their files)."""
+    checks: tuple[str, ...] = ()
+    """The commands the task's prompt says to run (for agents that run tests themselves)."""
 
     @property
     def prompt_file(self) -> str:

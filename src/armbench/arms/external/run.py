@@ -65,7 +65,9 @@ def run_external(arm: ExternalArm, ctx: ArmContext, adapter: Adapter) -> ArmOutc
         readable = (install,) if adapter.installer != "none" else ()
         env = ctx.environment((*readable, *seat.readable))
         home = env.environ["HOME"]
-        launch = Launch(arm, seat.base_url, seat.key, seat.model, install, home, files)
+        launch = Launch(
+            arm, seat.base_url, seat.key, seat.model, install, home, files, ctx.check_commands
+        )
         variables = {
             "ARMBENCH_PROMPT": ctx.prompt,
             "ARMBENCH_PROMPT_FILE": launch.prompt_file,
