@@ -21,7 +21,12 @@ TESTS = Path(__file__).parent
 # Runs warm a shared mypy cache in the user cache (armbench.tasks.shared_mypy_cache): the
 # suite's go to a folder of this test process (and the runs it starts), removed at its end,
 # never into the user's ~/.cache. Tests that need a cache of their own set ARMBENCH_CACHE.
+# External agents are the exception: they are large and pinned, installed once by `make agents`
+# into the user cache, where the external-agent tests find them (ARMBENCH_AGENTS).
 if "ARMBENCH_CACHE" not in os.environ:
+    from armbench.arms.external.install import agents_root
+
+    os.environ.setdefault("ARMBENCH_AGENTS", str(agents_root()))
     os.environ["ARMBENCH_CACHE"] = tempfile.mkdtemp(prefix="armbench-test-cache-")
     atexit.register(shutil.rmtree, os.environ["ARMBENCH_CACHE"], True)
 

@@ -78,6 +78,11 @@ class GatewaySeat(Protocol):
         """The trial's calls through the gateway, once every one under way has ended."""
         ...
 
+    def served(self) -> dict[str, int] | None:
+        """The tokens the upstream counted itself, by kind, where it says (a simulated model's
+        server); None for a real API, which tells each call only."""
+        ...
+
 
 @dataclass(frozen=True)
 class ArmContext:

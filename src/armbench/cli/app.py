@@ -44,7 +44,13 @@ import_app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode="markdown",
 )
+agents_app = typer.Typer(
+    help="The external agents an `external` arm can run: list them, install them.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
 app.add_typer(tasks_app, name="tasks")
+app.add_typer(agents_app, name="agents")
 app.add_typer(import_app, name="import")
 
 # Piped output is not cut to 80 columns: tables stay whole in files and logs.

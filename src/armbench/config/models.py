@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import Field
+from pydantic import Field, SerializerFunctionWrapHandler, field_validator, model_serializer
 
 from armbench.config.base import ConfigModel
+from armbench.config.faults import parse_fault
 
 
 class SimModelConfig(ConfigModel):
@@ -35,6 +36,27 @@ class SimModelConfig(ConfigModel):
     """Simulated fixed latency per call."""
     reasoning_tokens_per_call: int = Field(0, ge=0)
     """Hidden reasoning tokens each answer costs (counted in output and reported as reasoning)."""
+    faults: tuple[str, ...] = ()
+    """Failures to inject when this sim answers an external agent over HTTP (an `external`
+    arm's serve-sim), each in `armbench serve-sim --fault` syntax, e.g. `status=401` or
+    `status=529,retry_after=0.2,times=2`. armbench's own arms call the sim in process and
+    ignore them."""
+
+    @field_validator("faults")
+    @classmethod
+    def _faults_parse(cls, faults: tuple[str, ...]) -> tuple[str, ...]:
+        for spec in faults:
+            parse_fault(spec)  # ValueError naming the rule and the problem
+        return faults
+
+    @model_serializer(mode="wrap")
+    def _without_later_defaults(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """Leave `faults` out while empty, so configs written before it existed keep their
+        canonical hash."""
+        data = handler(self)
+        if isinstance(data, dict) and not self.faults:
+            data.pop("faults", None)
+        return data
 
 
 class ScriptModelConfig(ConfigModel):

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Literal
 
 from armbench.config import ModelConfig, SimModelConfig
-from armbench.core import CallRecord, Role
-from armbench.serve import Gateway, SimServer, Upstream
+from armbench.core import TOKEN_KINDS, CallRecord, Role
+from armbench.serve import Gateway, SimServer, Upstream, parse_fault
 from armbench.serve import relay as relay_module
 from armbench.sim import TaskBrief
 
@@ -45,10 +45,19 @@ class Seat:
     readable: tuple[Path, ...]
     gateway: Gateway
     trial_id: str
+    sim: SimServer | None = None
 
     def records(self) -> list[CallRecord]:
         self.gateway.settle(self.trial_id, SETTLE_S)
         return self.gateway.records(self.trial_id)
+
+    def served(self) -> dict[str, int] | None:
+        """The tokens the sim upstream counted itself, by kind (None: a real API)."""
+        if self.sim is None:
+            return None
+        models = self.sim.stats()["models"]
+        counts = models.get(self.model, {})
+        return {kind: int(counts.get(kind, 0)) for kind in TOKEN_KINDS}
 
 
 def relay_prelude(folder: Path) -> str:
@@ -78,8 +87,10 @@ def gateway_seat(
     name = config.model or key
     price_as = (config.provider, name)
     with ExitStack() as stack:
+        sim: SimServer | None = None
         if isinstance(config, SimModelConfig):
-            sim = SimServer(wire, brief=brief, models={name: config}, seed=seed)
+            faults = [parse_fault(spec) for spec in config.faults]
+            sim = SimServer(wire, brief=brief, models={name: config}, seed=seed, faults=faults)
             stack.enter_context(sim)
             upstream = Upstream(wire, sim.sdk_base_url, None, price_as=price_as)
         else:
@@ -95,9 +106,10 @@ def gateway_seat(
         gateway = stack.enter_context(Gateway(socket_path=socket))
         issued = gateway.issue(trial_id, role, upstream)
         stack.callback(gateway.revoke, issued)
+        readable: tuple[Path, ...] = ()
         if confined:
+            prelude, readable = relay_prelude(folder), (folder,)
             url = f"http://127.0.0.1:{RELAY_PORT}{SDK_PATH[wire]}"
-            yield Seat(url, issued, name, relay_prelude(folder), (folder,), gateway, trial_id)
         else:
-            url = gateway.sdk_base_url(wire)
-            yield Seat(url, issued, name, "", (), gateway, trial_id)
+            url, prelude, readable = gateway.sdk_base_url(wire), "", ()
+        yield Seat(url, issued, name, prelude, readable, gateway, trial_id, sim)

@@ -1,6 +1,7 @@
 """Each external agent installed once, in its own environment, pinned by version.
 
-`~/.cache/armbench/agents/<agent>-<version>/` (under `$ARMBENCH_CACHE` when set) holds a
+`~/.cache/armbench/agents/<agent>-<version>/` (under `$ARMBENCH_CACHE` when set, or in
+`$ARMBENCH_AGENTS` when that is set) holds a
 virtualenv (PyPI agents) or an npm prefix (Claude Code), built by `ensure` before a run starts
 (the package registry is the only network it needs) and marked complete last, so a build that
 was interrupted is redone, never used. Trials only look it up (`installed`): an agent is never
@@ -9,6 +10,7 @@ installed while a trial's clock runs. Its folder is readable, not writable, in t
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -27,8 +29,15 @@ class AgentInstallError(RuntimeError):
     """An agent could not be installed: the message names the agent, the version and why."""
 
 
+def agents_root() -> Path:
+    """Where agents are installed."""
+    if os.environ.get("ARMBENCH_AGENTS"):
+        return Path(os.environ["ARMBENCH_AGENTS"]).expanduser()
+    return cache_root() / "agents"
+
+
 def install_dir(adapter: Adapter, version: str) -> Path:
-    return cache_root() / "agents" / f"{adapter.name}-{version}"
+    return agents_root() / f"{adapter.name}-{version}"
 
 
 def installed(adapter: Adapter, version: str) -> Path:

@@ -83,6 +83,7 @@ def run_external(arm: ExternalArm, ctx: ArmContext, adapter: Adapter) -> ArmOutc
         )
         result = env.run(script, timeout_s=ctx.wall_s, extra_env=variables, output_cap=OUTPUT_CAP)
         rows = seat.records()
+        served = seat.served()
     first = len(ctx.ledger.rows) + 1
     ctx.ledger.rows.extend(
         CallRecord(**{**row.__dict__, "seq": first + i}) for i, row in enumerate(rows)
@@ -119,6 +120,7 @@ def run_external(arm: ExternalArm, ctx: ArmContext, adapter: Adapter) -> ArmOutc
             "duration_s": round(result.duration_s, 3),
         },
         "agent_report": _compared(own, rows),
+        **({"upstream_served": served} if served is not None else {}),
     }
     return ArmOutcome(run, extra=extra)
 
