@@ -19,7 +19,7 @@ from pydantic import (
 )
 
 from armbench.config.base import ConfigModel
-from armbench.core import Limits
+from armbench.core import Limits, looks_secret
 from armbench.prompts import (
     AGENT_SYSTEM,
     CONTRACT,
@@ -237,6 +237,10 @@ class ExternalArm(ArmSettings):
     (also as `OPENAI_BASE_URL`/`OPENAI_API_KEY` or `ANTHROPIC_BASE_URL`/`ANTHROPIC_API_KEY`)."""
     wire: Literal["openai", "anthropic"] = "openai"
     """`agent: command` only: the API format the command speaks."""
+    env: dict[str, str] = Field(default_factory=dict)
+    """Variables the agent's command also gets, over the adapter's (its own settings, e.g.
+    `MSWEA_MODEL_RETRY_STOP_AFTER_ATTEMPT: "2"`); never a credential: a name that looks like
+    one is refused, and the agent's only key is the gateway's."""
     limits: Limits = Limits()
     """Only `wall_s` (the agent's whole run) and the call caps apply: the agent's own loop
     decides its iterations."""
@@ -247,6 +251,9 @@ class ExternalArm(ArmSettings):
             raise ValueError("`command` is required for `agent: command` and only for it")
         if self.edit_format is not None and self.agent != "aider":
             raise ValueError("`edit_format` is an aider setting")
+        secret = sorted(name for name in self.env if looks_secret(name))
+        if secret:
+            raise ValueError(f"env: {', '.join(secret)} looks like a credential; none is passed")
         return self
 
     @property

@@ -6,10 +6,11 @@ until it exits or the trial's wall clock ends it. Its calls are the gateway's ro
 trial's ledger as they were recorded; its own account of what it spent (where it gives one) is
 kept beside them with the difference, never instead of them.
 
-How it ends: the wall clock → `wall_clock` (limit); an exit after a model call failed for good
-(the gateway's last row is an error) → `model_error`, an infra error of that call's class; an
-agent that could make no call at all (it did not start) → a harness failure; otherwise
-`finished`, and the judge decides.
+How it ends: the wall clock → `wall_clock` (limit); its last model call failed (the gateway's
+last row is an error, whatever the agent's exit status: aider reports a failed call and exits
+0) → `model_error`, an infra error of that call's class, never a verdict on work the agent
+could not finish; an agent that exited non-zero before any call (it did not start) → a harness
+failure; otherwise `finished`, and the judge decides.
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ def run_external(arm: ExternalArm, ctx: ArmContext, adapter: Adapter) -> ArmOutc
             "ARMBENCH_API_KEY": seat.key,
             "ARMBENCH_MODEL": seat.model,
             **adapter.environ(launch),
+            **arm.env,
         }
         script = (
             seat.prelude
@@ -92,7 +94,7 @@ def run_external(arm: ExternalArm, ctx: ArmContext, adapter: Adapter) -> ArmOutc
     error: ModelError | None = None
     if result.timed_out:
         stop = "wall_clock"
-    elif rows and rows[-1].status == "error" and not result.ok:
+    elif rows and rows[-1].status == "error":
         last = rows[-1]
         assert last.error_class is not None
         stop, error = "model_error", ModelError(last.error or "", last.error_class)
