@@ -39,6 +39,9 @@ from armbench.serve.streaming import Event, openai_chunks
 
 ERROR_PREFIX = "error:"
 FINISH = {"tool_use": "tool_calls", "end_turn": "stop", "max_tokens": "length"}
+DEFAULT_MAX_TOKENS = 32_000
+"""An answer's cap when the request sets none (aider and mini-swe-agent set none): the API then
+lets a model write up to its own output limit, tens of thousands of tokens for current models."""
 """Chat Completions' `finish_reason` for each way an answer ends."""
 _EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
 
@@ -199,7 +202,10 @@ def parse_request(body: Any) -> BrainCall:
         raise _fail("must be a positive integer", "max_completion_tokens")
     system, messages = _conversation(body.get("messages"))
     request = ModelRequest(
-        system=system, messages=messages, tools=_tools(body.get("tools")), max_tokens=limit or 8192
+        system=system,
+        messages=messages,
+        tools=_tools(body.get("tools")),
+        max_tokens=limit or DEFAULT_MAX_TOKENS,
     )
     request = request.model_copy(update={"cache_breakpoints": end_of_prompt(request)})
     return BrainCall(model=model, request=request, stream=stream, stream_usage=stream_usage)

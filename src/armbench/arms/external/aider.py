@@ -30,9 +30,9 @@ _TOKENS = re.compile(r"^Tokens: ([\d.]+)(k?) sent, ([\d.]+)(k?) received\.", re.
 def _metadata(model: str) -> str:
     """aider's model metadata: the context it may fill, no prices (armbench prices calls)."""
     entry = {
-        "max_tokens": 8192,
+        "max_tokens": 32000,
         "max_input_tokens": 200000,
-        "max_output_tokens": 8192,
+        "max_output_tokens": 32000,
         "litellm_provider": "openai",
         "mode": "chat",
     }
