@@ -1,7 +1,7 @@
 """aider (whole and diff formats), mini-swe-agent and Claude Code on the `demo` pack, each
 installed as the adapter pins it, run headless in the sandbox through the gateway against a
 serve-sim that speaks its dialect. `make agents-e2e` installs them and runs this module; the
-rest of the suite skips it while they are not installed (they are 1.4 GB from PyPI and npm).
+rest of the suite skips it (the agents are 1.4 GB from PyPI and npm, and take minutes).
 
 What must hold, per agent: the trial passes with a sim that does not err; every call is in
 the ledger with tokens equal to the serve-sim's own counts, to the token; the agent's own
@@ -12,6 +12,7 @@ serve-sim ends the trial as an infra error of the fault's class.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -48,11 +49,13 @@ def _missing() -> list[str]:
     return missing
 
 
-if _missing():
+if os.environ.get("ARMBENCH_AGENT_TESTS") != "1":
     pytest.skip(
-        f"not installed: {', '.join(_missing())} (`make agents-e2e` installs them and runs this)",
+        "the real agents' tests run with `make agents-e2e` (ARMBENCH_AGENT_TESTS=1)",
         allow_module_level=True,
     )
+if _missing():
+    pytest.fail(f"not installed: {', '.join(_missing())} (`make agents` installs them)")
 
 
 def _run(tmp: Path, arms: dict[str, dict[str, Any]], exit_code: int, **coder: Any) -> Path:

@@ -1,12 +1,14 @@
-"""`armbench serve-sim`: the sim coder behind the real Anthropic or OpenAI wire format."""
+"""`armbench serve-sim`: the sim coder behind the real Anthropic or OpenAI wire format; and
+`armbench gateway`: the metering gateway, for an agent run outside armbench."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 
-from armbench.cli.app import app, err, fail
+from armbench.cli.app import app, err, fail, out
 
 
 @app.command("serve-sim")
@@ -83,3 +85,98 @@ def serve_sim(
         server.serve_forever()
     except KeyboardInterrupt:
         server.stop()
+
+
+@app.command("gateway")
+def gateway(
+    api: Annotated[
+        Literal["anthropic", "openai"],
+        typer.Option("--api", help="Wire format the agent speaks (and the upstream)."),
+    ],
+    upstream: Annotated[
+        str,
+        typer.Option(
+            "--upstream",
+            help="The real API's base URL as its SDK takes it, e.g. https://api.anthropic.com "
+            "or https://api.openai.com/v1 (or serve-sim's).",
+        ),
+    ],
+    ledger: Annotated[
+        Path, typer.Option("--ledger", help="JSON Lines file each call is appended to.")
+    ],
+    key_env: Annotated[
+        str | None,
+        typer.Option("--key-env", help="Variable holding the real key (none for a local server)."),
+    ] = None,
+    price_as: Annotated[
+        str | None,
+        typer.Option("--price-as", help="PROVIDER/MODEL the rows bill as (a rate card's key)."),
+    ] = None,
+    host: Annotated[str, typer.Option("--host", help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, help="Port; 0 picks a free one.")] = 8780,
+) -> None:
+    """Meter an agent you run yourself: a loopback gateway that forwards its calls to the
+    upstream and appends each to LEDGER with the six token kinds, latency and status.
+
+    Prints the base URL and a key to give the agent (`OPENAI_BASE_URL`/`OPENAI_API_KEY`, or
+    `ANTHROPIC_BASE_URL`/`ANTHROPIC_API_KEY`); the real key stays in `--key-env` and never
+    reaches the agent; any other key is refused. `armbench run` does this by itself for its
+    `external` arms. Exit status: 0 stopped with Ctrl-C; 2 a bad flag, an unset key variable,
+    an unwritable ledger, or an address it cannot listen on.
+    """
+    import dataclasses
+    import json
+    import threading
+
+    from armbench.core import process_environ
+    from armbench.serve import Gateway, GatewayCall, Upstream
+
+    if key_env and not process_environ().get(key_env):
+        fail(f"--key-env {key_env}: the variable is not set")
+    price: tuple[str, str] | None = None
+    if price_as is not None:
+        provider, sep, model = price_as.partition("/")
+        if not sep or not provider or not model:
+            fail(f"--price-as {price_as!r}: expected PROVIDER/MODEL, e.g. openai/gpt-5")
+        price = (provider, model)
+    try:
+        target = Upstream(api, upstream, key_env, price_as=price)
+    except ValueError as exc:
+        fail(f"--upstream: {exc}")
+    try:
+        sink = ledger.open("a", encoding="utf-8")
+    except OSError as exc:
+        fail(f"--ledger {ledger}: cannot write there ({exc.strerror})")
+    lock = threading.Lock()
+
+    def write(call: GatewayCall) -> None:
+        row = {
+            **dataclasses.asdict(call.record),
+            "endpoint": call.endpoint,
+            "http_status": call.http_status,
+            "streamed": call.streamed,
+        }
+        row["usage"] = call.record.usage.model_dump()
+        with lock:
+            sink.write(json.dumps(row) + "\n")
+            sink.flush()
+
+    try:
+        server = Gateway(host=host, port=port, on_call=write)
+    except OSError as exc:
+        fail(
+            f"--host {host} --port {port}: cannot listen there ({exc.strerror}); choose "
+            "another --port (0 picks a free one)"
+        )
+    key = server.issue("gateway", "solo", target)
+    server.start()
+    out.print(f"base_url {server.sdk_base_url(api)}\nkey {key}", highlight=False)
+    out.file.flush()  # whoever started it reads these two lines before anything else comes
+    err.print(f"gateway → {upstream}; calls to {ledger} — Ctrl-C to stop", highlight=False)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        sink.close()

@@ -176,9 +176,10 @@ class Gateway:
     `port=0` picks a free port; `socket_path`, if given, is a Unix socket it also listens on
     (for sandboxed agents, through `armbench.serve.relay`). Upstreams are reached with one
     pooled httpx client; `connect_timeout_s` and `read_timeout_s` (between two reads, not the
-    whole answer) bound a silent upstream. `environ` is where real keys are read at forward
-    time: by default the process's environment including what `withdraw_secrets` took out of
-    it, so a run that withdrew its keys can still forward.
+    whole answer) bound a silent upstream. `on_call` is told of each row as it is recorded.
+    `environ` is where real keys are read at forward time: by default the process's
+    environment including what `withdraw_secrets` took out of it, so a run that withdrew its
+    keys can still forward.
     """
 
     def __init__(
@@ -190,8 +191,9 @@ class Gateway:
         connect_timeout_s: float = 10.0,
         read_timeout_s: float = 600.0,
         environ: Callable[[], Mapping[str, str]] = process_environ,
+        on_call: Callable[[GatewayCall], None] | None = None,
     ) -> None:
-        self.ledger = Ledger()
+        self.ledger = Ledger(on_call)
         self._environ = environ
         self._client = httpx.Client(
             timeout=httpx.Timeout(read_timeout_s, connect=connect_timeout_s),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -161,7 +162,9 @@ class OpenCall:
 class Ledger:
     """Issued keys and each trial's rows; thread-safe (every handler thread records here)."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_call: Callable[[GatewayCall], None] | None = None) -> None:
+        self._on_call = on_call
+        """Told of each row as it is recorded (`armbench gateway` writes them out)."""
         self._lock = threading.Condition()
         self._keys: dict[str, Binding] = {}
         self._rows: dict[str, list[GatewayCall]] = {}
@@ -197,6 +200,8 @@ class Ledger:
         with self._lock:
             self._rows.setdefault(call.trial_id, []).append(call)
             self._under_way[call.trial_id] -= 1
+            if self._on_call is not None:
+                self._on_call(call)
             self._lock.notify_all()
 
     def settle(self, trial_id: str, timeout_s: float) -> bool:
