@@ -30,7 +30,9 @@ PRICES = '[models."sim/coder"]\ninput = 3.0\noutput = 15.0\ncache_write_5m = 3.7
 PRICES += "cache_write_1h = 6.0\ncache_read = 0.3\n"
 
 
-def _run(tmp: Path, arms: dict[str, Any], exit_code: int = 0, **coder: Any) -> Path:
+def _run(
+    tmp: Path, arms: dict[str, Any], exit_code: int = 0, budget: float | None = None, **coder: Any
+) -> Path:
     (tmp / "prices.toml").write_text(PRICES)
     config = {
         "name": "external",
@@ -40,6 +42,7 @@ def _run(tmp: Path, arms: dict[str, Any], exit_code: int = 0, **coder: Any) -> P
         "rate_card": "prices.toml",
         "models": {"coder": {"provider": "sim", "skill": 1.0, **coder}},
         "arms": arms,
+        **({"budget_usd": budget} if budget is not None else {}),
     }
     path = tmp / "config.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -108,3 +111,27 @@ def test_a_fault_at_the_upstream_ends_the_trial_as_an_infra_error_of_its_class(
     assert transcript["agent"]["exit_code"] == 3
     assert calls and all(c["status"] == "error" and c["error_class"] == infra_class for c in calls)
     assert not transcript["gates"]  # an infra error is not judged
+
+
+def test_the_trials_caps_hold_at_the_gateway(tmp_path: Path) -> None:
+    arm = {**COMMAND_ARM, "limits": {"max_calls": 2}}
+    run = _run(tmp_path, {"X": arm})
+    trial, transcript, calls = _trial(run, "X")
+    assert (trial["status"], trial["stop_reason"]) == ("limit", "max_calls")
+    assert len(calls) == 2  # the third was refused before it was sent: not a call
+    assert transcript["agent"]["exit_code"] == 3  # the agent saw its call refused (HTTP 403)
+
+
+def test_the_runs_budget_holds_at_the_gateway(tmp_path: Path) -> None:
+    # Each call of the agent may cost up to ~$0.26 (16,000 output tokens at $15/M, and its
+    # prompt): a budget of $0.27 admits the first, then refuses the next, whose worst case no
+    # longer fits beside what the first cost; what was spent stays within it.
+    (tmp_path / "prices.toml").write_text(PRICES)
+    run = _run(tmp_path, {"X": COMMAND_ARM}, budget=0.27)
+    trial, _transcript, calls = _trial(run, "X")
+    assert (trial["status"], trial["stop_reason"]) == ("limit", "budget")
+    assert calls
+    rates = {"input": 3.0, "output": 15.0, "cache_write_5m": 3.75, "cache_write_1h": 6.0}
+    rates["cache_read"] = 0.3
+    spent = sum(c[k] * rate for c in calls for k, rate in rates.items()) / 1e6
+    assert spent <= 0.27

@@ -17,7 +17,7 @@ from typing import Any, Literal, Protocol
 from armbench.agent.loop import AgentRun, Ledger
 from armbench.agent.tools import ExtraTool, Toolbox
 from armbench.config import ArmSettings
-from armbench.core import CallRecord, Limits, Message, Role
+from armbench.core import CallRecord, LimitReached, Limits, Message, Role
 from armbench.env import Environment
 from armbench.models.base import Model
 from armbench.models.retry import RetryingCaller
@@ -76,6 +76,11 @@ class GatewaySeat(Protocol):
 
     def records(self) -> list[CallRecord]:
         """The trial's calls through the gateway, once every one under way has ended."""
+        ...
+
+    @property
+    def limit(self) -> LimitReached | None:
+        """The trial cap (or the run's budget) that refused one of its calls, if one did."""
         ...
 
     def served(self) -> dict[str, int] | None:

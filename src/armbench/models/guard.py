@@ -139,6 +139,15 @@ class CallGuard:
     def admit(self, model: Model, request: ModelRequest) -> Ticket:
         """Hold what the attempt may spend, or raise LimitReached naming the cap."""
         seat = self._seat_of(model)
+        prompt = prompt_bound(request, exact=seat.exact)
+        return self._admit(seat, prompt, request.max_tokens)
+
+    def admit_bounded(self, model: Model, prompt_tokens: int, output_tokens: int) -> Ticket:
+        """`admit` for a call armbench did not compose (an external agent's, through the
+        gateway), given bounds on its prompt and its output tokens."""
+        return self._admit(self._seat_of(model), prompt_tokens, output_tokens)
+
+    def _admit(self, seat: Seat, prompt: int, asked_output: int) -> Ticket:
         limits = self.limits
         if limits.max_calls is not None and self.attempts >= limits.max_calls:
             raise LimitReached(
@@ -146,8 +155,7 @@ class CallGuard:
             )
         if self.budget.exhausted:
             raise LimitReached("budget", _spent("budget_usd", self.budget))
-        prompt = prompt_bound(request, exact=seat.exact)
-        output = min(request.max_tokens, seat.max_output or request.max_tokens)
+        output = min(asked_output, seat.max_output or asked_output)
         if limits.max_tokens is not None and self.tokens + prompt + output > limits.max_tokens:
             raise LimitReached(
                 "max_tokens",

@@ -17,14 +17,17 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from armbench.config import ModelConfig, SimModelConfig
-from armbench.core import TOKEN_KINDS, CallRecord, Role
+from armbench.core import TOKEN_KINDS, CallRecord, LimitReached, Role
+from armbench.models import CallGuard, Model
+from armbench.models.worst_case import API_FRAMING_TOKENS
 from armbench.serve import Gateway, SimServer, Upstream, parse_fault
 from armbench.serve import relay as relay_module
+from armbench.serve.gateway_ledger import Admit, CallOutcome, Settle
 from armbench.sim import TaskBrief
 
 Wire = Literal["openai", "anthropic"]
@@ -34,6 +37,10 @@ SDK_PATH = {"anthropic": "", "openai": "/v1"}
 RELAY_PORT = 8808
 """Where the relay listens on a sandbox's own loopback (each sandbox has its own)."""
 SETTLE_S = 30.0
+DEFAULT_OUTPUT_BOUND = 32_000
+"""The output a call that sets no `max_tokens` is bounded by: what serve-sim then allows. A
+real API allows a model's own limit, which may be higher: give such models a `max_tokens`
+(the gateway does not rewrite requests), or keep a margin in the budget."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,12 @@ class Seat:
     gateway: Gateway
     trial_id: str
     sim: SimServer | None = None
+    refusals: list[LimitReached] = field(default_factory=list)
+
+    @property
+    def limit(self) -> LimitReached | None:
+        """The cap that refused a call, if one did (the trial then ends as `limit`)."""
+        return self.refusals[0] if self.refusals else None
 
     def records(self) -> list[CallRecord]:
         self.gateway.settle(self.trial_id, SETTLE_S)
@@ -70,6 +83,29 @@ def relay_prelude(folder: Path) -> str:
     )
 
 
+def guarded(guard: CallGuard, model: Model) -> Admit:
+    """The gateway's admission for `model`'s calls: each passes the trial's guard (its caps,
+    the run's budget, the endpoint's limiter) before it is forwarded, bounded by its body's
+    size (no prompt holds more tokens than its request has bytes) and the output it asks for
+    (the server's default cap when it asks none), and settles at what it was billed."""
+
+    def admit(body: bytes, request: Any) -> Settle:
+        asked = (
+            request.get("max_completion_tokens", request.get("max_tokens"))
+            if isinstance(request, dict)
+            else None
+        )
+        output = asked if isinstance(asked, int) and asked > 0 else DEFAULT_OUTPUT_BOUND
+        ticket = guard.admit_bounded(model, API_FRAMING_TOKENS + len(body), output)
+
+        def settle(outcome: CallOutcome, seconds: float) -> None:
+            guard.settle(ticket, outcome.usage, seconds, outcome.error)
+
+        return settle
+
+    return admit
+
+
 @contextmanager
 def gateway_seat(
     *,
@@ -82,6 +118,7 @@ def gateway_seat(
     seed: int,
     scratch: Path,
     confined: bool,
+    admit: Admit | None = None,
 ) -> Iterator[Seat]:
     """A gateway (and, for a sim, its serve-sim) for one trial's calls to model `key`."""
     name = config.model or key
@@ -104,7 +141,19 @@ def gateway_seat(
             shutil.copyfile(relay_module.__file__, folder / "relay.py")
             socket = str(folder / "gateway.sock")
         gateway = stack.enter_context(Gateway(socket_path=socket))
-        issued = gateway.issue(trial_id, role, upstream)
+        refusals: list[LimitReached] = []
+        checked: Admit | None = None
+        if admit is not None:
+            inner = admit
+
+            def checked(body: bytes, request: Any) -> Settle:
+                try:
+                    return inner(body, request)
+                except LimitReached as refused:
+                    refusals.append(refused)
+                    raise
+
+        issued = gateway.issue(trial_id, role, upstream, checked)
         stack.callback(gateway.revoke, issued)
         readable: tuple[Path, ...] = ()
         if confined:
@@ -112,4 +161,4 @@ def gateway_seat(
             url = f"http://127.0.0.1:{RELAY_PORT}{SDK_PATH[wire]}"
         else:
             url, prelude, readable = gateway.sdk_base_url(wire), "", ()
-        yield Seat(url, issued, name, prelude, readable, gateway, trial_id, sim)
+        yield Seat(url, issued, name, prelude, readable, gateway, trial_id, sim, refusals)

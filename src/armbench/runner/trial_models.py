@@ -19,7 +19,7 @@ from armbench.config import RunConfig, SimModelConfig
 from armbench.core import Role, derive_seed
 from armbench.models import CallGuard, Model, ModelFactory
 from armbench.prompts import PromptSet
-from armbench.runner.metering import Seat, Wire, gateway_seat
+from armbench.runner.metering import Seat, Wire, gateway_seat, guarded
 from armbench.sim import SimModel, SimPolicy, TaskBrief
 
 
@@ -84,6 +84,10 @@ class TrialModels:
     def gateway(self, key: str, role: Role, wire: Wire) -> AbstractContextManager[Seat]:
         """A gateway for an external agent's calls to `key` (see armbench.runner.metering)."""
         assert self._scratch is not None, "an external agent needs the trial's scratch folder"
+        seed = derive_seed(self._seed, role, key, next(self._builds))
+        admit = None
+        if self._guard is not None:  # the guard knows the model by the one it seats
+            admit = guarded(self._guard, self._build(key, role, seed))
         return gateway_seat(
             trial_id=self._trial_id,
             key=key,
@@ -91,7 +95,8 @@ class TrialModels:
             role=role,
             wire=wire,
             brief=self._brief,
-            seed=derive_seed(self._seed, role, key, next(self._builds)),
+            seed=seed,
             scratch=self._scratch,
             confined=self._confined,
+            admit=admit,
         )

@@ -31,19 +31,22 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import httpx2 as httpx
 
-from armbench.core import CallRecord, ModelError, Role, process_environ
+from armbench.core import CallRecord, LimitReached, ModelError, Role, process_environ
 from armbench.serve.gateway_ledger import (
+    Admit,
     Binding,
     CallOutcome,
     Endpoint,
     GatewayCall,
     Ledger,
+    Settle,
     Upstream,
 )
 from armbench.serve.gateway_relay import Relay, force_include_usage, presented_key
@@ -210,9 +213,12 @@ class Gateway:
         """What to hand the official SDK (or an agent's base-URL setting) for `wire`."""
         return self.base_url + WIRES[wire].sdk_path
 
-    def issue(self, trial_id: str, role: Role, upstream: Upstream) -> str:
-        """A fresh key for one trial's `role` at `upstream`."""
-        return self.ledger.issue(trial_id, role, upstream)
+    def issue(
+        self, trial_id: str, role: Role, upstream: Upstream, admit: Admit | None = None
+    ) -> str:
+        """A fresh key for one trial's `role` at `upstream`; `admit`, when given, is asked
+        before each of its model calls is forwarded (see Binding)."""
+        return self.ledger.issue(trial_id, role, upstream, admit)
 
     def revoke(self, key: str) -> None:
         """Refuse `key` from now on (calls already under way finish and are recorded)."""
@@ -264,19 +270,35 @@ class Gateway:
             request = json.loads(body)
         except ValueError:
             request = None  # forwarded as it is: the upstream's 400 is the answer
-        call = self.ledger.open(binding, endpoint, request)
         upstream = binding.upstream
+        real_key = self._environ().get(upstream.key_env) if upstream.key_env else None
+        settle: Settle | None = None
+        if binding.admit is not None and endpoint != "count_tokens":
+            try:
+                settle = binding.admit(body, request)
+            except LimitReached as refused:  # not sent, not a call: the trial's cap is reached
+                handler.send_error_json(
+                    wire, 403, f"armbench stopped this trial's calls: {refused}"
+                )
+                return
+        call = self.ledger.open(binding, endpoint, request)
+        started = time.perf_counter()
+
+        def record(outcome: CallOutcome) -> None:
+            call.close(outcome, mask=real_key)
+            if settle is not None:
+                settle(outcome, time.perf_counter() - started)
+
         if upstream.wire != wire:
             message = f"this key is for the {upstream.wire} wire format, not {wire}"
-            refused = ModelError(message, "harness")
-            call.close(CallOutcome(error=refused, http_status=400, forwarded=False))
+            record(
+                CallOutcome(error=ModelError(message, "harness"), http_status=400, forwarded=False)
+            )
             handler.send_error_json(wire, 400, message)
             return
-        real_key = self._environ().get(upstream.key_env) if upstream.key_env else None
         if upstream.key_env and not real_key:
             message = f"the gateway has no key: ${upstream.key_env} is not set"
-            refused = ModelError(message, "auth")
-            call.close(CallOutcome(error=refused, http_status=401, forwarded=False))
+            record(CallOutcome(error=ModelError(message, "auth"), http_status=401, forwarded=False))
             handler.send_error_json(wire, 401, message)
             return
         strip = False
@@ -292,7 +314,7 @@ class Gateway:
             else:
                 headers["authorization"] = f"Bearer {real_key}"
         ttl = requested_ttl(request)
-        relay = Relay(handler, target, real_key, ttl, strip, lambda o: call.close(o, mask=real_key))
+        relay = Relay(handler, target, real_key, ttl, strip, record)
         try:
             with self._client.stream("POST", url, content=body, headers=headers) as response:
                 relay.answer(response)

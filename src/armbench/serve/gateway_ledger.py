@@ -70,6 +70,15 @@ class Binding:
     trial_id: str
     role: Role
     upstream: Upstream
+    admit: Admit | None = None
+    """Asked before each model call is forwarded (the trial's caps and the run's budget):
+    raises LimitReached to refuse it, else returns what to call once it has ended."""
+
+
+Settle = Callable[["CallOutcome", float], None]
+"""Told how an admitted call ended and how long it took (seconds)."""
+Admit = Callable[[bytes, Any], Settle]
+"""Given a call's body (raw, and parsed when it is JSON), holds what it may spend."""
 
 
 @dataclass(frozen=True)
@@ -171,12 +180,14 @@ class Ledger:
         self._seq: dict[str, int] = {}
         self._under_way: dict[str, int] = {}
 
-    def issue(self, trial_id: str, role: Role, upstream: Upstream) -> str:
+    def issue(
+        self, trial_id: str, role: Role, upstream: Upstream, admit: Admit | None = None
+    ) -> str:
         if role not in ROLES:
             raise ValueError(f"role must be one of {ROLES}, not {role!r}")
         key = KEY_PREFIX + secrets.token_hex(24)
         with self._lock:
-            self._keys[key] = Binding(trial_id, role, upstream)
+            self._keys[key] = Binding(trial_id, role, upstream, admit)
         return key
 
     def revoke(self, key: str) -> None:

@@ -6,7 +6,9 @@ until it exits or the trial's wall clock ends it. Its calls are the gateway's ro
 trial's ledger as they were recorded; its own account of what it spent (where it gives one) is
 kept beside them with the difference, never instead of them.
 
-How it ends: the wall clock → `wall_clock` (limit); its last model call failed (the gateway's
+How it ends: a cap of the trial or the run's budget refused a call (the gateway admits each
+through the trial's guard, as armbench's own calls are) → `limit` naming the cap; the wall
+clock → `wall_clock` (limit); its last model call failed (the gateway's
 last row is an error, whatever the agent's exit status: aider reports a failed call and exits
 0) → `model_error`, an infra error of that call's class, never a verdict on work the agent
 could not finish; an agent that exited non-zero before any call (it did not start) → a harness
@@ -86,13 +88,16 @@ def run_external(arm: ExternalArm, ctx: ArmContext, adapter: Adapter) -> ArmOutc
         result = env.run(script, timeout_s=ctx.wall_s, extra_env=variables, output_cap=OUTPUT_CAP)
         rows = seat.records()
         served = seat.served()
+        limit = seat.limit
     first = len(ctx.ledger.rows) + 1
     ctx.ledger.rows.extend(
         CallRecord(**{**row.__dict__, "seq": first + i}) for i, row in enumerate(rows)
     )
     stop: StopReason = "finished"
     error: ModelError | None = None
-    if result.timed_out:
+    if limit is not None:
+        stop = limit.stop
+    elif result.timed_out:
         stop = "wall_clock"
     elif rows and rows[-1].status == "error":
         last = rows[-1]
@@ -112,6 +117,7 @@ def run_external(arm: ExternalArm, ctx: ArmContext, adapter: Adapter) -> ArmOutc
         ],
         iterations=sum(1 for r in rows if r.status == "ok"),
         error=error,
+        limit=limit,
     )
     extra: dict[str, Any] = {
         "agent": {
