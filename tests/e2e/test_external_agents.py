@@ -120,6 +120,8 @@ def test_each_agents_own_account_is_kept_beside_the_ledger(passing: dict[str, An
     assert mini[1]["agent_report"]["calls"] == len(mini[2])
     sent = mini[1]["agent_report"]["tokens"]["prompt_tokens"]  # OpenAI's: cached ones included
     assert sent == sum(c["input"] + c["cache_read"] for c in mini[2])
+    for arm in ("aider-whole", "aider-diff"):  # a `Tokens:` line per call in its history
+        assert passing[arm][1]["agent_report"]["calls"] == len(passing[arm][2]), arm
     aider = passing["aider-whole"][1]["agent_report"]
     received = sum(c["output"] for c in passing["aider-whole"][2])
     assert abs(aider["tokens"]["received"] - received) <= max(50, received // 100)  # it rounds

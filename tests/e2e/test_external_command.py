@@ -31,16 +31,22 @@ PRICES += "cache_write_1h = 6.0\ncache_read = 0.3\n"
 
 
 def _run(
-    tmp: Path, arms: dict[str, Any], exit_code: int = 0, budget: float | None = None, **coder: Any
+    tmp: Path,
+    arms: dict[str, Any],
+    exit_code: int = 0,
+    budget: float | None = None,
+    others: dict[str, Any] | None = None,
+    **coder: Any,
 ) -> Path:
-    (tmp / "prices.toml").write_text(PRICES)
+    prices = PRICES + "".join(f'[models."sim/{name}"]\nlocal = true\n' for name in others or {})
+    (tmp / "prices.toml").write_text(prices)
     config = {
         "name": "external",
         "pack": "demo",
         "tasks": ["feature"],
         "replicates": 1,
         "rate_card": "prices.toml",
-        "models": {"coder": {"provider": "sim", "skill": 1.0, **coder}},
+        "models": {"coder": {"provider": "sim", "skill": 1.0, **coder}, **(others or {})},
         "arms": arms,
         **({"budget_usd": budget} if budget is not None else {}),
     }
@@ -126,7 +132,6 @@ def test_the_runs_budget_holds_at_the_gateway(tmp_path: Path) -> None:
     # Each call of the agent may cost up to ~$0.26 (16,000 output tokens at $15/M, and its
     # prompt): a budget of $0.27 admits the first, then refuses the next, whose worst case no
     # longer fits beside what the first cost; what was spent stays within it.
-    (tmp_path / "prices.toml").write_text(PRICES)
     run = _run(tmp_path, {"X": COMMAND_ARM}, budget=0.27)
     trial, _transcript, calls = _trial(run, "X")
     assert (trial["status"], trial["stop_reason"]) == ("limit", "budget")
@@ -135,3 +140,22 @@ def test_the_runs_budget_holds_at_the_gateway(tmp_path: Path) -> None:
     rates["cache_read"] = 0.3
     spent = sum(c[k] * rate for c in calls for k, rate in rates.items()) / 1e6
     assert spent <= 0.27
+
+
+def test_an_external_agents_calls_are_routed_at_the_gateway(tmp_path: Path) -> None:
+    arm = {k: v for k, v in COMMAND_ARM.items() if k != "model"}
+    arm["routing"] = {"local": "small", "cloud": "coder", "strategy": {"name": "cascade"}}
+    run = _run(tmp_path, {"R": arm}, others={"small": {"provider": "sim", "skill": 0.3}})
+    trial, transcript, calls = _trial(run, "R")
+    assert trial["status"] in ("pass", "fail")  # judged, whichever model wrote the code
+    decisions = transcript["routing"]
+    assert len(decisions) == len(calls)  # one decision per call, in order
+    assert [d["route"] for d in decisions] == [c["route"] for c in calls]
+    assert decisions[0]["route"] == "local"  # the cascade starts local; the task's checks
+    assert decisions[1]["route"] == "cloud"  # fail at first, read through the agent's dialect
+    assert "1 failed check" in decisions[1]["reason"]
+    for call in calls:  # each call billed as the model its route went to
+        assert call["model"] == ("small" if call["route"] == "local" else "coder")
+    ledger = {kind: sum(c[kind] for c in calls) for kind in TOKEN_KINDS}
+    assert ledger == transcript["upstream_served"]
+    assert transcript["strategy"]["name"] == "cascade"

@@ -12,11 +12,11 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from armbench.agent.loop import AgentRun, Ledger
 from armbench.agent.tools import ExtraTool, Toolbox
-from armbench.config import ArmSettings
+from armbench.config import ArmSettings, ExternalArm
 from armbench.core import CallRecord, LimitReached, Limits, Message, Role
 from armbench.env import Environment
 from armbench.models.base import Model
@@ -36,11 +36,9 @@ class ModelSeats(Protocol):
         """A routed arm's two models; two sims share one coder's decisions."""
         ...
 
-    def gateway(
-        self, key: str, role: Role, wire: Literal["openai", "anthropic"]
-    ) -> AbstractContextManager[GatewaySeat]:
-        """A metering gateway for an external agent's calls to model `key` in `wire`'s API
-        format, open for the duration of the block."""
+    def gateway(self, arm: ExternalArm, role: Role) -> AbstractContextManager[GatewaySeat]:
+        """A metering gateway for an external agent's calls (to its `model`, or routed per
+        call by its `routing`), open for the duration of the block."""
         ...
 
 
@@ -81,6 +79,11 @@ class GatewaySeat(Protocol):
     @property
     def limit(self) -> LimitReached | None:
         """The trial cap (or the run's budget) that refused one of its calls, if one did."""
+        ...
+
+    @property
+    def decisions(self) -> list[dict[str, object]]:
+        """Routed: where each call went and why, in the order they came."""
         ...
 
     def served(self) -> dict[str, int] | None:

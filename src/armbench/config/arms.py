@@ -215,6 +215,25 @@ AGENT_WIRES: dict[str, Literal["openai", "anthropic"]] = {
 """The API format each packaged agent speaks (a `command` says its own)."""
 
 
+class ExternalRouting(ConfigModel):
+    """An external agent's calls routed per call between two models at the gateway, as the
+    routed arm routes armbench's own (the signals are read from the agent's conversation)."""
+
+    local: str
+    """Key into `models`."""
+    cloud: str
+    """Key into `models`."""
+    strategy: RoutingStrategy
+    """Any strategy but `classifier` (its own calls would interleave with the agent's)."""
+
+    @field_validator("strategy")
+    @classmethod
+    def _no_classifier(cls, strategy: RoutingStrategy) -> RoutingStrategy:
+        if strategy.name == "classifier":
+            raise ValueError("the classifier strategy does not route external agents yet")
+        return strategy
+
+
 class ExternalArm(ArmSettings):
     """Someone else's coding agent (aider, mini-swe-agent, Claude Code, or any command) runs
     the task headless in the sandbox, its model calls metered through armbench's gateway (see
@@ -223,8 +242,11 @@ class ExternalArm(ArmSettings):
     kind: Literal["external"]
     agent: ExternalAgent
     """Which adapter launches it; `command` runs the `command` template below."""
-    model: str
-    """Key into `models` (an anthropic, openai or sim model) the agent's calls go to."""
+    model: str | None = None
+    """Key into `models` (an anthropic, openai or sim model) the agent's calls go to; or
+    `routing`, not both."""
+    routing: ExternalRouting | None = None
+    """Route each call between two models instead of sending all to `model`."""
     version: str | None = None
     """The agent's version, installed once into its own cached environment; None: the
     version armbench pins for the adapter (`armbench agents` lists them)."""
@@ -251,6 +273,8 @@ class ExternalArm(ArmSettings):
             raise ValueError("`command` is required for `agent: command` and only for it")
         if self.edit_format is not None and self.agent != "aider":
             raise ValueError("`edit_format` is an aider setting")
+        if (self.model is None) == (self.routing is None):
+            raise ValueError("give the agent a `model` or a `routing`, not both or neither")
         secret = sorted(name for name in self.env if looks_secret(name))
         if secret:
             raise ValueError(f"env: {', '.join(secret)} looks like a credential; none is passed")
@@ -262,6 +286,9 @@ class ExternalArm(ArmSettings):
         return AGENT_WIRES.get(self.agent, self.wire)
 
     def model_keys(self) -> dict[str, str]:
+        if self.routing is not None:
+            return {"routing.local": self.routing.local, "routing.cloud": self.routing.cloud}
+        assert self.model is not None
         return {"model": self.model}
 
 

@@ -197,10 +197,11 @@ def parse_config(raw: Any, *, source: str, base_dir: Path) -> RunConfig:
             if key not in config.models:
                 where = swept.where(arm_name, field.split("."))
                 problems.append(f"{where}: unknown model {key!r} (known: {known})")
-        if isinstance(arm, ExternalArm) and arm.model in config.models:
-            problem = _external_model_problem(arm, config.models[arm.model])
-            if problem:
-                problems.append(f"{swept.where(arm_name, ('model',))}: {problem}")
+        if isinstance(arm, ExternalArm):
+            for field, key in arm.model_keys().items():
+                problem = _external_model_problem(arm, key, config.models.get(key))
+                if problem:
+                    problems.append(f"{swept.where(arm_name, field.split('.'))}: {problem}")
         strategy = arm.strategy if isinstance(arm, RoutedArm) else None
         if strategy is not None and strategy.name == "classifier" and not strategy.classifier:
             where = swept.where(arm_name, ("strategy", "classifier"))
@@ -214,15 +215,17 @@ def parse_config(raw: Any, *, source: str, base_dir: Path) -> RunConfig:
     return config
 
 
-def _external_model_problem(arm: ExternalArm, model: ModelConfig) -> str | None:
-    """Why `model` cannot serve the external agent of `arm` (None: it can). The gateway does
-    not translate between API formats, so an API model must speak the agent's; a sim speaks
-    both; a script has no server to forward to."""
+def _external_model_problem(arm: ExternalArm, key: str, model: ModelConfig | None) -> str | None:
+    """Why model `key` cannot serve the external agent of `arm` (None: it can, or it is not
+    a model, which is said apart). The gateway does not translate between API formats, so an
+    API model must speak the agent's; a sim speaks both; a script has no server."""
+    if model is None:
+        return None
     if model.provider == "script":
-        return f"{arm.model!r} is a script model; an external agent needs an api or sim model"
+        return f"{key!r} is a script model; an external agent needs an api or sim model"
     if model.provider in ("anthropic", "openai") and model.provider != arm.speaks:
         return (
-            f"{arm.agent} speaks the {arm.speaks} API but {arm.model!r} is an {model.provider} "
+            f"{arm.agent} speaks the {arm.speaks} API but {key!r} is an {model.provider} "
             f"model; the gateway does not translate between them"
         )
     return None

@@ -15,19 +15,23 @@ the gateway's loopback URL directly.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from armbench.config import ModelConfig, SimModelConfig
-from armbench.core import TOKEN_KINDS, CallRecord, LimitReached, Role
+from armbench.arms.routing import make_router
+from armbench.config import ExternalArm, ModelConfig, SimModelConfig
+from armbench.core import TOKEN_KINDS, CallRecord, LimitReached, Role, Route
 from armbench.models import CallGuard, Model
 from armbench.models.worst_case import API_FRAMING_TOKENS
-from armbench.serve import Gateway, SimServer, Upstream, parse_fault
+from armbench.serve import Gateway, SimServer, Upstream, anthropic_api, openai_api, parse_fault
 from armbench.serve import relay as relay_module
-from armbench.serve.gateway_ledger import Admit, CallOutcome, Settle
+from armbench.serve.brain import InvalidRequest
+from armbench.serve.dialects import as_armbench
+from armbench.serve.gateway_ledger import Admit, CallOutcome, Router, Settle
 from armbench.sim import TaskBrief
 
 Wire = Literal["openai", "anthropic"]
@@ -54,6 +58,7 @@ class Seat:
     trial_id: str
     sim: SimServer | None = None
     refusals: list[LimitReached] = field(default_factory=list)
+    decisions: list[dict[str, object]] = field(default_factory=list)
 
     @property
     def limit(self) -> LimitReached | None:
@@ -68,9 +73,8 @@ class Seat:
         """The tokens the sim upstream counted itself, by kind (None: a real API)."""
         if self.sim is None:
             return None
-        models = self.sim.stats()["models"]
-        counts = models.get(self.model, {})
-        return {kind: int(counts.get(kind, 0)) for kind in TOKEN_KINDS}
+        models = self.sim.stats()["models"].values()
+        return {kind: sum(int(counts.get(kind, 0)) for counts in models) for kind in TOKEN_KINDS}
 
 
 def relay_prelude(folder: Path) -> str:
@@ -83,19 +87,21 @@ def relay_prelude(folder: Path) -> str:
     )
 
 
-def guarded(guard: CallGuard, model: Model) -> Admit:
-    """The gateway's admission for `model`'s calls: each passes the trial's guard (its caps,
-    the run's budget, the endpoint's limiter) before it is forwarded, bounded by its body's
-    size (no prompt holds more tokens than its request has bytes) and the output it asks for
-    (the server's default cap when it asks none), and settles at what it was billed."""
+def guarded(guard: CallGuard, models: Mapping[Route | None, Model]) -> Admit:
+    """The gateway's admission: each call passes the trial's guard (its caps, the run's budget,
+    the endpoint's limiter) as a call to the model of its route, before it is forwarded,
+    bounded by its body's size (no prompt holds more tokens than its request has bytes) and
+    the output it asks for (the server's default cap when it asks none), and settles at what
+    it was billed."""
 
-    def admit(body: bytes, request: Any) -> Settle:
+    def admit(upstream: Upstream, body: bytes, request: Any) -> Settle:
         asked = (
             request.get("max_completion_tokens", request.get("max_tokens"))
             if isinstance(request, dict)
             else None
         )
         output = asked if isinstance(asked, int) and asked > 0 else DEFAULT_OUTPUT_BOUND
+        model = models[upstream.route]
         ticket = guard.admit_bounded(model, API_FRAMING_TOKENS + len(body), output)
 
         def settle(outcome: CallOutcome, seconds: float) -> None:
@@ -106,59 +112,110 @@ def guarded(guard: CallGuard, model: Model) -> Admit:
     return admit
 
 
+def routing(
+    arm: ExternalArm, upstreams: Mapping[Route | None, Upstream], checks: Sequence[str]
+) -> tuple[Router, list[dict[str, object]]]:
+    """The gateway's router for a routed external arm, and the decisions it records: the
+    arm's strategy reads the agent's conversation as armbench's own would be
+    (`serve.dialects.as_armbench`), so the same signals decide."""
+    assert arm.routing is not None
+    router = make_router(arm.routing.strategy, check_commands=checks)
+    parse = anthropic_api.parse_request if arm.speaks == "anthropic" else openai_api.parse_request
+    decisions: list[dict[str, object]] = []
+    lock = threading.Lock()
+
+    def route(request: Any) -> Upstream:
+        try:
+            messages = as_armbench(parse(request).request)
+        except (InvalidRequest, ValueError):
+            messages = []  # a body no format reads: decided on nothing, the upstream's 400 is due
+        with lock:
+            decision = router.decide(messages)
+            call = len(decisions) + 1
+            decisions.append({"call": call, "route": decision.target, "reason": decision.reason})
+        return upstreams[decision.target]
+
+    return route, decisions
+
+
 @contextmanager
 def gateway_seat(
     *,
     trial_id: str,
-    key: str,
-    config: ModelConfig,
+    arm: ExternalArm,
+    configs: Mapping[str, ModelConfig],
     role: Role,
-    wire: Wire,
     brief: TaskBrief,
     seed: int,
     scratch: Path,
     confined: bool,
-    admit: Admit | None = None,
+    checks: Sequence[str] = (),
+    models: Mapping[Route | None, Model] | None = None,
+    guard: CallGuard | None = None,
 ) -> Iterator[Seat]:
-    """A gateway (and, for a sim, its serve-sim) for one trial's calls to model `key`."""
-    name = config.model or key
-    price_as = (config.provider, name)
+    """A gateway for one trial's external agent (and a serve-sim for its sim models): its
+    calls go to the arm's `model`, or to the `local` or `cloud` model its `routing` picks."""
+    wire = arm.speaks
+    keys: dict[Route | None, str]
+    if arm.routing is not None:
+        keys = {"local": arm.routing.local, "cloud": arm.routing.cloud}
+    else:
+        assert arm.model is not None
+        keys = {None: arm.model}
+    names = {route: configs[key].model or key for route, key in keys.items()}
     with ExitStack() as stack:
+        sims = {names[r]: c for r, k in keys.items() if isinstance(c := configs[k], SimModelConfig)}
         sim: SimServer | None = None
-        if isinstance(config, SimModelConfig):
-            faults = [parse_fault(spec) for spec in config.faults]
-            sim = SimServer(wire, brief=brief, models={name: config}, seed=seed, faults=faults)
+        if sims:
+            faults = [parse_fault(spec) for c in sims.values() for spec in c.faults]
+            sim = SimServer(wire, brief=brief, models=sims, seed=seed, faults=faults)
             stack.enter_context(sim)
-            upstream = Upstream(wire, sim.sdk_base_url, None, price_as=price_as)
-        else:
-            assert config.provider in ("anthropic", "openai")  # the config refuses the others
-            base = config.base_url or OFFICIAL[config.provider]
-            upstream = Upstream(wire, base, config.api_key_env, price_as=price_as)
+        upstreams: dict[Route | None, Upstream] = {}
+        for route, key in keys.items():
+            config = configs[key]
+            price_as = (config.provider, names[route])
+            asked = names[route] if route is not None else None
+            if isinstance(config, SimModelConfig):
+                assert sim is not None
+                base, key_env = sim.sdk_base_url, None
+            else:
+                assert config.provider in ("anthropic", "openai")  # the config refuses others
+                base = config.base_url or OFFICIAL[config.provider]
+                key_env = getattr(config, "api_key_env", None)
+            upstreams[route] = Upstream(wire, base, key_env, route, asked, price_as)
         socket: str | None = None
+        folder = scratch / "gateway"
         if confined:
-            folder = scratch / "gateway"
             folder.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(relay_module.__file__, folder / "relay.py")
             socket = str(folder / "gateway.sock")
         gateway = stack.enter_context(Gateway(socket_path=socket))
         refusals: list[LimitReached] = []
         checked: Admit | None = None
-        if admit is not None:
-            inner = admit
+        if guard is not None and models is not None:
+            inner = guarded(guard, models)
 
-            def checked(body: bytes, request: Any) -> Settle:
+            def checked(upstream: Upstream, body: bytes, request: Any) -> Settle:
                 try:
-                    return inner(body, request)
+                    return inner(upstream, body, request)
                 except LimitReached as refused:
                     refusals.append(refused)
                     raise
 
-        issued = gateway.issue(trial_id, role, upstream, checked)
+        router: Router | None = None
+        decisions: list[dict[str, object]] = []
+        if arm.routing is not None:
+            router, decisions = routing(arm, upstreams, checks)
+        default = upstreams.get(None) or upstreams["cloud"]
+        issued = gateway.issue(trial_id, role, default, checked, router)
         stack.callback(gateway.revoke, issued)
         readable: tuple[Path, ...] = ()
         if confined:
             prelude, readable = relay_prelude(folder), (folder,)
             url = f"http://127.0.0.1:{RELAY_PORT}{SDK_PATH[wire]}"
         else:
-            url, prelude, readable = gateway.sdk_base_url(wire), "", ()
-        yield Seat(url, issued, name, prelude, readable, gateway, trial_id, sim, refusals)
+            url, prelude = gateway.sdk_base_url(wire), ""
+        model = names.get(None) or names["cloud"]
+        yield Seat(
+            url, issued, model, prelude, readable, gateway, trial_id, sim, refusals, decisions
+        )

@@ -15,11 +15,11 @@ import itertools
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from armbench.config import RunConfig, SimModelConfig
-from armbench.core import Role, derive_seed
+from armbench.config import ExternalArm, RunConfig, SimModelConfig
+from armbench.core import Role, Route, derive_seed
 from armbench.models import CallGuard, Model, ModelFactory
 from armbench.prompts import PromptSet
-from armbench.runner.metering import Seat, Wire, gateway_seat, guarded
+from armbench.runner.metering import Seat, gateway_seat
 from armbench.sim import SimModel, SimPolicy, TaskBrief
 
 
@@ -81,22 +81,27 @@ class TrialModels:
             self._build(cloud, "solo", self._seed, policy),
         )
 
-    def gateway(self, key: str, role: Role, wire: Wire) -> AbstractContextManager[Seat]:
-        """A gateway for an external agent's calls to `key` (see armbench.runner.metering)."""
+    def gateway(self, arm: ExternalArm, role: Role) -> AbstractContextManager[Seat]:
+        """A gateway for an external agent's calls (see armbench.runner.metering)."""
         assert self._scratch is not None, "an external agent needs the trial's scratch folder"
-        seed = derive_seed(self._seed, role, key, next(self._builds))
-        admit = None
-        if self._guard is not None:  # the guard knows the model by the one it seats
-            admit = guarded(self._guard, self._build(key, role, seed))
+        seed = derive_seed(self._seed, role, str(arm.model_keys()), next(self._builds))
+        keys: dict[Route | None, str] = (
+            {"local": arm.routing.local, "cloud": arm.routing.cloud}
+            if arm.routing is not None
+            else {None: arm.model or ""}
+        )
+        # The guard knows a model by the one it seats: one per route, seated here.
+        models = {route: self._build(key, role, seed) for route, key in keys.items()}
         return gateway_seat(
             trial_id=self._trial_id,
-            key=key,
-            config=self._config.models[key],
+            arm=arm,
+            configs=self._config.models,
             role=role,
-            wire=wire,
             brief=self._brief,
             seed=seed,
             scratch=self._scratch,
             confined=self._confined,
-            admit=admit,
+            checks=self._brief.check_commands,
+            models=models,
+            guard=self._guard,
         )

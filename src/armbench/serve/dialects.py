@@ -29,7 +29,16 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from armbench.agent.tools import BASH, EDITOR
-from armbench.core import Block, ModelRequest, TextBlock, ToolResultBlock, ToolUseBlock, exit_line
+from armbench.core import (
+    Block,
+    Message,
+    ModelRequest,
+    TextBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+    exit_line,
+    trailing_exit_code,
+)
 from armbench.sim import Observation, SimAction, can_edit, observations, render
 
 MINI_SENTINEL = "COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"
@@ -240,3 +249,63 @@ def dialect_of(request: ModelRequest) -> Dialect:
     if names == {"bash"}:
         return BASH_ONLY
     return ARMBENCH
+
+
+_CLAUDE_AS_ARMBENCH = {"Bash": BASH, "Read": EDITOR, "Write": EDITOR, "Edit": EDITOR}
+
+
+def _armbench_call(block: ToolUseBlock) -> ToolUseBlock | None:
+    """A Claude Code tool call as armbench's bash or editor call (None: no counterpart)."""
+    given = block.input
+    name = _CLAUDE_AS_ARMBENCH.get(block.name)
+    if name is None:
+        return None
+    path = str(given.get("file_path", ""))
+    arguments: dict[str, Any]
+    if block.name == "Bash":
+        arguments = {"command": str(given.get("command", ""))}
+    elif block.name == "Read":
+        arguments = {"command": "view", "path": path}
+    elif block.name == "Write":
+        arguments = {"command": "create", "path": path, "file_text": given.get("content", "")}
+    else:
+        arguments = {"command": "str_replace", "path": path}
+    return ToolUseBlock(id=block.id, name=name, input=arguments)
+
+
+def as_armbench(request: ModelRequest) -> list[Message]:
+    """The conversation as armbench's own agent would have had it — its bash and editor calls,
+    results ending in an exit line — so the routed strategies read the same signals from an
+    external agent's calls as from armbench's (`armbench.arms.routing.signals`). Calls with no
+    counterpart (Claude Code's task tools) are left out with their results. aider has no tools:
+    its conversation is taken as it is."""
+    dialect = dialect_of(request)
+    if dialect is ARMBENCH:
+        return list(request.messages)
+    kept: dict[str, str] = {}
+    messages: list[Message] = []
+    for message in request.messages:
+        blocks: list[Block] = []
+        for block in message.content:
+            if isinstance(block, ToolUseBlock):
+                call = block if dialect is BASH_ONLY else _armbench_call(block)
+                if call is not None:
+                    kept[block.id] = block.name
+                    blocks.append(call)
+            elif isinstance(block, ToolResultBlock):
+                if block.tool_use_id not in kept:
+                    continue
+                if dialect is BASH_ONLY:
+                    text, error = _mini_result(block.content, block.is_error)
+                else:
+                    text, error = _claude_result(
+                        block.content, block.is_error, kept[block.tool_use_id]
+                    )
+                if trailing_exit_code(text) is not None:  # armbench's bash: the line tells
+                    error = False
+                blocks.append(block.model_copy(update={"content": text, "is_error": error}))
+            else:
+                blocks.append(block)
+        if blocks:
+            messages.append(Message(role=message.role, content=tuple(blocks)))
+    return messages

@@ -8,9 +8,10 @@ upstream of the same wire format, relays the answer as it arrives and turns ever
 ledger row of the trial, tokens parsed as armbench's own providers parse them
 (`gateway_usage`). No translation between formats: what the agent sends, the upstream gets.
 
-The body goes on byte for byte, with one exception: an OpenAI stream is always asked for its
-usage (`stream_options.include_usage`), since without it Chat Completions streams report no
-tokens at all and the call could not be metered. A client that did not ask for that chunk
+The body goes on byte for byte, with two exceptions. A routed key's calls ask for the model
+their route goes to (`model`). And an OpenAI stream is always asked for its usage
+(`stream_options.include_usage`), since without it Chat Completions streams report no tokens
+at all and the call could not be metered. A client that did not ask for that chunk
 does not get it: it has no `choices`, and clients written against streams without it index
 `choices[0]` on every chunk. The other chunks keep the `"usage": null` the API then adds,
 which the API's own schema allows, rather than being re-encoded on their way.
@@ -46,6 +47,7 @@ from armbench.serve.gateway_ledger import (
     Endpoint,
     GatewayCall,
     Ledger,
+    Router,
     Settle,
     Upstream,
 )
@@ -214,11 +216,17 @@ class Gateway:
         return self.base_url + WIRES[wire].sdk_path
 
     def issue(
-        self, trial_id: str, role: Role, upstream: Upstream, admit: Admit | None = None
+        self,
+        trial_id: str,
+        role: Role,
+        upstream: Upstream,
+        admit: Admit | None = None,
+        router: Router | None = None,
     ) -> str:
         """A fresh key for one trial's `role` at `upstream`; `admit`, when given, is asked
-        before each of its model calls is forwarded (see Binding)."""
-        return self.ledger.issue(trial_id, role, upstream, admit)
+        before each of its model calls is forwarded, and `router` picks each call's upstream
+        in place of `upstream` (see Binding)."""
+        return self.ledger.issue(trial_id, role, upstream, admit, router)
 
     def revoke(self, key: str) -> None:
         """Refuse `key` from now on (calls already under way finish and are recorded)."""
@@ -270,18 +278,21 @@ class Gateway:
             request = json.loads(body)
         except ValueError:
             request = None  # forwarded as it is: the upstream's 400 is the answer
-        upstream = binding.upstream
+        upstream = binding.pick(request) if endpoint != "count_tokens" else binding.upstream
+        if upstream.model is not None and isinstance(request, dict):
+            request = {**request, "model": upstream.model}
+            body = json.dumps(request).encode()
         real_key = self._environ().get(upstream.key_env) if upstream.key_env else None
         settle: Settle | None = None
         if binding.admit is not None and endpoint != "count_tokens":
             try:
-                settle = binding.admit(body, request)
+                settle = binding.admit(upstream, body, request)
             except LimitReached as refused:  # not sent, not a call: the trial's cap is reached
                 handler.send_error_json(
                     wire, 403, f"armbench stopped this trial's calls: {refused}"
                 )
                 return
-        call = self.ledger.open(binding, endpoint, request)
+        call = self.ledger.open(binding, endpoint, request, upstream)
         started = time.perf_counter()
 
         def record(outcome: CallOutcome) -> None:

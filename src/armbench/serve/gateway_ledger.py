@@ -49,6 +49,9 @@ class Upstream:
     needs none (a local model)."""
     route: Route | None = None
     """Routed arms: which of the two models these calls go to (recorded on each row)."""
+    model: str | None = None
+    """The model id to ask the upstream for, in place of the request's (a routed key sends
+    one conversation to two models); None: the request's as it is."""
     price_as: tuple[str, str] | None = None
     """The configured model the calls bill as: its provider and pricing name (the rate card's
     `provider/model`), whatever model name the agent asks for. None: the wire format's name
@@ -73,12 +76,20 @@ class Binding:
     admit: Admit | None = None
     """Asked before each model call is forwarded (the trial's caps and the run's budget):
     raises LimitReached to refuse it, else returns what to call once it has ended."""
+    router: Router | None = None
+    """Routed keys: picks each call's upstream from its parsed body (else `upstream`)."""
+
+    def pick(self, request: Any) -> Upstream:
+        return self.router(request) if self.router is not None else self.upstream
 
 
 Settle = Callable[["CallOutcome", float], None]
 """Told how an admitted call ended and how long it took (seconds)."""
-Admit = Callable[[bytes, Any], Settle]
-"""Given a call's body (raw, and parsed when it is JSON), holds what it may spend."""
+Admit = Callable[["Upstream", bytes, Any], Settle]
+"""Given where a call goes and its body (raw, and parsed when it is JSON), holds what it may
+spend."""
+Router = Callable[[Any], "Upstream"]
+"""Given a call's parsed body, the upstream it goes to (its `route` says which)."""
 
 
 @dataclass(frozen=True)
@@ -120,10 +131,17 @@ class OpenCall:
     start, until `close` records it."""
 
     def __init__(
-        self, ledger: Ledger, binding: Binding, seq: int, endpoint: Endpoint, request: Any
+        self,
+        ledger: Ledger,
+        binding: Binding,
+        seq: int,
+        endpoint: Endpoint,
+        request: Any,
+        upstream: Upstream,
     ) -> None:
         self._ledger = ledger
         self.binding = binding
+        self.upstream = upstream
         self.seq = seq
         self.endpoint: Endpoint = endpoint
         model = request.get("model") if isinstance(request, dict) else None
@@ -134,7 +152,7 @@ class OpenCall:
     def close(self, outcome: CallOutcome, *, mask: str | None = None) -> GatewayCall:
         """Record the call; `mask`, the real key, is taken out of the error text."""
         latency = time.perf_counter() - self._started
-        upstream = self.binding.upstream
+        upstream = self.upstream
         error = outcome.error
         text = str(error) if error is not None else None
         if text is not None and mask:
@@ -181,13 +199,18 @@ class Ledger:
         self._under_way: dict[str, int] = {}
 
     def issue(
-        self, trial_id: str, role: Role, upstream: Upstream, admit: Admit | None = None
+        self,
+        trial_id: str,
+        role: Role,
+        upstream: Upstream,
+        admit: Admit | None = None,
+        router: Router | None = None,
     ) -> str:
         if role not in ROLES:
             raise ValueError(f"role must be one of {ROLES}, not {role!r}")
         key = KEY_PREFIX + secrets.token_hex(24)
         with self._lock:
-            self._keys[key] = Binding(trial_id, role, upstream, admit)
+            self._keys[key] = Binding(trial_id, role, upstream, admit, router)
         return key
 
     def revoke(self, key: str) -> None:
@@ -200,12 +223,15 @@ class Ledger:
         with self._lock:
             return self._keys.get(key)
 
-    def open(self, binding: Binding, endpoint: Endpoint, request: Any) -> OpenCall:
+    def open(
+        self, binding: Binding, endpoint: Endpoint, request: Any, upstream: Upstream | None = None
+    ) -> OpenCall:
+        """A call under way with `binding`'s key, going to `upstream` (its own by default)."""
         with self._lock:
             seq = self._seq.get(binding.trial_id, 0) + 1
             self._seq[binding.trial_id] = seq
             self._under_way[binding.trial_id] = self._under_way.get(binding.trial_id, 0) + 1
-        return OpenCall(self, binding, seq, endpoint, request)
+        return OpenCall(self, binding, seq, endpoint, request, upstream or binding.upstream)
 
     def append(self, call: GatewayCall) -> None:
         with self._lock:

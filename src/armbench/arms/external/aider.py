@@ -9,9 +9,10 @@ commit-message calls, nothing of its own in the repository); its chat history go
 Its lint-and-fix loop runs as it ships; `--auto-test` with the task's checks as `--test-cmd`
 gives it the same checks the other arms are told to run, and it tries again on a failure.
 
-Its own account is printed after each answer: `Tokens: 2.8k sent, 42 received.` (and the cost,
-when it knows a price; here it does not, so it prints none). The counts are rounded (`2.8k`):
-the difference from the ledger is shown, not a mismatch to explain.
+Its own account is printed after each answer, and kept in its chat history: `Tokens: 2.8k
+sent, 42 received.` (and the cost, when it knows a price; here it does not, so it prints none).
+The counts are rounded past a thousand (`2.8k`), so the difference from the ledger is shown
+with that in mind.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from pathlib import Path
 
 from armbench.arms.external.adapter import Adapter, Launch, OwnReport
 
-_TOKENS = re.compile(r"^Tokens: ([\d.]+)(k?) sent, ([\d.]+)(k?) received\.", re.M)
+_TOKENS = re.compile(r"^>? ?Tokens: ([\d.]+)(k?) sent, ([\d.]+)(k?) received\.", re.M)
+HISTORY = ".aider.chat.history.md"
 
 
 def _metadata(model: str) -> str:
@@ -58,7 +60,7 @@ def _command(launch: Launch) -> str:
         "--model-metadata-file",
         metadata,
         "--chat-history-file",
-        f"{launch.home}/.aider.chat.history.md",
+        f"{launch.home}/{HISTORY}",
         "--input-history-file",
         f"{launch.home}/.aider.input.history",
     ]
@@ -80,8 +82,12 @@ def _count(number: str, thousands: str) -> int:
     return round(float(number) * (1000 if thousands else 1))
 
 
-def own_report(output: str, _home: Path) -> OwnReport | None:
-    found = _TOKENS.findall(output)
+def own_report(output: str, home: Path) -> OwnReport | None:
+    """From its chat history (whole, where the output kept may have lost its middle)."""
+    try:
+        found = _TOKENS.findall((home / HISTORY).read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        found = _TOKENS.findall(output)
     if not found:
         return None
     sent = sum(_count(n, k) for n, k, _r, _rk in found)
@@ -89,7 +95,7 @@ def own_report(output: str, _home: Path) -> OwnReport | None:
     return OwnReport(
         tokens={"sent": sent, "received": received},
         calls=len(found),
-        source="its `Tokens: … sent, … received.` lines (rounded to hundreds past 1k)",
+        source=f"the `Tokens: … sent, … received.` lines of its {HISTORY} (rounded past 1k)",
     )
 
 

@@ -64,7 +64,7 @@ def run_external(arm: ExternalArm, ctx: ArmContext, adapter: Adapter) -> ArmOutc
     task = ctx.task
     patterns = getattr(task.spec, "editable", ("**",))
     files = editable_files(ctx.env.workdir, tuple(patterns))
-    with ctx.models.gateway(arm.model, "solo", arm.speaks) as seat:
+    with ctx.models.gateway(arm, "solo") as seat:
         readable = (install,) if adapter.installer != "none" else ()
         env = ctx.environment((*readable, *seat.readable))
         home = env.environ["HOME"]
@@ -89,6 +89,7 @@ def run_external(arm: ExternalArm, ctx: ArmContext, adapter: Adapter) -> ArmOutc
         rows = seat.records()
         served = seat.served()
         limit = seat.limit
+        routed = list(seat.decisions)
     first = len(ctx.ledger.rows) + 1
     ctx.ledger.rows.extend(
         CallRecord(**{**row.__dict__, "seq": first + i}) for i, row in enumerate(rows)
@@ -130,6 +131,9 @@ def run_external(arm: ExternalArm, ctx: ArmContext, adapter: Adapter) -> ArmOutc
         "agent_report": _compared(own, rows),
         **({"upstream_served": served} if served is not None else {}),
     }
+    if arm.routing is not None:
+        extra["routing"] = routed
+        extra["strategy"] = arm.routing.strategy.model_dump()
     return ArmOutcome(run, extra=extra)
 
 
