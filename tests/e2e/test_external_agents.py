@@ -93,8 +93,13 @@ def _trials(run: Path) -> dict[str, tuple[dict[str, Any], dict[str, Any], list[d
 
 
 @pytest.fixture(scope="module")
-def passing(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return _trials(_run(tmp_path_factory.mktemp("agents"), ARMS, 0))
+def passing_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _run(tmp_path_factory.mktemp("agents"), ARMS, 0)
+
+
+@pytest.fixture(scope="module")
+def passing(passing_run: Path) -> dict[str, Any]:
+    return _trials(passing_run)
 
 
 @pytest.mark.parametrize("arm", list(ARMS))
@@ -125,6 +130,14 @@ def test_each_agents_own_account_is_kept_beside_the_ledger(passing: dict[str, An
     aider = passing["aider-whole"][1]["agent_report"]
     received = sum(c["output"] for c in passing["aider-whole"][2])
     assert abs(aider["tokens"]["received"] - received) <= max(50, received // 100)  # it rounds
+
+
+def test_show_puts_each_agents_own_account_beside_the_ledger(passing_run: Path) -> None:
+    shown = subprocess.run([*ARMBENCH, "show", str(passing_run)], capture_output=True, text=True)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.split("their own account", 1)[1].splitlines()
+    claude = next(line for line in lines if line.strip().startswith("claude "))
+    assert claude.split()[-1] == "+0"  # Claude Code's count, every kind, is the ledger's
 
 
 def test_a_fault_at_serve_sim_ends_each_agents_trial_as_an_infra_error(tmp_path: Path) -> None:

@@ -54,6 +54,8 @@ class TrialFacts:
     """Single-shot trials: (format score, execution score)."""
     unmeasured_roles: tuple[str, ...] = ()
     """Roles whose tokens the source never recorded (imported runs): their cost is unknown."""
+    agent_report: dict[str, Any] | None = None
+    """External arms: the agent's own account of what it spent, where it gave one."""
 
     @property
     def cost_usd(self) -> float:
@@ -94,6 +96,7 @@ def load_facts(directory: RunDirectory, card: RateCard) -> list[TrialFacts]:
             tax=recorded_tax(row["arm_kind"], extra, card),
             scores=recorded_scores(row["arm_kind"], extra),
             unmeasured_roles=tuple(extra.get("unmeasured_roles", ())),
+            agent_report=extra.get("agent_report"),
         )
     routed: dict[str, dict[str, list[int]]] = {}
     """trial → route → [answered calls, tokens served]"""

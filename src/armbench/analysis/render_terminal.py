@@ -22,7 +22,7 @@ from armbench.analysis.render_md import (
     significant,
 )
 from armbench.analysis.report_model import Interval, Report
-from armbench.analysis.summary import contract_table, spend_by_arm, summarize
+from armbench.analysis.summary import agent_accounts, contract_table, spend_by_arm, summarize
 from armbench.core import ROLES
 from armbench.tasks import Pack
 
@@ -162,6 +162,7 @@ def print_summary(run: RunFacts, out: Console) -> None:
         )
     print_spend(run, out)
     print_contract(run, out)
+    print_agent_accounts(run, out)
     out.print(f"costs priced with {run.rate_card.source}", style="dim", highlight=False)
 
 
@@ -229,6 +230,31 @@ def print_contract(run: RunFacts, out: Console) -> None:
             percent(r.execution_with),
             r.effect or NONE,
         )
+    out.print(table)
+
+
+def print_agent_accounts(run: RunFacts, out: Console) -> None:
+    """External arms: the agents' own accounts beside the ledger's."""
+    rows = agent_accounts(run)
+    if not rows:
+        return
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+        title="external agents: their own account beside armbench's ledger",
+        title_justify="left",
+        caption="cost: armbench's at the run's rate card / the agent's at its own prices; "
+        "Δ tokens: the agent's count less the ledger's (—: its terms do not map)",
+        caption_justify="left",
+    )
+    for column in ("arm", "trials", "calls", "cost", "Δ tokens"):
+        table.add_column(column, justify="left" if column == "arm" else "right", no_wrap=True)
+    for r in rows:
+        calls = f"{r.calls_ledger} / {r.calls_agent if r.calls_agent is not None else NONE}"
+        costs = f"{money(r.cost_ledger_usd)} / {money(r.cost_agent_usd)}"
+        difference = NONE if r.token_difference is None else f"{r.token_difference:+d}"
+        table.add_row(r.arm, str(r.trials), calls, costs, difference)
     out.print(table)
 
 

@@ -150,3 +150,48 @@ def contract_table(run: RunFacts) -> list[ContractRow]:
             )
         )
     return rows
+
+
+@dataclass(frozen=True)
+class AgentAccountRow:
+    """An external arm's own account of its spend beside armbench's ledger, over the trials
+    whose agent gave one."""
+
+    arm: str
+    trials: int
+    """Trials with an account of the agent's own."""
+    calls_ledger: int
+    calls_agent: int | None
+    """None: the agent does not count its calls."""
+    cost_ledger_usd: float
+    cost_agent_usd: float | None
+    """At the agent's own prices; None: it states none."""
+    token_difference: int | None
+    """The agent's tokens less the ledger's, every kind summed, where its terms map onto
+    armbench's six; None where they do not."""
+
+
+def agent_accounts(run: RunFacts) -> list[AgentAccountRow]:
+    rows = []
+    for arm in sorted({t.arm for t in run.trials if t.arm_kind == "external"}):
+        told = [t for t in run.trials if t.arm == arm and t.agent_report is not None]
+        if not told:
+            continue
+        reports = [t.agent_report for t in told if t.agent_report is not None]
+        calls = [r.get("calls") for r in reports]
+        costs = [r.get("cost_usd") for r in reports]
+        differences = [r.get("difference") for r in reports]
+        rows.append(
+            AgentAccountRow(
+                arm=arm,
+                trials=len(told),
+                calls_ledger=sum(int(r.get("ledger_calls", 0)) for r in reports),
+                calls_agent=None if None in calls else sum(int(c or 0) for c in calls),
+                cost_ledger_usd=sum(t.cost_usd for t in told),
+                cost_agent_usd=None if None in costs else sum(float(c or 0) for c in costs),
+                token_difference=None
+                if None in differences
+                else sum(sum(d.values()) for d in differences if d is not None),
+            )
+        )
+    return rows
