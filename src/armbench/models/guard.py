@@ -140,14 +140,16 @@ class CallGuard:
         """Hold what the attempt may spend, or raise LimitReached naming the cap."""
         seat = self._seat_of(model)
         prompt = prompt_bound(request, exact=seat.exact)
-        return self._admit(seat, prompt, request.max_tokens)
+        output = min(request.max_tokens, seat.max_output or request.max_tokens)
+        return self._admit(seat, prompt, output)
 
     def admit_bounded(self, model: Model, prompt_tokens: int, output_tokens: int) -> Ticket:
         """`admit` for a call armbench did not compose (an external agent's, through the
-        gateway), given bounds on its prompt and its output tokens."""
+        gateway), given bounds on its prompt and its output tokens (the model's config does
+        not cap what such a call asks for)."""
         return self._admit(self._seat_of(model), prompt_tokens, output_tokens)
 
-    def _admit(self, seat: Seat, prompt: int, asked_output: int) -> Ticket:
+    def _admit(self, seat: Seat, prompt: int, output: int) -> Ticket:
         limits = self.limits
         if limits.max_calls is not None and self.attempts >= limits.max_calls:
             raise LimitReached(
@@ -155,7 +157,6 @@ class CallGuard:
             )
         if self.budget.exhausted:
             raise LimitReached("budget", _spent("budget_usd", self.budget))
-        output = min(asked_output, seat.max_output or asked_output)
         if limits.max_tokens is not None and self.tokens + prompt + output > limits.max_tokens:
             raise LimitReached(
                 "max_tokens",

@@ -32,6 +32,7 @@ from armbench.serve import relay as relay_module
 from armbench.serve.brain import InvalidRequest
 from armbench.serve.dialects import as_armbench
 from armbench.serve.gateway_ledger import Admit, CallOutcome, Router, Settle
+from armbench.serve.openai_api import DEFAULT_MAX_TOKENS
 from armbench.sim import TaskBrief
 
 Wire = Literal["openai", "anthropic"]
@@ -41,10 +42,11 @@ SDK_PATH = {"anthropic": "", "openai": "/v1"}
 RELAY_PORT = 8808
 """Where the relay listens on a sandbox's own loopback (each sandbox has its own)."""
 SETTLE_S = 30.0
-DEFAULT_OUTPUT_BOUND = 32_000
-"""The output a call that sets no `max_tokens` is bounded by: what serve-sim then allows. A
-real API allows a model's own limit, which may be higher: give such models a `max_tokens`
-(the gateway does not rewrite requests), or keep a margin in the budget."""
+UNSET_OUTPUT_BOUND = {"sim": DEFAULT_MAX_TOKENS, "api": 128_000}
+"""The output a call that sets no `max_tokens` is bounded by (OpenAI's format lets a request
+leave it out): what serve-sim then allows a sim; for a real API, whose own limit for the model
+armbench does not know, a bound above current models' (the gateway does not rewrite requests,
+so it reserves high rather than risk a budget)."""
 
 
 @dataclass(frozen=True)
@@ -87,12 +89,14 @@ def relay_prelude(folder: Path) -> str:
     )
 
 
-def guarded(guard: CallGuard, models: Mapping[Route | None, Model]) -> Admit:
+def guarded(
+    guard: CallGuard, models: Mapping[Route | None, Model], unset: Mapping[Route | None, int]
+) -> Admit:
     """The gateway's admission: each call passes the trial's guard (its caps, the run's budget,
     the endpoint's limiter) as a call to the model of its route, before it is forwarded,
     bounded by its body's size (no prompt holds more tokens than its request has bytes) and
-    the output it asks for (the server's default cap when it asks none), and settles at what
-    it was billed."""
+    the output it asks for (`unset` by route when it asks none), and settles at what it was
+    billed."""
 
     def admit(upstream: Upstream, body: bytes, request: Any) -> Settle:
         asked = (
@@ -100,7 +104,7 @@ def guarded(guard: CallGuard, models: Mapping[Route | None, Model]) -> Admit:
             if isinstance(request, dict)
             else None
         )
-        output = asked if isinstance(asked, int) and asked > 0 else DEFAULT_OUTPUT_BOUND
+        output = asked if isinstance(asked, int) and asked > 0 else unset[upstream.route]
         model = models[upstream.route]
         ticket = guard.admit_bounded(model, API_FRAMING_TOKENS + len(body), output)
 
@@ -193,7 +197,13 @@ def gateway_seat(
         refusals: list[LimitReached] = []
         checked: Admit | None = None
         if guard is not None and models is not None:
-            inner = guarded(guard, models)
+            unset = {
+                route: UNSET_OUTPUT_BOUND[
+                    "sim" if isinstance(configs[key], SimModelConfig) else "api"
+                ]
+                for route, key in keys.items()
+            }
+            inner = guarded(guard, models, unset)
 
             def checked(upstream: Upstream, body: bytes, request: Any) -> Settle:
                 try:

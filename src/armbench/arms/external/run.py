@@ -17,6 +17,7 @@ failure; otherwise `finished`, and the judge decides.
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 from pathlib import Path
 from typing import Any
@@ -91,9 +92,7 @@ def run_external(arm: ExternalArm, ctx: ArmContext, adapter: Adapter) -> ArmOutc
         limit = seat.limit
         routed = list(seat.decisions)
     first = len(ctx.ledger.rows) + 1
-    ctx.ledger.rows.extend(
-        CallRecord(**{**row.__dict__, "seq": first + i}) for i, row in enumerate(rows)
-    )
+    ctx.ledger.rows.extend(dataclasses.replace(row, seq=first + i) for i, row in enumerate(rows))
     stop: StopReason = "finished"
     error: ModelError | None = None
     if limit is not None:
