@@ -55,6 +55,9 @@ def bad_input(tmp: Path) -> dict[tuple[str, ...], list[str]]:
         ("import", "fep"): [str(tmp / "missing.jsonl"), "--out", str(tmp)],
         ("import", "hce"): [str(tmp / "missing.jsonl"), "--out", str(tmp)],
         ("serve-sim",): ["--api", "openai", "--model-skill", "weak"],
+        ("gateway",): ["--api", "openai", "--upstream", "ftp://x", "--ledger", str(tmp / "l")],
+        ("agents", "list"): ["no-such-agent"],
+        ("agents", "install"): ["no-such-agent"],
     }
 
 

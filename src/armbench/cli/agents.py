@@ -11,12 +11,19 @@ from armbench.cli.app import agents_app, err, fail, out
 
 
 @agents_app.command("list")
-def list_agents() -> None:
+def list_agents(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Agents to list (default: all).")
+    ] = None,
+) -> None:
     """Each agent: how it is installed, the version armbench pins, and whether that version
-    is installed in the cache. Exit status: 0."""
+    is installed in the cache. Exit status: 0; 2 an unknown agent."""
     from armbench.arms.external import ADAPTERS, AgentInstallError, installed
 
-    for adapter in ADAPTERS.values():
+    unknown = sorted(set(names or ()) - set(ADAPTERS))
+    if unknown:
+        fail(f"unknown agent {', '.join(unknown)} (known: {', '.join(ADAPTERS)})")
+    for adapter in (ADAPTERS[n] for n in names or ADAPTERS):
         if adapter.installer == "none":
             out.print(f"{adapter.name}\t(your own command; nothing to install)", highlight=False)
             continue
