@@ -292,6 +292,20 @@ MUTANTS = (
         "timeout = ()",
         ("test_checkers.py",),
     ),
+    Mutant(
+        "gateway-admits",
+        "an external agent's calls pass the trial's caps and the run's budget before they go",
+        "                settle = binding.admit(upstream, body, request)",
+        "                settle = None",
+        ("test_external_command.py",),
+    ),
+    Mutant(
+        "external-infra-not-fail",
+        "an external agent whose last call failed is an infra error, never a fail",
+        '    elif rows and rows[-1].status == "error":',
+        "    elif False:",
+        ("test_external_command.py",),
+    ),
 )
 
 
