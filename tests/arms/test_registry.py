@@ -10,7 +10,7 @@ from typing import get_args
 import pytest
 
 from armbench.arms import ARM_KINDS, arm_kind
-from armbench.config import ARM_SETTINGS, MODEL_CONFIGS, ExternalArm
+from armbench.config import ARM_SETTINGS, MODEL_CONFIGS
 from armbench.env import BACKENDS, EnvironmentFactory, UnknownBackend
 from armbench.judge import GATES
 from armbench.models import PROVIDERS, provider
@@ -37,9 +37,7 @@ def test_every_arm_kind_of_the_config_is_registered_with_its_config_model() -> N
 
 def test_every_prompt_an_arm_kind_renders_is_a_built_in_prompt() -> None:
     for settings in ARM_SETTINGS:
-        assert set(settings.PROMPTS) <= set(builtin_prompts())
-        # An external agent brings its own prompts; every other kind renders some of armbench's.
-        assert bool(settings.PROMPTS) == (settings is not ExternalArm)
+        assert settings.PROMPTS and set(settings.PROMPTS) <= set(builtin_prompts())
 
 
 def test_every_gate_kind_a_task_may_name_has_a_runner() -> None:

@@ -159,3 +159,23 @@ def test_an_external_agents_calls_are_routed_at_the_gateway(tmp_path: Path) -> N
     ledger = {kind: sum(c[kind] for c in calls) for kind in TOKEN_KINDS}
     assert ledger == transcript["upstream_served"]
     assert transcript["strategy"]["name"] == "cascade"
+
+
+def test_a_classifier_routes_an_external_agent_with_its_calls_in_the_ledger(
+    tmp_path: Path,
+) -> None:
+    arm = {k: v for k, v in COMMAND_ARM.items() if k != "model"}
+    strategy = {"name": "classifier", "classifier": "judge"}
+    arm["routing"] = {"local": "small", "cloud": "coder", "strategy": strategy}
+    others = {"small": {"provider": "sim", "skill": 0.3}, "judge": {"provider": "sim"}}
+    run = _run(tmp_path, {"R": arm}, others=others)
+    _trial_row, transcript, calls = _trial(run, "R")
+    agent = [c for c in calls if c["role"] == "solo"]
+    asked = [c for c in calls if c["role"] == "router"]
+    assert len(transcript["routing"]) == len(agent) == len(asked)  # one question per call
+    assert {c["model"] for c in asked} == {"judge"}
+    assert [c["seq"] for c in calls] == list(range(1, len(calls) + 1))
+    starts = [c["started_at"] for c in calls]
+    assert starts == sorted(starts)  # one ledger, in the order the calls started
+    served = transcript["upstream_served"]  # the agent's calls only: the classifier is ours
+    assert {k: sum(c[k] for c in agent) for k in TOKEN_KINDS} == served

@@ -17,7 +17,16 @@ from typing import Any, Protocol
 from armbench.agent.loop import AgentRun, Ledger
 from armbench.agent.tools import ExtraTool, Toolbox
 from armbench.config import ArmSettings, ExternalArm
-from armbench.core import CallRecord, LimitReached, Limits, Message, Role
+from armbench.core import (
+    CallRecord,
+    LimitReached,
+    Limits,
+    Message,
+    ModelError,
+    ModelRequest,
+    ModelResponse,
+    Role,
+)
 from armbench.env import Environment
 from armbench.models.base import Model
 from armbench.models.retry import RetryingCaller
@@ -36,9 +45,16 @@ class ModelSeats(Protocol):
         """A routed arm's two models; two sims share one coder's decisions."""
         ...
 
-    def gateway(self, arm: ExternalArm, role: Role) -> AbstractContextManager[GatewaySeat]:
+    def gateway(
+        self,
+        arm: ExternalArm,
+        role: Role,
+        classify: Callable[[ModelRequest], ModelResponse] | None = None,
+        classifier_system: str = "",
+    ) -> AbstractContextManager[GatewaySeat]:
         """A metering gateway for an external agent's calls (to its `model`, or routed per
-        call by its `routing`), open for the duration of the block."""
+        call by its `routing`; a classifier strategy asks `classify`, with its prompt),
+        open for the duration of the block."""
         ...
 
 
@@ -79,6 +95,12 @@ class GatewaySeat(Protocol):
     @property
     def limit(self) -> LimitReached | None:
         """The trial cap (or the run's budget) that refused one of its calls, if one did."""
+        ...
+
+    @property
+    def failure(self) -> ModelError | None:
+        """A failure of armbench's own call that routing needed (its classifier's), if one
+        ended the agent's calls."""
         ...
 
     @property

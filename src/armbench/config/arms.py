@@ -224,20 +224,17 @@ class ExternalRouting(ConfigModel):
     cloud: str
     """Key into `models`."""
     strategy: RoutingStrategy
-    """Any strategy but `classifier` (its own calls would interleave with the agent's)."""
-
-    @field_validator("strategy")
-    @classmethod
-    def _no_classifier(cls, strategy: RoutingStrategy) -> RoutingStrategy:
-        if strategy.name == "classifier":
-            raise ValueError("the classifier strategy does not route external agents yet")
-        return strategy
+    """As for the routed arm; a `classifier`'s own calls are charged to role `router`."""
 
 
 class ExternalArm(ArmSettings):
     """Someone else's coding agent (aider, mini-swe-agent, Claude Code, or any command) runs
     the task headless in the sandbox, its model calls metered through armbench's gateway (see
     armbench.arms.external). Judged like every other arm."""
+
+    PROMPTS = (ROUTER_SYSTEM,)
+    """The agent brings its own prompts; armbench renders only its classifier's, when its
+    `routing` uses one."""
 
     kind: Literal["external"]
     agent: ExternalAgent
@@ -287,7 +284,10 @@ class ExternalArm(ArmSettings):
 
     def model_keys(self) -> dict[str, str]:
         if self.routing is not None:
-            return {"routing.local": self.routing.local, "routing.cloud": self.routing.cloud}
+            keys = {"routing.local": self.routing.local, "routing.cloud": self.routing.cloud}
+            if self.routing.strategy.classifier is not None:
+                keys["routing.strategy.classifier"] = self.routing.strategy.classifier
+            return keys
         assert self.model is not None
         return {"model": self.model}
 

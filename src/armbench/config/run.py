@@ -199,12 +199,17 @@ def parse_config(raw: Any, *, source: str, base_dir: Path) -> RunConfig:
                 problems.append(f"{where}: unknown model {key!r} (known: {known})")
         if isinstance(arm, ExternalArm):
             for field, key in arm.model_keys().items():
+                if field.endswith("classifier"):  # asked by armbench itself, not the agent
+                    continue
                 problem = _external_model_problem(arm, key, config.models.get(key))
                 if problem:
                     problems.append(f"{swept.where(arm_name, field.split('.'))}: {problem}")
+        at: tuple[str, ...] = ()
         strategy = arm.strategy if isinstance(arm, RoutedArm) else None
+        if isinstance(arm, ExternalArm) and arm.routing is not None:
+            strategy, at = arm.routing.strategy, ("routing",)
         if strategy is not None and strategy.name == "classifier" and not strategy.classifier:
-            where = swept.where(arm_name, ("strategy", "classifier"))
+            where = swept.where(arm_name, (*at, "strategy", "classifier"))
             problems.append(f"{where}: the classifier needs a model")
     if problems:
         raise ConfigError(f"{source}: " + "; ".join(dict.fromkeys(problems)))

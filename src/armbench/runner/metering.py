@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +24,16 @@ from typing import Any, Literal
 
 from armbench.arms.routing import make_router
 from armbench.config import ExternalArm, ModelConfig, SimModelConfig
-from armbench.core import TOKEN_KINDS, CallRecord, LimitReached, Role, Route
+from armbench.core import (
+    TOKEN_KINDS,
+    CallRecord,
+    LimitReached,
+    ModelError,
+    ModelRequest,
+    ModelResponse,
+    Role,
+    Route,
+)
 from armbench.models import CallGuard, Model
 from armbench.models.worst_case import API_FRAMING_TOKENS
 from armbench.serve import Gateway, SimServer, Upstream, anthropic_api, openai_api, parse_fault
@@ -61,6 +70,12 @@ class Seat:
     sim: SimServer | None = None
     refusals: list[LimitReached] = field(default_factory=list)
     decisions: list[dict[str, object]] = field(default_factory=list)
+    failures: list[ModelError] = field(default_factory=list)
+
+    @property
+    def failure(self) -> ModelError | None:
+        """The classifier's failure that stopped routing, if one did."""
+        return self.failures[0] if self.failures else None
 
     @property
     def limit(self) -> LimitReached | None:
@@ -117,13 +132,26 @@ def guarded(
 
 
 def routing(
-    arm: ExternalArm, upstreams: Mapping[Route | None, Upstream], checks: Sequence[str]
+    arm: ExternalArm,
+    upstreams: Mapping[Route | None, Upstream],
+    checks: Sequence[str],
+    classify: Callable[[ModelRequest], ModelResponse] | None,
+    classifier_system: str,
+    refusals: list[LimitReached],
+    failures: list[ModelError],
 ) -> tuple[Router, list[dict[str, object]]]:
     """The gateway's router for a routed external arm, and the decisions it records: the
     arm's strategy reads the agent's conversation as armbench's own would be
-    (`serve.dialects.as_armbench`), so the same signals decide."""
+    (`serve.dialects.as_armbench`), so the same signals decide. A classifier's call that a
+    cap refuses, or that fails for good, is kept (`refusals`, `failures`) and refuses the
+    agent's call, as it ends armbench's own routed trial."""
     assert arm.routing is not None
-    router = make_router(arm.routing.strategy, check_commands=checks)
+    router = make_router(
+        arm.routing.strategy,
+        check_commands=checks,
+        classify=classify,
+        classifier_system=classifier_system,
+    )
     parse = anthropic_api.parse_request if arm.speaks == "anthropic" else openai_api.parse_request
     decisions: list[dict[str, object]] = []
     lock = threading.Lock()
@@ -134,7 +162,14 @@ def routing(
         except (InvalidRequest, ValueError):
             messages = []  # a body no format reads: decided on nothing, the upstream's 400 is due
         with lock:
-            decision = router.decide(messages)
+            try:
+                decision = router.decide(messages)
+            except LimitReached as refused:
+                refusals.append(refused)
+                raise
+            except ModelError as failed:
+                failures.append(failed)
+                raise
             call = len(decisions) + 1
             decisions.append({"call": call, "route": decision.target, "reason": decision.reason})
         return upstreams[decision.target]
@@ -156,6 +191,8 @@ def gateway_seat(
     checks: Sequence[str] = (),
     models: Mapping[Route | None, Model] | None = None,
     guard: CallGuard | None = None,
+    classify: Callable[[ModelRequest], ModelResponse] | None = None,
+    classifier_system: str = "",
 ) -> Iterator[Seat]:
     """A gateway for one trial's external agent (and a serve-sim for its sim models): its
     calls go to the arm's `model`, or to the `local` or `cloud` model its `routing` picks."""
@@ -214,8 +251,11 @@ def gateway_seat(
 
         router: Router | None = None
         decisions: list[dict[str, object]] = []
+        failures: list[ModelError] = []
         if arm.routing is not None:
-            router, decisions = routing(arm, upstreams, checks)
+            router, decisions = routing(
+                arm, upstreams, checks, classify, classifier_system, refusals, failures
+            )
         default = upstreams.get(None) or upstreams["cloud"]
         issued = gateway.issue(trial_id, role, default, checked, router)
         stack.callback(gateway.revoke, issued)

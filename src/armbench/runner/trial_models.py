@@ -12,11 +12,12 @@ endpoint's limiter and to bound what its calls can cost (armbench.models.guard).
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 
 from armbench.config import ExternalArm, RunConfig, SimModelConfig
-from armbench.core import Role, Route, derive_seed
+from armbench.core import ModelRequest, ModelResponse, Role, Route, derive_seed
 from armbench.models import CallGuard, Model, ModelFactory
 from armbench.prompts import PromptSet
 from armbench.runner.metering import Seat, gateway_seat
@@ -81,7 +82,13 @@ class TrialModels:
             self._build(cloud, "solo", self._seed, policy),
         )
 
-    def gateway(self, arm: ExternalArm, role: Role) -> AbstractContextManager[Seat]:
+    def gateway(
+        self,
+        arm: ExternalArm,
+        role: Role,
+        classify: Callable[[ModelRequest], ModelResponse] | None = None,
+        classifier_system: str = "",
+    ) -> AbstractContextManager[Seat]:
         """A gateway for an external agent's calls (see armbench.runner.metering)."""
         assert self._scratch is not None, "an external agent needs the trial's scratch folder"
         seed = derive_seed(self._seed, role, str(arm.model_keys()), next(self._builds))
@@ -104,4 +111,6 @@ class TrialModels:
             checks=self._brief.check_commands,
             models=models,
             guard=self._guard,
+            classify=classify,
+            classifier_system=classifier_system,
         )

@@ -278,7 +278,14 @@ class Gateway:
             request = json.loads(body)
         except ValueError:
             request = None  # forwarded as it is: the upstream's 400 is the answer
-        upstream = binding.pick(request) if endpoint != "count_tokens" else binding.upstream
+        try:
+            upstream = binding.pick(request) if endpoint != "count_tokens" else binding.upstream
+        except LimitReached as refused:  # routing's own call (a classifier's) was refused
+            handler.send_error_json(wire, 403, f"armbench stopped this trial's calls: {refused}")
+            return
+        except ModelError as failed:  # routing's own call failed for good
+            handler.send_error_json(wire, 502, f"armbench could not route this call: {failed}")
+            return
         if upstream.model is not None and isinstance(request, dict):
             request = {**request, "model": upstream.model}
             body = json.dumps(request).encode()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import shlex
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +33,13 @@ from armbench.core import (
     CallRecord,
     Message,
     ModelError,
+    ModelRequest,
+    ModelResponse,
     StopReason,
     TextBlock,
     Usage,
 )
+from armbench.prompts import ROUTER_SYSTEM
 
 OUTPUT_CAP = 60_000
 """Bytes of the agent's output kept for its transcript (head and tail)."""
@@ -65,7 +69,8 @@ def run_external(arm: ExternalArm, ctx: ArmContext, adapter: Adapter) -> ArmOutc
     task = ctx.task
     patterns = getattr(task.spec, "editable", ("**",))
     files = editable_files(ctx.env.workdir, tuple(patterns))
-    with ctx.models.gateway(arm, "solo") as seat:
+    classify, classifier_system = _classifier(arm, ctx)
+    with ctx.models.gateway(arm, "solo", classify, classifier_system) as seat:
         readable = (install,) if adapter.installer != "none" else ()
         env = ctx.environment((*readable, *seat.readable))
         home = env.environ["HOME"]
@@ -90,13 +95,18 @@ def run_external(arm: ExternalArm, ctx: ArmContext, adapter: Adapter) -> ArmOutc
         rows = seat.records()
         served = seat.served()
         limit = seat.limit
+        failure = seat.failure
         routed = list(seat.decisions)
-    first = len(ctx.ledger.rows) + 1
-    ctx.ledger.rows.extend(dataclasses.replace(row, seq=first + i) for i, row in enumerate(rows))
+    # The classifier's calls were recorded as they happened, the agent's come now: one ledger
+    # in the order the calls started.
+    merged = sorted([*ctx.ledger.rows, *rows], key=lambda row: row.started_at)
+    ctx.ledger.rows[:] = [dataclasses.replace(row, seq=i + 1) for i, row in enumerate(merged)]
     stop: StopReason = "finished"
     error: ModelError | None = None
     if limit is not None:
         stop = limit.stop
+    elif failure is not None:
+        stop, error = "model_error", failure
     elif result.timed_out:
         stop = "wall_clock"
     elif rows and rows[-1].status == "error":
@@ -134,6 +144,24 @@ def run_external(arm: ExternalArm, ctx: ArmContext, adapter: Adapter) -> ArmOutc
         extra["routing"] = routed
         extra["strategy"] = arm.routing.strategy.model_dump()
     return ArmOutcome(run, extra=extra)
+
+
+def _classifier(
+    arm: ExternalArm, ctx: ArmContext
+) -> tuple[Callable[[ModelRequest], ModelResponse] | None, str]:
+    """A classifier strategy's call, recorded as armbench's own (role `router`), and its
+    prompt; (None, "") for the other strategies."""
+    strategy = arm.routing.strategy if arm.routing is not None else None
+    if strategy is None or strategy.name != "classifier":
+        return None, ""
+    assert strategy.classifier is not None  # the config requires it
+    classifier = ctx.models.model(strategy.classifier, "router")
+    record = ctx.ledger.recorder(classifier, "router")
+
+    def classify(request: ModelRequest) -> ModelResponse:
+        return ctx.caller.call(classifier, request, record)
+
+    return classify, ctx.prompts.render(ROUTER_SYSTEM)
 
 
 def _compared(own: OwnReport | None, rows: list[CallRecord]) -> dict[str, Any] | None:
