@@ -297,7 +297,7 @@ MUTANTS = (
         "an external agent's calls pass the trial's caps and the run's budget before they go",
         "                settle = binding.admit(upstream, body, request)",
         "                settle = None",
-        ("test_external_command.py",),
+        ("test_external_gateway.py",),
     ),
     Mutant(
         "external-infra-not-fail",
