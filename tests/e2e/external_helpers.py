@@ -24,6 +24,7 @@ def run_config(
     exit_code: int = 0,
     budget: float | None = None,
     others: dict[str, Any] | None = None,
+    timeout_s: float = 600,
     **coder: Any,
 ) -> Path:
     prices = PRICES + "".join(f'[models."sim/{name}"]\nlocal = true\n' for name in others or {})
@@ -44,7 +45,7 @@ def run_config(
         [*ARMBENCH, "run", str(path), "--out", str(tmp / "runs"), "--max-infra-errors", "9"],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=timeout_s,
     )
     assert done.returncode == exit_code, done.stderr[-3000:]
     return Path(done.stdout.strip().splitlines()[-1])

@@ -11,25 +11,20 @@ serve-sim ends the trial as an infra error of the fault's class.
 
 from __future__ import annotations
 
-import json
 import os
-import sqlite3
 import subprocess
-import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from external_helpers import ARMBENCH, read_trial, run_config
 
 from armbench.arms.external import ADAPTERS, AgentInstallError, installed
 from armbench.core import TOKEN_KINDS
 
 pytestmark = pytest.mark.slow
 
-ARMBENCH = [sys.executable, "-m", "armbench.cli"]
-PRICES = '[models."sim/coder"]\ninput = 3.0\noutput = 15.0\ncache_write_5m = 3.75\n'
-PRICES += "cache_write_1h = 6.0\ncache_read = 0.3\n"
 ARMS: dict[str, dict[str, Any]] = {
     "aider-whole": {"agent": "aider", "edit_format": "whole"},
     "aider-diff": {"agent": "aider", "edit_format": "diff"},
@@ -59,37 +54,12 @@ if _missing():
 
 
 def _run(tmp: Path, arms: dict[str, dict[str, Any]], exit_code: int, **coder: Any) -> Path:
-    (tmp / "prices.toml").write_text(PRICES)
-    config = {
-        "name": "agents",
-        "pack": "demo",
-        "tasks": ["feature"],
-        "replicates": 1,
-        "rate_card": "prices.toml",
-        "models": {"coder": {"provider": "sim", "skill": 1.0, **coder}},
-        "arms": {n: {"kind": "external", "model": "coder", **a} for n, a in arms.items()},
-    }
-    path = tmp / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
-    done = subprocess.run(
-        [*ARMBENCH, "run", str(path), "--out", str(tmp / "runs"), "--max-infra-errors", "9"],
-        capture_output=True,
-        text=True,
-        timeout=1200,
-    )
-    assert done.returncode == exit_code, done.stderr[-3000:]
-    return Path(done.stdout.strip().splitlines()[-1])
+    external = {n: {"kind": "external", "model": "coder", **a} for n, a in arms.items()}
+    return run_config(tmp, external, exit_code, timeout_s=1200, **coder)
 
 
-def _trials(run: Path) -> dict[str, tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]]:
-    db = sqlite3.connect(run / "armbench.sqlite")
-    db.row_factory = sqlite3.Row
-    found = {}
-    for trial in db.execute("SELECT * FROM trials"):
-        calls = db.execute("SELECT * FROM calls WHERE trial_id = ?", (trial["trial_id"],))
-        path = run / "transcripts" / f"{trial['trial_id']}.json"
-        found[trial["arm"]] = (dict(trial), json.loads(path.read_text()), [dict(c) for c in calls])
-    return found
+def _trials(run: Path, arms: Iterable[str]) -> dict[str, Any]:
+    return {arm: read_trial(run, arm) for arm in arms}
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +69,7 @@ def passing_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def passing(passing_run: Path) -> dict[str, Any]:
-    return _trials(passing_run)
+    return _trials(passing_run, ARMS)
 
 
 @pytest.mark.parametrize("arm", list(ARMS))
@@ -145,7 +115,7 @@ def test_a_fault_at_serve_sim_ends_each_agents_trial_as_an_infra_error(tmp_path:
     mini = {**ARMS["mini"], "env": {"MSWEA_MODEL_RETRY_STOP_AFTER_ATTEMPT": "2"}}
     arms = {"aider-whole": ARMS["aider-whole"], "mini": mini, "claude": ARMS["claude"]}
     run = _run(tmp_path, arms, 0, faults=["status=400,error_type=invalid_request_error,times=0"])
-    for arm, (trial, transcript, calls) in _trials(run).items():
+    for arm, (trial, transcript, calls) in _trials(run, arms).items():
         assert trial["status"] == "infra_error", (arm, transcript["agent"])
         assert trial["infra_class"] == "harness", arm  # a 400 is a request armbench let through
         assert calls and all(c["error_class"] == "harness" for c in calls), arm

@@ -166,6 +166,19 @@ def print_summary(run: RunFacts, out: Console) -> None:
     out.print(f"costs priced with {run.rate_card.source}", style="dim", highlight=False)
 
 
+def _titled(title: str, caption: str | None = None) -> Table:
+    """A compact table with its title (and caption) on the left, as `show`'s side tables are."""
+    return Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+        title=title,
+        title_justify="left",
+        caption=caption,
+        caption_justify="left",
+    )
+
+
 def print_spend(run: RunFacts, out: Console) -> None:
     """Mean cost per trial by role, delegation tax and cloud fraction — when any arm is more
     than one model working alone."""
@@ -173,15 +186,10 @@ def print_spend(run: RunFacts, out: Console) -> None:
     if all(s.arm_kind == "solo" for s in spends):
         return
     roles = [r for r in ROLES if any(r in s.mean_cost_by_role for s in spends)]
-    table = Table(
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        collapse_padding=True,
-        title="mean cost per judged trial by role (infra errors left out)",
-        title_justify="left",
-        caption="tax: delegation tax, the orchestrator re-reading executor returns "
+    table = _titled(
+        "mean cost per judged trial by role (infra errors left out)",
+        "tax: delegation tax, the orchestrator re-reading executor returns "
         "(~: estimated); cloud: share of calls / of tokens served by the cloud model",
-        caption_justify="left",
     )
     table.add_column("arm", overflow="fold")
     table.add_column("kind", no_wrap=True)
@@ -209,13 +217,7 @@ def print_contract(run: RunFacts, out: Console) -> None:
     rows = contract_table(run)
     if not rows:
         return
-    table = Table(
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        collapse_padding=True,
-        title="single-shot: format (strict FILE blocks) and execution (lenient extraction)",
-        title_justify="left",
-    )
+    table = _titled("single-shot: format (strict FILE blocks) and execution (lenient extraction)")
     table.add_column("model", overflow="fold")
     for column in ("n", "format", "exec", "n+c", "format+c", "exec+c", "contract effect"):
         table.add_column(column, justify="right", no_wrap=True)
@@ -238,15 +240,10 @@ def print_agent_accounts(run: RunFacts, out: Console) -> None:
     rows = agent_accounts(run)
     if not rows:
         return
-    table = Table(
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        collapse_padding=True,
-        title="external agents: their own account beside armbench's ledger",
-        title_justify="left",
-        caption="cost: armbench's at the run's rate card / the agent's at its own prices; "
+    table = _titled(
+        "external agents: their own account beside armbench's ledger",
+        "cost: armbench's at the run's rate card / the agent's at its own prices; "
         "Δ tokens: the agent's count less the ledger's (—: its terms do not map)",
-        caption_justify="left",
     )
     for column in ("arm", "trials", "calls", "cost", "Δ tokens"):
         table.add_column(column, justify="left" if column == "arm" else "right", no_wrap=True)

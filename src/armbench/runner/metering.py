@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from armbench.arms.routing import make_router
 from armbench.config import ExternalArm, ModelConfig, SimModelConfig
@@ -42,12 +42,11 @@ from armbench.serve.brain import InvalidRequest
 from armbench.serve.dialects import as_armbench
 from armbench.serve.gateway_ledger import Admit, CallOutcome, Router, Settle
 from armbench.serve.openai_api import DEFAULT_MAX_TOKENS
+from armbench.serve.wire import WIRES
 from armbench.sim import TaskBrief
 
-Wire = Literal["openai", "anthropic"]
 OFFICIAL = {"anthropic": "https://api.anthropic.com", "openai": "https://api.openai.com/v1"}
 """The API models' endpoints when their config gives no `base_url` (the SDKs' defaults)."""
-SDK_PATH = {"anthropic": "", "openai": "/v1"}
 RELAY_PORT = 8808
 """Where the relay listens on a sandbox's own loopback (each sandbox has its own)."""
 SETTLE_S = 30.0
@@ -262,7 +261,7 @@ def gateway_seat(
         readable: tuple[Path, ...] = ()
         if confined:
             prelude, readable = relay_prelude(folder), (folder,)
-            url = f"http://127.0.0.1:{RELAY_PORT}{SDK_PATH[wire]}"
+            url = f"http://127.0.0.1:{RELAY_PORT}{WIRES[wire].sdk_path}"
         else:
             url, prelude = gateway.sdk_base_url(wire), ""
         model = names.get(None) or names["cloud"]
