@@ -74,8 +74,6 @@ mutants: $(STAMP)
 validate-typer: $(STAMP) sandbox
 	$(BIN)/armbench tasks validate typer
 
-# The published experiment's 12 cells (arms A-D x typer T1-T3) on simulated models, offline
-# once the sdist and the toolchain are cached; prints wall, judge and harness time per trial.
 # The external agents an `external` arm runs (aider, mini-swe-agent, Claude Code), each in its
 # own cached environment pinned by version (~1.4 GB from PyPI and npm, once), then their
 # end-to-end tests on serve-sim (tests/e2e/test_external_agents.py; `make test` skips them).
@@ -85,6 +83,8 @@ agents: $(STAMP)
 agents-e2e: agents sandbox
 	ARMBENCH_AGENT_TESTS=1 $(BIN)/pytest -p no:xdist tests/e2e/test_external_agents.py
 
+# The published experiment's 12 cells (arms A-D x typer T1-T3) on simulated models, offline
+# once the sdist and the toolchain are cached; prints wall, judge and harness time per trial.
 paradox-dry-run: $(STAMP) sandbox
 	$(BIN)/python benchmarks/paradox_dry_run.py
 

@@ -25,6 +25,7 @@ def run_config(
     budget: float | None = None,
     others: dict[str, Any] | None = None,
     timeout_s: float = 600,
+    concurrency: int = 2,
     **coder: Any,
 ) -> Path:
     prices = PRICES + "".join(f'[models."sim/{name}"]\nlocal = true\n' for name in others or {})
@@ -34,6 +35,7 @@ def run_config(
         "pack": "demo",
         "tasks": ["feature"],
         "replicates": 1,
+        "concurrency": concurrency,
         "rate_card": "prices.toml",
         "models": {"coder": {"provider": "sim", "skill": 1.0, **coder}, **(others or {})},
         "arms": arms,

@@ -38,6 +38,10 @@ import yaml
 ARMBENCH = [sys.executable, "-m", "armbench.cli"]
 REPLICATES = 4
 KILLS = 20
+COMMAND_S = 1.5
+"""How long the agent's command runs after starting its background `sleep`: the window in
+which a kill at the "command" moment must land for that `sleep` to be orphaned (when the
+command ends, armbench kills its process group, background included)."""
 MARK = f"4171.{os.getpid() % 10**6:06d}"
 """Command-line marker of the background processes, `sleep 4171.<this process><n>`: unique to
 this test process, so that another run of the suite on the machine is not taken for ours."""
@@ -109,7 +113,7 @@ def make_config(root: Path) -> Path:
     that does not). The agent's command leaves a background process; the task's tests and
     the single-shot answers leave one each."""
     scripts: dict[str, list[dict[str, object]]] = {}
-    command = _turn("bash", command=f"(sleep {MARK}1 &) ; sleep 0.5")
+    command = _turn("bash", command=f"(sleep {MARK}1 &) ; sleep {COMMAND_S}")
     edit = {"path": "calc.py", "old_str": "a - b", "new_str": "a + b"}
     scripts["a"] = [command, _turn("editor", command="str_replace", **edit), {"text": "done"}]
     scripts["b"] = [command, {"text": "done"}]
@@ -211,6 +215,11 @@ def _recorded(runs: Path) -> int:
         return 0
 
 
+def _agent_sleeps(tmpdir: Path) -> set[int]:
+    """The background `sleep`s agents' commands started that are still alive."""
+    return {pid for pid, c in marked(tmpdir).items() if f"sleep {MARK}1" in c}
+
+
 def _wait(condition: Callable[[], object], proc: subprocess.Popen[bytes], seconds: float) -> bool:
     """Poll `condition` until it holds, the process ends or `seconds` pass."""
     deadline = time.monotonic() + seconds
@@ -234,8 +243,9 @@ def _kill_at_a_moment(
     before = _recorded(runs)
     if moment == "early":  # preflight, preparing the template, setting up the first trials
         came = not _wait(lambda: False, proc, rng.uniform(0.1, 2.5)) and proc.poll() is None
-    elif moment == "command":  # an agent's command, the judge's pytest or a scored answer
-        came = _wait(lambda: any(f"sleep {MARK}" in c for c in marked(tmpdir).values()), proc, 60)
+    elif moment == "command":  # an agent's command (the judge's and the answers' come by chance)
+        earlier = _agent_sleeps(tmpdir)  # orphans of an earlier kill, not yet cleaned
+        came = _wait(lambda: bool(_agent_sleeps(tmpdir) - earlier), proc, 60)
         time.sleep(rng.uniform(0.0, 0.2))
     else:  # a trial has just been recorded; the next are under way
         came = _wait(lambda: _recorded(runs) > before, proc, 60)

@@ -44,6 +44,7 @@ from armbench.env import LOCAL
 from armbench.models import anthropic_messages, openai_chat
 from armbench.models.factory import MissingKeyError, ModelFactory
 from armbench.models.http_errors import classify_status, retry_after_seconds
+from armbench.models.usage import anthropic_usage, openai_usage
 from armbench.serve import SimServer, parse_fault
 
 SYSTEM = "You are a careful engineer."
@@ -395,8 +396,8 @@ def test_anthropic_usage_uses_the_ttl_breakdown() -> None:
         reasoning=120,
     )
     # The breakdown wins over what was asked for.
-    assert anthropic_messages.normalize_usage(usage, "5m") == expected
-    assert anthropic_messages.normalize_usage(usage, "1h") == expected
+    assert anthropic_usage(usage, "5m") == expected
+    assert anthropic_usage(usage, "1h") == expected
 
 
 @pytest.mark.parametrize(("ttl", "write_5m", "write_1h"), [("5m", 1500, 0), ("1h", 0, 1500)])
@@ -409,23 +410,23 @@ def test_anthropic_usage_without_breakdown_goes_to_the_requested_ttl(
         cache_creation_input_tokens=1500,
         cache_read_input_tokens=0,
     )
-    assert anthropic_messages.normalize_usage(usage, ttl) == Usage(
+    assert anthropic_usage(usage, ttl) == Usage(
         input=40, output=7, cache_write_5m=write_5m, cache_write_1h=write_1h
     )
 
 
 def test_anthropic_usage_with_only_the_required_fields() -> None:
     usage = AnthropicUsage(input_tokens=12, output_tokens=34)
-    assert anthropic_messages.normalize_usage(usage, "5m") == Usage(input=12, output=34)
+    assert anthropic_usage(usage, "5m") == Usage(input=12, output=34)
 
 
 def test_anthropic_missing_usage_is_malformed_never_zero() -> None:
     with pytest.raises(ModelError) as caught:
-        anthropic_messages.normalize_usage(None, "5m")
+        anthropic_usage(None, "5m")
     assert caught.value.infra_class == "malformed_response" and caught.value.retryable
     lenient = AnthropicUsage.construct(output_tokens=5)  # as the SDK builds an unvalidated body
     with pytest.raises(ModelError) as caught:
-        anthropic_messages.normalize_usage(lenient, "5m")
+        anthropic_usage(lenient, "5m")
     assert caught.value.infra_class == "malformed_response"
 
 
@@ -576,14 +577,12 @@ def test_openai_usage_splits_cached_from_uncached_input() -> None:
         prompt_tokens_details=PromptTokensDetails(cached_tokens=800),
         completion_tokens_details=CompletionTokensDetails(reasoning_tokens=50),
     )
-    assert openai_chat.normalize_usage(usage) == Usage(
-        input=200, output=200, cache_read=800, reasoning=50
-    )
+    assert openai_usage(usage) == Usage(input=200, output=200, cache_read=800, reasoning=50)
 
 
 def test_openai_usage_without_details_is_all_uncached() -> None:
     usage = CompletionUsage(prompt_tokens=90, completion_tokens=10, total_tokens=100)
-    assert openai_chat.normalize_usage(usage) == Usage(input=90, output=10)
+    assert openai_usage(usage) == Usage(input=90, output=10)
     usage = CompletionUsage(
         prompt_tokens=90,
         completion_tokens=10,
@@ -591,13 +590,13 @@ def test_openai_usage_without_details_is_all_uncached() -> None:
         prompt_tokens_details=PromptTokensDetails(cached_tokens=None),
         completion_tokens_details=CompletionTokensDetails(reasoning_tokens=None),
     )
-    assert openai_chat.normalize_usage(usage) == Usage(input=90, output=10)
+    assert openai_usage(usage) == Usage(input=90, output=10)
 
 
 def test_openai_usage_without_completion_tokens_is_malformed_not_zero() -> None:
     usage = CompletionUsage.model_construct(prompt_tokens=90, total_tokens=90)
     with pytest.raises(ModelError) as info:
-        openai_chat.normalize_usage(usage)
+        openai_usage(usage)
     assert info.value.infra_class == "malformed_response"
     assert "completion_tokens" in str(info.value)
 
@@ -609,7 +608,7 @@ def test_openai_usage_all_cached_is_fine() -> None:
         total_tokens=65,
         prompt_tokens_details=PromptTokensDetails(cached_tokens=64),
     )
-    assert openai_chat.normalize_usage(usage) == Usage(input=0, output=1, cache_read=64)
+    assert openai_usage(usage) == Usage(input=0, output=1, cache_read=64)
 
 
 def test_openai_usage_more_cached_than_prompt_is_malformed() -> None:
@@ -620,14 +619,14 @@ def test_openai_usage_more_cached_than_prompt_is_malformed() -> None:
         prompt_tokens_details=PromptTokensDetails(cached_tokens=101),
     )
     with pytest.raises(ModelError) as caught:
-        openai_chat.normalize_usage(usage)
+        openai_usage(usage)
     assert caught.value.infra_class == "malformed_response"
     assert "101" in str(caught.value) and "100" in str(caught.value)
 
 
 def test_openai_missing_usage_is_malformed() -> None:
     with pytest.raises(ModelError) as caught:
-        openai_chat.normalize_usage(None)
+        openai_usage(None)
     assert caught.value.infra_class == "malformed_response"
 
 

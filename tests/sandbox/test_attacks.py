@@ -37,7 +37,10 @@ from armbench.core import TrialRecord
 from armbench.env.bwrap import unavailable
 
 WHY = unavailable()
-pytestmark = pytest.mark.skipif(WHY is not None, reason=f"no bubblewrap sandbox here: {WHY}")
+pytestmark = [
+    pytest.mark.skipif(WHY is not None, reason=f"no bubblewrap sandbox here: {WHY}"),
+    pytest.mark.slow,
+]
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "armbench"
 SOLUTION = PACKAGE / "packs/demo/tasks/feature/solution/tallyho/reconcile.py"

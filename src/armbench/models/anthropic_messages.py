@@ -24,10 +24,10 @@ from armbench.core import (
     ModelResponse,
     TextBlock,
     ToolUseBlock,
-    Usage,
 )
 from armbench.models.base import ModelIdentity
 from armbench.models.http_errors import classify_status, retry_after_seconds
+from armbench.models.usage import anthropic_usage
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 _BREAKPOINT_KINDS = {"tools": "tools", "system": "system", "message": "last_user"}
@@ -123,34 +123,6 @@ def build_request(request: ModelRequest, settings: AnthropicModelConfig) -> dict
     return kwargs
 
 
-def normalize_usage(usage: Any, requested_ttl: str) -> Usage:
-    """Anthropic usage in the six kinds. Writes without a TTL breakdown (older deployments)
-    are attributed to the TTL that was requested."""
-    if usage is None:
-        raise ModelError("the response carries no usage", "malformed_response")
-    for field_name in ("input_tokens", "output_tokens"):
-        if not isinstance(getattr(usage, field_name, None), int):
-            raise ModelError(f"the response's usage has no {field_name}", "malformed_response")
-    written = usage.cache_creation_input_tokens or 0
-    breakdown = getattr(usage, "cache_creation", None)
-    if breakdown is not None:
-        write_5m = breakdown.ephemeral_5m_input_tokens or 0
-        write_1h = breakdown.ephemeral_1h_input_tokens or 0
-    elif requested_ttl == "1h":
-        write_5m, write_1h = 0, written
-    else:
-        write_5m, write_1h = written, 0
-    details = getattr(usage, "output_tokens_details", None)
-    return Usage(
-        input=usage.input_tokens,
-        output=usage.output_tokens,
-        cache_write_5m=write_5m,
-        cache_write_1h=write_1h,
-        cache_read=usage.cache_read_input_tokens or 0,
-        reasoning=getattr(details, "thinking_tokens", 0) or 0,
-    )
-
-
 def parse_response(
     message: Any, latency_s: float, requested_ttl: str, *, simulated: bool = False
 ) -> ModelResponse:
@@ -168,7 +140,7 @@ def parse_response(
         else "max_tokens"
         if stop == "max_tokens"
         else "end_turn",
-        usage=normalize_usage(getattr(message, "usage", None), requested_ttl),
+        usage=anthropic_usage(getattr(message, "usage", None), requested_ttl),
         latency_s=latency_s,
         latency_simulated=False,
         model_id=str(message.model),

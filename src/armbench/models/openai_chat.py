@@ -27,10 +27,10 @@ from armbench.core import (
     TextBlock,
     ToolResultBlock,
     ToolUseBlock,
-    Usage,
 )
 from armbench.models.base import ModelIdentity
 from armbench.models.http_errors import classify_status, retry_after_seconds
+from armbench.models.usage import openai_usage
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 NO_KEY = "armbench-no-key"
@@ -109,29 +109,6 @@ def build_request(request: ModelRequest, settings: OpenAIModelConfig) -> dict[st
     return kwargs
 
 
-def normalize_usage(usage: Any) -> Usage:
-    """OpenAI usage in the six kinds (prompt tokens include the cached ones)."""
-    if usage is None:
-        raise ModelError("the response carries no usage", "malformed_response")
-    for field_name in ("prompt_tokens", "completion_tokens"):
-        if not isinstance(getattr(usage, field_name, None), int):
-            raise ModelError(f"the response's usage has no {field_name}", "malformed_response")
-    prompt_details = getattr(usage, "prompt_tokens_details", None)
-    cached = getattr(prompt_details, "cached_tokens", 0) or 0
-    completion_details = getattr(usage, "completion_tokens_details", None)
-    if cached > usage.prompt_tokens:
-        raise ModelError(
-            f"usage says {cached} cached of {usage.prompt_tokens} prompt tokens",
-            "malformed_response",
-        )
-    return Usage(
-        input=usage.prompt_tokens - cached,
-        output=usage.completion_tokens,
-        cache_read=cached,
-        reasoning=getattr(completion_details, "reasoning_tokens", 0) or 0,
-    )
-
-
 def _arguments(raw: str | None) -> dict[str, Any]:
     try:
         value = json.loads(raw or "{}")
@@ -163,7 +140,7 @@ def parse_response(completion: Any, latency_s: float, *, simulated: bool = False
         else "max_tokens"
         if finish == "length"
         else "end_turn",
-        usage=normalize_usage(getattr(completion, "usage", None)),
+        usage=openai_usage(getattr(completion, "usage", None)),
         latency_s=latency_s,
         latency_simulated=False,
         model_id=str(completion.model),

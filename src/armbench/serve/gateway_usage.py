@@ -2,8 +2,8 @@
 own providers read them.
 
 The gateway never lets an SDK parse what it relays (the bytes go to the client untouched), so
-it reads the JSON itself, then hands the usage to the providers' own `normalize_usage`
-(`armbench.models.anthropic_messages`, `.openai_chat`) through a thin attribute view: one
+it reads the JSON itself, then hands the usage to the functions armbench's providers read it with
+(`armbench.models.usage`) through a thin attribute view: one
 mapping of the six token kinds, wherever a call was made from, so a call an external agent made
 through the gateway costs what the same call made by armbench's agent would. Failures are
 classified by `armbench.models.http_errors.classify_status`, the classes armbench's retries and
@@ -21,8 +21,8 @@ import re
 from typing import Any, Literal
 
 from armbench.core import ModelError, Usage
-from armbench.models import anthropic_messages, openai_chat
 from armbench.models.http_errors import classify_status
+from armbench.models.usage import anthropic_usage, openai_usage
 from armbench.serve.anthropic_api import ERROR_TYPES
 
 WireName = Literal["anthropic", "openai"]
@@ -36,7 +36,7 @@ _FRAME_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
 
 class _View:
     """A JSON object read by attribute, a missing field reading as None, as the SDKs' types
-    read: what the providers' `normalize_usage` expects of a usage object."""
+    read: what `armbench.models.usage` expects of a usage object."""
 
     def __init__(self, data: dict[str, Any]) -> None:
         self._data = data
@@ -66,8 +66,8 @@ def usage_of(wire: WireName, usage: Any, ttl: str) -> Usage:
     none or it lacks a count, exactly as the provider would raise it."""
     view = _View(usage) if isinstance(usage, dict) else None
     if wire == "anthropic":
-        return anthropic_messages.normalize_usage(view, ttl)
-    return openai_chat.normalize_usage(view)
+        return anthropic_usage(view, ttl)
+    return openai_usage(view)
 
 
 def body_usage(wire: WireName, body: bytes, ttl: str) -> tuple[Usage, str]:
