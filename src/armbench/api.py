@@ -137,11 +137,13 @@ def build_report(
     *,
     rate_card: str | Path | None = None,
     seed: int = 0,
+    margin: float = 0.10,
 ) -> Report:
-    """The statistics of `armbench report`: cells, comparisons, Pareto frontiers, decisions —
-    the model `report --json` writes (armbench.analysis.report_model)."""
+    """The statistics of `armbench report`: cells, comparisons, Pareto frontiers, decisions at
+    the non-inferiority `margin` — the model `report --json` writes
+    (armbench.analysis.report_model)."""
     card = Path(rate_card) if rate_card is not None else None
-    return _build_report(_run_path(run), rate_card=card, seed=seed)
+    return _build_report(_run_path(run), rate_card=card, seed=seed, margin=margin)
 
 
 def _run_path(run: str | Path | RunResult | RunRecords) -> Path:

@@ -22,6 +22,7 @@ from armbench.analysis.report_model import (
     Dominance,
     MedianIntervals,
     Medians,
+    NonInferiorityTest,
     PairedTest,
     ParetoPoint,
     Report,
@@ -101,6 +102,7 @@ def _cell(rng: random.Random, arm: str, kind: str, cost: float, skill: float, ta
         expected_cost_per_success_ci=(
             (c, c * judged / n_pass * 1.6 if n_pass > 1 else None) if passes and ci else None
         ),
+        expected_cost_per_success_method="t / Wilson" if passes and ci else None,
         delegation_tax_tokens=41000.0 if kind == "orchestrated" else None,
         delegation_tax_usd=c * 0.1 if kind == "orchestrated" else None,
         delegation_tax_estimated=arm == "strong+cheap",
@@ -142,20 +144,35 @@ def _pareto(cells: Sequence[Cell]) -> list[ParetoPoint]:
 
 
 def _decision(cells: Sequence[Cell]) -> Decision:
-    best = max(c.pass_rate or 0.0 for c in cells)
-    candidates = [
-        c
+    best = max(cells, key=lambda c: c.pass_rate or 0.0)
+    shown = [c for c in cells if c is not best and c.n_pass == c.n - c.n_infra and c.n_pass]
+    tests = [
+        NonInferiorityTest(
+            arm=c.arm,
+            difference=(c.pass_rate or 0.0) - (best.pass_rate or 0.0),
+            lower_bound=-0.3,
+            p=0.01 if c in shown else 0.4,
+            p_holm=0.02 if c in shown else 0.8,
+            non_inferior=c in shown,
+        )
         for c in cells
-        if c.pass_rate_ci and c.pass_rate_ci[1] >= best and c.expected_cost_per_success
+        if c is not best
     ]
+    candidates = [best, *shown]
     pick = min(candidates, key=lambda c: c.expected_cost_per_success or 0.0)
     return Decision(
         task=cells[0].task,
         arm=pick.arm,
         expected_cost_per_success=pick.expected_cost_per_success,
         pass_rate=pick.pass_rate,
-        best_pass_rate=best,
+        best_arm=best.arm,
+        best_pass_rate=best.pass_rate,
+        margin=0.1,
+        tests=tests,
         candidates=sorted(c.arm for c in candidates),
+        cheapest_support=0.8 if len(candidates) > 1 else None,
+        cost_lower_bound=False,
+        incomplete_cost=[],
         reason=f"cheapest expected cost per success among {len(candidates)} arm(s)",
     )
 
@@ -182,6 +199,7 @@ def _comparisons(rng: random.Random, cells: Sequence[Cell]) -> list[Comparison]:
                     p_exact_method="exact" if i % 3 else None,
                     p_asymptotic=min(1.0, p * 1.1),
                     p_holm=min(1.0, p * 6),
+                    testable=True,
                     cliffs_delta=rng.uniform(-1, 1),
                     paired=PairedTest(n_pairs=3, p=None if i == 1 else 0.25, method="wilcoxon")
                     if metric == "cost_usd"
@@ -250,6 +268,7 @@ def sample_report(
         rate_card_source="genai-prices + cards/test.toml",
         notes=notes,
         confidence=0.95,
+        margin=0.1,
         bootstrap_resamples=2000,
         bootstrap_seed=0,
         dominance_support=0.95,

@@ -95,6 +95,8 @@ def test_exact_p_values_and_cliffs_deltas(report: dict[str, object]) -> None:
     a_vs_b = cost[("T1", "A", "B")]
     assert a_vs_b["p_exact"] == pytest.approx(0.1)
     assert a_vs_b["cliffs_delta"] == -1  # every A pass cheaper than every B pass
+    # so no data of these sizes could reach 0.05: described, not tested, not in Holm's family
+    assert a_vs_b["testable"] is False and a_vs_b["p_holm"] is None
     assert cost[("T1", "C", "D")]["cliffs_delta"] == 1
     # A vs C on T1: the paper's 0.827 (normal approximation); exact: U = 5 of 9
     a_vs_c = cost[("T1", "A", "C")]

@@ -165,8 +165,8 @@ CELL_COLUMNS = [
         "every judged attempt's cost over the passes: what one success costs when failures "
         "are paid for and retried",
     ),
-    Column("median cost", "median over passing trials, with a bootstrap 95% interval"),
-    Column("median wall", "median over passing trials, with a bootstrap 95% interval"),
+    Column("median cost", "median over passing trials, with its exact 95% interval"),
+    Column("median wall", "median over passing trials, with its exact 95% interval"),
     Column("median iters", "median iterations over passing trials"),
     Column("tax / trial", "delegation tax: orchestrated arms only"),
     Column("cloud", "share of calls sent to the cloud model: routed arms only"),
@@ -183,10 +183,13 @@ def decisions_table(report: Report, colors: Mapping[str, str]) -> Table:
     by_cell = {(c.task, c.arm): c for c in report.cells}
     columns = [
         Column("task"),
-        Column("choose", "the cheapest arm whose pass-rate interval reaches the best pass rate"),
+        Column(
+            "choose",
+            "the cheapest per success of the best arm and the arms shown within the margin of it",
+        ),
         Column("E[cost/success]"),
         Column("pass rate"),
-        Column("best", "the best pass rate of any arm on this task"),
+        Column("best", "the arm with the best pass rate on this task, and that rate"),
         *(Column(a, "E[cost/success] and pass rate of this arm") for a in arms),
         Column("why"),
     ]
@@ -201,7 +204,7 @@ def decisions_table(report: Report, colors: Mapping[str, str]) -> Table:
             ),
             _num(d.expected_cost_per_success, money(d.expected_cost_per_success)),
             _num(d.pass_rate, percent(d.pass_rate)),
-            _num(d.best_pass_rate, percent(d.best_pass_rate)),
+            _num(d.best_pass_rate, percent(d.best_pass_rate), detail=d.best_arm),
         ]
         for arm in arms:
             cell = by_cell.get((d.task, arm))
@@ -215,7 +218,7 @@ def decisions_table(report: Report, colors: Mapping[str, str]) -> Table:
                     ecps,
                     money(ecps),
                     detail=percent(cell.pass_rate),
-                    title="candidate: its pass-rate interval reaches the best"
+                    title="candidate: shown within the margin of the best arm's pass rate"
                     if css == "candidate"
                     else ("chosen" if css == "pick" else None),
                     css=css,

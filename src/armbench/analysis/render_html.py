@@ -73,9 +73,12 @@ def _view(report: Report, figures: Figures) -> View:
             ("armbench", report.armbench_version),
             (
                 "intervals",
-                f"{report.confidence:.0%}; bootstrap {report.bootstrap_resamples} resamples, "
-                f"seed {report.bootstrap_seed}",
+                f"{report.confidence:.0%}: Wilson (pass rates), exact order statistics "
+                "(medians), t over Wilson (cost per success); bootstrap "
+                f"{report.bootstrap_resamples} resamples, seed {report.bootstrap_seed} "
+                "(frontier, cheapest pick)",
             ),
+            ("decisions", f"non-inferiority margin {report.margin:.0%} of pass rate"),
             ("frontier", f"dominated with ≥ {report.dominance_support:.0%} bootstrap support"),
         ],
         statuses=statuses,

@@ -216,7 +216,7 @@ def _decisions(report: Report) -> list[str]:
             f"**`{d.arm}`**" if d.arm else NONE,
             money(d.expected_cost_per_success),
             percent(d.pass_rate),
-            percent(d.best_pass_rate),
+            f"`{d.best_arm}` {percent(d.best_pass_rate)}" if d.best_arm else NONE,
             ", ".join(f"`{a}`" for a in d.candidates) or NONE,
             d.reason,
         )

@@ -52,8 +52,9 @@ def print_report(report: Report, out: Console) -> None:
         title=f"{report.run_id}: {report.trials} trials",
         title_justify="left",
         caption="rate: passes / judged trials, Wilson 95% CI · ITT: passes / all trials · "
-        "cost: median over passes, bootstrap 95% CI (none when too few passes; * leaves out a "
-        "role whose tokens were never recorded) · E[$/pass]: every judged attempt's cost / passes",
+        "cost: median over passes, exact 95% CI (none below 6 passes; * leaves out a role whose "
+        "tokens were never recorded) · E[$/pass]: every judged attempt's cost / passes, 95% CI "
+        "(mean cost's t over pass rate's Wilson, Bonferroni)",
         caption_justify="left",
     )
     table.add_column("task", overflow="fold")

@@ -14,8 +14,10 @@ from typing import Literal
 
 import numpy as np
 
-from armbench.analysis import stats
+from armbench.analysis import ratio, stats
+from armbench.analysis.decision import SIGNIFICANCE, decide
 from armbench.analysis.facts import RunFacts, TrialFacts, load_run_facts
+from armbench.analysis.noninferiority import DEFAULT_MARGIN
 from armbench.analysis.report_model import (
     Cell,
     Comparison,
@@ -42,17 +44,16 @@ NUMERIC_METRICS: dict[str, Callable[[TrialFacts], float]] = {
 }
 
 
-def _cell(arm: str, task: str, trials: list[TrialFacts], seed: int) -> Cell:
+def _cell(arm: str, task: str, trials: list[TrialFacts]) -> Cell:
     judged = [t for t in trials if t.judged]
     passed = [t for t in judged if t.passed]
     n_pass = len(passed)
-    rng = stats.rng_for(arm, task, seed=seed)
     columns = {name: [get(t) for t in passed] for name, get in NUMERIC_METRICS.items()}
-    intervals = stats.bootstrap_medians(columns, rng)
+    intervals = stats.median_intervals(columns)
     roles = sorted({r for t in passed for r in t.tokens_by_role})
     costs = [t.cost_usd for t in judged]
     wins = [t.passed for t in judged]
-    ecps_ci = stats.expected_cost_interval(costs, wins, stats.rng_for(arm, task, "ecps", seed=seed))
+    ecps_ci = ratio.expected_cost_interval(costs, wins)
     taxes = [t.tax for t in judged if t.tax is not None]
     measured_tax = trials[0].arm_kind == "orchestrated" and bool(taxes)
     clouds = [t.cloud for t in judged if t.cloud is not None]
@@ -91,8 +92,9 @@ def _cell(arm: str, task: str, trials: list[TrialFacts], seed: int) -> Cell:
         },
         mean_cost_usd=mean(costs),
         mean_cost_by_role=mean_cost_by_role(judged),
-        expected_cost_per_success=stats.expected_cost_per_success(costs, wins),
-        expected_cost_per_success_ci=ecps_ci,
+        expected_cost_per_success=ratio.expected_cost_per_success(costs, wins),
+        expected_cost_per_success_ci=None if ecps_ci is None else (ecps_ci.low, ecps_ci.high),
+        expected_cost_per_success_method=None if ecps_ci is None else ecps_ci.method,
         delegation_tax_tokens=mean(x.tokens for x in taxes) if measured_tax else None,
         delegation_tax_usd=mean(x.usd for x in taxes) if measured_tax else None,
         delegation_tax_estimated=any(x.estimated for x in taxes),
@@ -141,6 +143,7 @@ def _comparison(
     if not xs_a or not xs_b:
         return None
     mw = stats.mann_whitney(xs_a, xs_b)
+    testable = stats.smallest_exact_p(len(xs_a), len(xs_b)) < SIGNIFICANCE
     return Comparison(
         task=task,
         metric=metric,
@@ -155,6 +158,7 @@ def _comparison(
         p_exact_method=mw.p_exact_method,
         p_asymptotic=mw.p_asymptotic,
         p_holm=None,
+        testable=testable,
         cliffs_delta=mw.cliffs_delta,
         paired=None if paired is None else PairedTest(**paired.__dict__),
     )
@@ -170,7 +174,10 @@ def _comparisons(task: str, arms: dict[str, list[TrialFacts]], pairable: bool) -
             if (c := _comparison(task, metric, (a, arms[a]), (b, arms[b]), pairable)) is not None
         ]
         adjusted = stats.holm(
-            [c.p_exact if c.p_exact is not None else c.p_asymptotic for c in family]
+            [
+                (c.p_exact if c.p_exact is not None else c.p_asymptotic) if c.testable else None
+                for c in family
+            ]
         )
         out += [c.model_copy(update={"p_holm": p}) for c, p in zip(family, adjusted, strict=True)]
     return out
@@ -248,62 +255,6 @@ def _pareto(
     return points
 
 
-def _decision(task: str, cells: list[Cell]) -> Decision:
-    """The cheapest arm (expected cost per success) among those whose success is not worse than
-    the best arm's beyond the intervals: its Wilson interval reaches the best arm's."""
-    rated = [c for c in cells if c.pass_rate is not None and c.pass_rate_ci is not None]
-    if not rated:
-        return Decision(
-            task=task,
-            arm=None,
-            expected_cost_per_success=None,
-            pass_rate=None,
-            best_pass_rate=None,
-            candidates=[],
-            reason="every trial of this task was an infra error",
-        )
-    best = max(rated, key=lambda c: (c.pass_rate or 0.0, c.n - c.n_infra))
-    assert best.pass_rate is not None and best.pass_rate_ci is not None
-    floor = best.pass_rate_ci[0]
-    candidates = [
-        c
-        for c in rated
-        if c.pass_rate_ci is not None
-        and c.pass_rate_ci[1] >= floor
-        and c.expected_cost_per_success is not None
-    ]
-    if not candidates:
-        return Decision(
-            task=task,
-            arm=None,
-            expected_cost_per_success=None,
-            pass_rate=None,
-            best_pass_rate=best.pass_rate,
-            candidates=[],
-            reason="no arm passed this task",
-        )
-    pick = min(candidates, key=lambda c: (c.expected_cost_per_success or 0.0, c.arm))
-    judged = min(c.n - c.n_infra for c in candidates)
-    return Decision(
-        task=task,
-        arm=pick.arm,
-        expected_cost_per_success=pick.expected_cost_per_success,
-        pass_rate=pick.pass_rate,
-        best_pass_rate=best.pass_rate,
-        candidates=sorted(c.arm for c in candidates),
-        reason=(
-            f"cheapest expected cost per success among the {len(candidates)} arm(s) whose "
-            f"pass-rate interval reaches {best.arm}'s ({best.pass_rate:.0%}, interval from "
-            f"{floor:.0%})"
-            + (
-                f"; only {judged} judged trial(s) in some of them: weak evidence"
-                if judged < 5
-                else ""
-            )
-        ),
-    )
-
-
 def _notes(
     facts: list[TrialFacts], cells: list[Cell], imported: dict[str, object] | None
 ) -> list[str]:
@@ -349,15 +300,21 @@ def _earlier_note(run: RunFacts) -> list[str]:
     ]
 
 
-def build_report(path: Path, *, rate_card: Path | None = None, seed: int = 0) -> Report:
+def build_report(
+    path: Path,
+    *,
+    rate_card: Path | None = None,
+    seed: int = 0,
+    margin: float = DEFAULT_MARGIN,
+) -> Report:
     """The report of the run in `path`, priced with its own rate card or with `rate_card` for
-    the models that card names."""
+    the models that card names; decisions at the non-inferiority `margin` (in pass rate)."""
     run = load_run_facts(path, rate_card=rate_card)
     manifest, card, facts = run.manifest, run.rate_card, run.trials
     by_cell: dict[tuple[str, str], list[TrialFacts]] = {}
     for t in facts:
         by_cell.setdefault((t.task, t.arm), []).append(t)
-    cells = [_cell(arm, task, trials, seed) for (task, arm), trials in sorted(by_cell.items())]
+    cells = [_cell(arm, task, trials) for (task, arm), trials in sorted(by_cell.items())]
     comparisons: list[Comparison] = []
     pareto: list[ParetoPoint] = []
     decisions: list[Decision] = []
@@ -367,7 +324,7 @@ def build_report(path: Path, *, rate_card: Path | None = None, seed: int = 0) ->
         comparisons += _comparisons(task, arms, pairable=manifest.imported is None)
         task_cells = {c.arm: c for c in cells if c.task == task}
         pareto += _pareto(task, arms, task_cells, seed, stats.BOOTSTRAP_RESAMPLES)
-        decisions.append(_decision(task, list(task_cells.values())))
+        decisions.append(decide(task, list(task_cells.values()), arms, margin, seed))
     by_arm: dict[str, list[TrialFacts]] = {}
     for t in facts:
         by_arm.setdefault(t.arm, []).append(t)
@@ -380,6 +337,7 @@ def build_report(path: Path, *, rate_card: Path | None = None, seed: int = 0) ->
         rate_card_source=card.source,
         notes=_notes(facts, cells, manifest.imported) + _earlier_note(run),
         confidence=stats.CONFIDENCE,
+        margin=margin,
         bootstrap_resamples=stats.BOOTSTRAP_RESAMPLES,
         bootstrap_seed=seed,
         dominance_support=DOMINANCE_SUPPORT,

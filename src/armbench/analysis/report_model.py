@@ -10,7 +10,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-REPORT_FORMAT = 1
+REPORT_FORMAT = 2
+"""2: non-inferiority decisions, order-statistic median intervals, cost-per-success intervals
+with their method, comparisons flagged when too small to be tests."""
 
 Interval = tuple[float, float]
 
@@ -53,7 +55,7 @@ class Cell(_Model):
     success_median: Medians
     """Medians over passing trials."""
     success_median_ci: MedianIntervals
-    """Seeded percentile-bootstrap 95% intervals; null where there are too few passes."""
+    """Exact order-statistic 95% intervals (distribution-free); null below 6 passes."""
     interval_note: str | None
     """Why `success_median_ci` is null, when it is."""
     success_median_tokens: dict[str, float | None]
@@ -68,8 +70,11 @@ class Cell(_Model):
     """Cost of every judged attempt over the passes: what one success costs when failures are
     paid for and retried. None when nothing passed."""
     expected_cost_per_success_ci: tuple[float, float | None] | None
-    """Bootstrap 95% interval over trials; an upper end of null means unbounded (too many
-    resamples had no pass)."""
+    """95% interval (armbench.analysis.ratio: the mean cost's t interval over the pass rate's
+    Wilson interval, each at 97.5%); with no pass, a lower bound alone (upper end null). Null
+    below two judged trials."""
+    expected_cost_per_success_method: str | None
+    """How `expected_cost_per_success_ci` was computed."""
     delegation_tax_tokens: float | None
     """Mean per judged trial, orchestrated arms only; None where it was not measured (imported
     data has no record of it)."""
@@ -110,7 +115,10 @@ class Comparison(_Model):
     """Normal approximation, tie- and continuity-corrected."""
     p_holm: float | None
     """Holm-adjusted over the comparisons of this task and metric, from `p_exact` where there
-    is one, else `p_asymptotic`."""
+    is one, else `p_asymptotic`; null when the comparison is not a test."""
+    testable: bool
+    """False when no data of these sizes could give an exact p below the significance level
+    (1 vs 1, 2 vs 2, 3 vs 3, ...): described, not tested, and left out of the Holm family."""
     cliffs_delta: float
     """Positive when `a`'s values tend to be larger."""
     paired: PairedTest | None
@@ -139,17 +147,46 @@ class ParetoPoint(_Model):
     """Every arm that dominates this one in at least half of the resamples."""
 
 
+class NonInferiorityTest(_Model):
+    """One arm against the task's best arm: is its pass rate within the margin of the best's?"""
+
+    arm: str
+    difference: float
+    """Pass rate of this arm minus the best arm's."""
+    lower_bound: float
+    """One-sided 95% lower confidence bound of `difference` (Miettinen-Nurminen)."""
+    p: float
+    """One-sided p of "this arm is worse by the margin or more" (score test)."""
+    p_holm: float
+    """Holm-adjusted over the arms compared with the best on this task."""
+    non_inferior: bool
+    """`p_holm` below 0.05: shown to be within the margin."""
+
+
 class Decision(_Model):
-    """The cheapest arm for a task (by expected cost per success) whose success is not worse
-    than the best arm's beyond the intervals: its Wilson interval reaches up to the best arm's
-    (the arm with the highest pass rate, the most judged trials breaking ties)."""
+    """The cheapest arm for a task (by expected cost per success) among the best arm and the
+    arms shown not to be worse than it by more than `margin` (armbench.analysis.decision)."""
 
     task: str
     arm: str | None
     expected_cost_per_success: float | None
     pass_rate: float | None
+    best_arm: str | None
+    """The arm with the highest pass rate (ties: the most judged trials, then the cheapest per
+    success)."""
     best_pass_rate: float | None
+    margin: float
+    """The declared non-inferiority margin, in pass rate (0.10 = ten points)."""
+    tests: list[NonInferiorityTest]
     candidates: list[str]
+    """The best arm and every arm shown non-inferior to it."""
+    cheapest_support: float | None
+    """Share of bootstrap resamples in which the pick is still the cheapest candidate; null
+    with a single candidate."""
+    cost_lower_bound: bool
+    """The pick's cost leaves out roles never recorded: it is a lower bound."""
+    incomplete_cost: list[str]
+    """Candidates whose incomplete cost is below the pick's: they might be cheaper or not."""
     reason: str
 
 
@@ -177,6 +214,8 @@ class Report(_Model):
     notes: list[str]
     """What a reader must know: simulated models, unmeasured roles, infra errors excluded."""
     confidence: float
+    margin: float
+    """The non-inferiority margin of the decisions (`report --margin`)."""
     bootstrap_resamples: int
     bootstrap_seed: int
     dominance_support: float

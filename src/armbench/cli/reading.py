@@ -92,11 +92,22 @@ def report(
     ] = None,
     rate_card: RateCardOption = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap resamples.")] = 0,
+    margin: Annotated[
+        float,
+        typer.Option(
+            "--margin",
+            min=0.001,
+            max=0.999,
+            help="Non-inferiority margin of the decisions, in pass rate (0.10: an arm may be "
+            "chosen over the best only if shown to pass at most 10 points less).",
+        ),
+    ] = 0.10,
 ) -> None:
     """Statistics of a run: per arm × task, pass rates with Wilson intervals, success-only
-    medians with bootstrap intervals, expected cost per success; Mann-Whitney comparisons
-    with Cliff's delta and Holm adjustment; Pareto frontiers judged by bootstrap support; the
-    cheapest arm per task whose success is not worse than the best.
+    medians with exact order-statistic intervals, expected cost per success with
+    intervals; Mann-Whitney comparisons with Cliff's delta and Holm adjustment; Pareto
+    frontiers judged by bootstrap support; per task, the cheapest of the best arm and the arms
+    shown non-inferior to it at --margin (README, "Statistics").
 
     Prints a summary; --html, --md and --json write the full report (several may be given).
     Infra errors are counted apart and never as failures; a run with trials left says so.
@@ -109,7 +120,7 @@ def report(
     from armbench.store import RunDirectoryError, write_atomic
 
     try:
-        result = build_report(run_dir, rate_card=rate_card, seed=seed)
+        result = build_report(run_dir, rate_card=rate_card, seed=seed, margin=margin)
     except (RunDirectoryError, UnknownPriceError, ValueError) as exc:
         fail(str(exc))
     outputs: list[tuple[Path, str]] = []

@@ -1,0 +1,166 @@
+"""Non-inferiority, expected cost per success and median intervals, each against a computation
+made here by other means (a numerical maximum likelihood, scipy's t interval and Wilson's
+formula, binomial sums) and, for coverage and level, a simulation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import optimize
+from scipy import stats as sps
+
+from armbench.analysis import stats
+from armbench.analysis.noninferiority import non_inferiority, restricted_mle
+from armbench.analysis.ratio import expected_cost_interval, expected_cost_per_success
+
+
+def numerical_mle(x_a: int, n_a: int, x_b: int, n_b: int, d: float) -> tuple[float, float]:
+    """The restricted maximum likelihood found by a bounded search over p_b."""
+
+    def minus_log_likelihood(p_b: float) -> float:
+        p_a = p_b + d
+        terms = [(x_a, p_a), (n_a - x_a, 1 - p_a), (x_b, p_b), (n_b - x_b, 1 - p_b)]
+        return -sum(k * math.log(p) for k, p in terms if k)
+
+    low, high = max(0.0, -d) + 1e-12, min(1.0, 1 - d) - 1e-12
+    found = optimize.minimize_scalar(
+        minus_log_likelihood, bounds=(low, high), method="bounded", options={"xatol": 1e-12}
+    )
+    return float(found.x) + d, float(found.x)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 40), st.data(), st.floats(-0.6, 0.6).filter(lambda d: d))
+def test_the_restricted_mle_is_the_likelihoods_maximum(
+    n_a: int, n_b: int, data: st.DataObject, d: float
+) -> None:
+    x_a = data.draw(st.integers(0, n_a))
+    x_b = data.draw(st.integers(0, n_b))
+    closed = restricted_mle(x_a, n_a, x_b, n_b, d)
+    found = numerical_mle(x_a, n_a, x_b, n_b, d)
+    assert closed == pytest.approx(found, abs=1e-5)
+
+
+def _mn_z(x_a: int, n_a: int, x_b: int, n_b: int, d: float) -> float:
+    p_a, p_b = numerical_mle(x_a, n_a, x_b, n_b, d)
+    n = n_a + n_b
+    variance = (p_a * (1 - p_a) / n_a + p_b * (1 - p_b) / n_b) * n / (n - 1)
+    return (x_a / n_a - x_b / n_b - d) / math.sqrt(variance)
+
+
+@pytest.mark.parametrize(
+    ("x_a", "n_a", "x_b", "n_b"),
+    [(56, 70, 48, 80), (9, 10, 10, 10), (59, 60, 60, 60), (5, 10, 10, 10)],
+)
+def test_non_inferiority_p_and_bound_from_the_score_statistic(
+    x_a: int, n_a: int, x_b: int, n_b: int
+) -> None:
+    result = non_inferiority(x_a, n_a, x_b, n_b, 0.10)
+    assert result.p == pytest.approx(sps.norm.sf(_mn_z(x_a, n_a, x_b, n_b, -0.10)), abs=1e-6)
+    # the bound is the difference at which the statistic equals the one-sided 95% quantile
+    assert _mn_z(x_a, n_a, x_b, n_b, result.lower_bound) == pytest.approx(
+        sps.norm.ppf(0.95), abs=1e-4
+    )
+
+
+def test_non_inferiority_keeps_its_level_at_the_margin() -> None:
+    """Simulated: both arms at the margin's edge (0.8 against 0.9), n = 40 each: the test
+    declares non-inferiority in at most about 5% of samples."""
+    rng = np.random.default_rng(11)
+    sims = 3000
+    x_a = rng.binomial(40, 0.8, sims)
+    x_b = rng.binomial(40, 0.9, sims)
+    tests = [non_inferiority(int(a), 40, int(b), 40, 0.10) for a, b in zip(x_a, x_b, strict=True)]
+    rejected = sum(t.p < 0.05 for t in tests)
+    rate = rejected / sims
+    assert rate <= 0.05 + 2 * math.sqrt(0.05 * 0.95 / sims), rate
+
+
+def wilson_by_formula(x: int, n: int, confidence: float) -> tuple[float, float]:
+    z = sps.norm.ppf(1 - (1 - confidence) / 2)
+    centre = (x + z * z / 2) / (n + z * z)
+    half = z * math.sqrt(x * (n - x) / n + z * z / 4) / (n + z * z)
+    return centre - half, centre + half
+
+
+def test_the_cost_per_success_interval_divides_the_parts_intervals() -> None:
+    rng = np.random.default_rng(4)
+    for _ in range(10):
+        n = int(rng.integers(3, 30))
+        passed = (rng.random(n) < 0.7).tolist()
+        passed[0] = True
+        costs = rng.lognormal(0, 0.5, n).tolist()
+        interval = expected_cost_interval(costs, passed)
+        assert interval is not None and interval.high is not None
+        cost_low, cost_high = sps.t.interval(0.975, n - 1, loc=np.mean(costs), scale=sps.sem(costs))
+        pass_low, pass_high = wilson_by_formula(sum(passed), n, 0.975)
+        assert interval.low == pytest.approx(max(cost_low, 0) / pass_high)
+        assert interval.high == pytest.approx(cost_high / pass_low)
+        estimate = sum(costs) / sum(passed)
+        assert interval.low <= estimate <= interval.high
+
+
+def test_the_cost_per_success_interval_covers_where_fieller_did_not() -> None:
+    """Simulated: n = 6, nine passes in ten, failed attempts costing 1.5 times as much (where
+    Fieller's interval covered 86%): at least 95% of intervals hold the true value."""
+    rng = np.random.default_rng(8)
+    truth = (0.9 + 0.1 * 1.5) * math.exp(0.5) / 0.9
+    sims, held = 1500, 0
+    for _ in range(sims):
+        win = rng.random(6) < 0.9
+        cost = rng.lognormal(0, 1.0, 6) * np.where(win, 1.0, 1.5)
+        interval = expected_cost_interval(cost.tolist(), win.tolist())
+        assert interval is not None
+        held += interval.low <= truth and (interval.high is None or truth <= interval.high)
+    assert held / sims >= 0.95 - 2 * math.sqrt(0.05 * 0.95 / sims), held / sims
+
+
+def test_no_pass_still_gives_a_lower_bound() -> None:
+    costs = [1.0, 1.2, 0.9, 1.1, 1.0, 1.05, 0.95, 1.0]
+    none = expected_cost_interval(costs, [False] * 8)
+    assert none is not None and none.high is None
+    cost_low, _ = sps.t.interval(0.975, 7, loc=np.mean(costs), scale=sps.sem(costs))
+    assert none.low == pytest.approx(cost_low / wilson_by_formula(0, 8, 0.975)[1])
+    assert none.low > 0
+    assert expected_cost_interval([1.0], [True]) is None
+
+
+@pytest.mark.parametrize(("n", "k"), [(6, 1), (10, 2), (20, 6), (50, 18)])
+def test_median_interval_takes_the_textbook_order_statistics(n: int, k: int) -> None:
+    values = [float(v) for v in range(1, n + 1)]
+    assert stats.median_interval(values[::-1]) == (float(k), float(n + 1 - k))
+    coverage = 1 - 2 * sps.binom.cdf(k - 1, n, 0.5)
+    assert coverage >= 0.95 and 1 - 2 * sps.binom.cdf(k, n, 0.5) < 0.95
+    assert stats.median_interval(values[:5]) is None
+
+
+def test_median_interval_covers_by_simulation() -> None:
+    rng = np.random.default_rng(5)
+    for n in (6, 9, 15):
+        held = 0
+        for _ in range(2000):
+            sample = rng.exponential(1.0, n).tolist()
+            interval = stats.median_interval(sample)
+            assert interval is not None
+            held += interval[0] <= math.log(2) <= interval[1]
+        assert held / 2000 >= 0.95 - 2 * math.sqrt(0.05 * 0.95 / 2000)
+
+
+def test_smallest_exact_p() -> None:
+    assert stats.smallest_exact_p(1, 1) == 1.0
+    assert stats.smallest_exact_p(3, 3) == pytest.approx(0.1)  # 2 of 20 splits
+    assert stats.smallest_exact_p(3, 6) == pytest.approx(1 / 84)
+    # reached: 3 of 3 passes against 0 of 6, as Fisher's exact test gives it
+    result = stats.mann_whitney([1.0, 1.0, 1.0], [0.0] * 6)
+    assert result.p_exact == pytest.approx(1 / 84)
+    assert result.p_exact == pytest.approx(sps.fisher_exact([[3, 0], [0, 6]]).pvalue)
+
+
+def test_expected_cost_per_success_counts_failed_attempts() -> None:
+    costs, passed = [1.0, 2.0, 3.0, 2.0], [True, False, True, False]
+    assert expected_cost_per_success(costs, passed) == pytest.approx(4.0)
+    assert expected_cost_per_success([1.0], [False]) is None
