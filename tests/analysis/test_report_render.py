@@ -137,7 +137,9 @@ def _pareto(cells: Sequence[Cell]) -> list[ParetoPoint]:
                     x=x,
                     y=y,
                     on_frontier=not beaten,
-                    dominated_by=[Dominance(arm=o, support=0.97) for o in sorted(beaten)],
+                    dominated_by=[Dominance(arm=o, support=0.999) for o in sorted(beaten)],
+                    support_needed=0.99,
+                    note=None,
                 )
             )
     return points

@@ -108,3 +108,20 @@ def test_unrecorded_executor_tokens_are_said_not_priced(report: dict[str, object
     b_cells = [c for c in report["cells"] if c["arm"] == "B"]  # type: ignore[attr-defined]
     assert all(c["unmeasured_roles"] == ["executor"] for c in b_cells)
     assert any("not $0" in note for note in report["notes"])  # type: ignore[attr-defined]
+
+
+def test_the_t3_frontier_keeps_c_for_want_of_evidence_and_says_why(
+    report: dict[str, object],
+) -> None:
+    """Every arm passed 3 of 3 on T3: no pass rate is told apart from another's, so no arm is
+    dominated with the support a frontier claim needs, and the arm whose point is beaten says
+    so."""
+    points = {
+        p["arm"]: p
+        for p in report["pareto"]  # type: ignore[attr-defined]
+        if (p["task"], p["axes"]) == ("T3", "cost_success")
+    }
+    c = points["C"]
+    assert c["on_frontier"] and c["support_needed"] > 0.99
+    assert c["dominated_by"] and max(d["support"] for d in c["dominated_by"]) < 0.9
+    assert "stays on the frontier" in c["note"]

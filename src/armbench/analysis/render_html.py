@@ -79,7 +79,11 @@ def _view(report: Report, figures: Figures) -> View:
                 "(frontier, cheapest pick)",
             ),
             ("decisions", f"non-inferiority margin {report.margin:.0%} of pass rate"),
-            ("frontier", f"dominated with ≥ {report.dominance_support:.0%} bootstrap support"),
+            (
+                "frontier",
+                f"dominated with ≥ {report.dominance_support:.0%} bootstrap support, "
+                "Bonferroni over pairs of arms; pass rates drawn from Jeffreys posteriors",
+            ),
         ],
         statuses=statuses,
         infra=sorted(report.infra_classes.items(), key=lambda kv: (-kv[1], kv[0])),

@@ -253,6 +253,18 @@ def _comparisons(report: Report) -> list[str]:
     ]
 
 
+def _frontier_notes(report: Report) -> list[str]:
+    """Why each arm that needs it is on or off a frontier (ranked arms with nothing to say,
+    and arms not ranked for want of trials, are left out)."""
+    axes = {"cost_wall": "cost × wall", "cost_success": "cost × success"}
+    found = [
+        f"- {p.task}, {axes[p.axes]}: `{p.arm}` {p.note}"
+        for p in report.pareto
+        if p.note and p.dominated_by
+    ]
+    return found or ["No arm's point is beaten by another's on both axes in most resamples."]
+
+
 def render_markdown(report: Report) -> str:
     """The report as GitHub-flavoured Markdown."""
     lines = [f"## armbench report: {report.name}", ""]
@@ -268,5 +280,6 @@ def render_markdown(report: Report) -> str:
         lines += [f"- {n}" for n in report.notes] + [""]
     lines += ["### Cells", "", *_cells(report), ""]
     lines += ["### Decisions", "", *_decisions(report), ""]
+    lines += ["### Pareto frontiers", "", *_frontier_notes(report), ""]
     lines += ["### Significant comparisons", "", *_comparisons(report), ""]
     return "\n".join(lines)

@@ -137,14 +137,22 @@ class ParetoPoint(_Model):
     task: str
     axes: Literal["cost_wall", "cost_success"]
     """cost_wall: median cost and median wall of passing trials, lower is better on both.
-    cost_success: mean cost per judged attempt (lower is better) and pass rate (higher)."""
+    cost_success: mean cost per judged attempt (lower is better) and pass rate (higher); in the
+    resamples the pass rate is drawn from its Jeffreys posterior."""
     arm: str
     x: float
     y: float
     on_frontier: bool
-    """Not dominated by any arm with at least `Report.dominance_support` bootstrap support."""
+    """Not dominated by any arm with at least `support_needed` bootstrap support."""
     dominated_by: list[Dominance]
     """Every arm that dominates this one in at least half of the resamples."""
+    support_needed: float
+    """`Report.dominance_support` Bonferroni-corrected over the ordered pairs of arms ranked on
+    these axes, so that it holds for the whole frontier: 1 - (1 - 0.95) / (k(k - 1))."""
+    note: str | None
+    """Why the arm is where it is, when that needs saying: not ranked (too few trials), kept on
+    the frontier although another beats its point (too little support), or dominated (by
+    which arm, with what support)."""
 
 
 class NonInferiorityTest(_Model):
