@@ -164,3 +164,61 @@ def test_expected_cost_per_success_counts_failed_attempts() -> None:
     costs, passed = [1.0, 2.0, 3.0, 2.0], [True, False, True, False]
     assert expected_cost_per_success(costs, passed) == pytest.approx(4.0)
     assert expected_cost_per_success([1.0], [False]) is None
+
+
+def test_the_cloud_fraction_is_pooled_not_a_mean_of_ratios() -> None:
+    # 90 of 100 tokens, then 0 of 900: a mean of the two ratios says 45%; the tokens say 9%
+    found = stats.pooled_share([[(90, 100)], [(0, 900)]])
+    assert found is not None and found[0] == pytest.approx(0.09)
+    assert stats.pooled_share([[(0, 0)]]) is None
+    assert stats.pooled_share([[(1, 4), (2, 4)]]) == (pytest.approx(3 / 8), None)
+
+
+def test_the_pooled_share_interval_is_the_clustered_delta_method_on_the_logit() -> None:
+    clusters = [[(30, 100), (10, 50)], [(5, 80)], [(60, 90), (1, 10)], [(20, 200)]]
+    share, interval = stats.pooled_share(clusters) or (0.0, None)
+    assert interval is not None
+    parts = np.array([40.0, 5.0, 61.0, 20.0])
+    wholes = np.array([150.0, 80.0, 100.0, 200.0])
+    assert share == pytest.approx(parts.sum() / wholes.sum())
+
+    # the logit of the ratio, differentiated numerically in each cluster's part and whole
+    def logit_ratio(p: np.ndarray, w: np.ndarray) -> float:
+        r = p.sum() / w.sum()
+        return math.log(r / (1 - r))
+
+    step = 1e-6
+    gradient_p = [
+        (logit_ratio(parts + step * np.eye(4)[j], wholes) - logit_ratio(parts, wholes)) / step
+        for j in range(4)
+    ]
+    gradient_w = [
+        (logit_ratio(parts, wholes + step * np.eye(4)[j]) - logit_ratio(parts, wholes)) / step
+        for j in range(4)
+    ]
+    influence = np.array(gradient_p) * parts + np.array(gradient_w) * wholes
+    influence -= influence.mean()  # each cluster's contribution, centred
+    error = math.sqrt(4 / 3 * float(np.sum(influence**2)))
+    centre = logit_ratio(parts, wholes)
+    t = sps.t.ppf(0.975, 3)
+    expected = (
+        1 / (1 + math.exp(-(centre - t * error))),
+        1 / (1 + math.exp(-(centre + t * error))),
+    )
+    assert interval == pytest.approx(expected, rel=1e-4)
+
+
+def test_the_pooled_share_interval_covers_by_simulation() -> None:
+    """Five tasks whose shares differ moderately (Beta(2, 3)), four trials each."""
+    rng = np.random.default_rng(9)
+    sims, held = 1000, 0
+    for _ in range(sims):
+        clusters = []
+        for _task in range(5):
+            share = rng.beta(2, 3)
+            served = rng.integers(2_000, 20_000, 4)
+            clusters.append([(int(rng.binomial(w, share)), int(w)) for w in served])
+        found = stats.pooled_share(clusters)
+        assert found is not None and found[1] is not None
+        held += found[1][0] <= 0.4 <= found[1][1]
+    assert held / sims >= 0.95 - 2 * math.sqrt(0.05 * 0.95 / sims), held / sims

@@ -108,6 +108,7 @@ def _cell(rng: random.Random, arm: str, kind: str, cost: float, skill: float, ta
         delegation_tax_estimated=arm == "strong+cheap",
         cloud_fraction_calls=rng.uniform(0.05, 0.8) if kind == "routed" else None,
         cloud_fraction_tokens=rng.uniform(0.1, 0.9) if kind == "routed" else None,
+        cloud_fraction_tokens_ci=(0.05, 0.95) if kind == "routed" else None,
         unmeasured_roles=[],
         simulated=True,
     )
@@ -250,6 +251,8 @@ def sample_report(
                 delegation_tax_estimated=mine[0].delegation_tax_estimated,
                 cloud_fraction_calls=mine[0].cloud_fraction_calls,
                 cloud_fraction_tokens=mine[0].cloud_fraction_tokens,
+                cloud_fraction_tokens_ci=None,
+                cloud_fraction_clusters="tasks" if mine[0].cloud_fraction_tokens else None,
             )
         )
     statuses = {

@@ -56,8 +56,14 @@ def recorded_tax(kind: str, extra: dict[str, Any], card: RateCard) -> Tax | None
 @dataclass(frozen=True)
 class CloudFraction:
     calls: float | None
-    """None when the calls were never counted (see `counted_calls`)."""
+    """Share of the trial's answered calls that went to the cloud; None when the calls were
+    never counted (see `counted_calls`)."""
     tokens: float
+    """Share of the trial's served tokens (prompt and output) that the cloud model served."""
+    cloud_tokens: int = 0
+    served_tokens: int = 0
+    """The two counts `tokens` is the ratio of: pooled over trials, they give an arm's share
+    weighted by what each trial served (armbench.analysis.stats.pooled_share)."""
 
 
 def counted_calls(extra: dict[str, Any]) -> dict[str, int] | None:
@@ -85,6 +91,8 @@ def cloud_fraction(trial: TrialRecord) -> CloudFraction | None:
     return CloudFraction(
         calls=calls_fraction(by_route, counted_calls(trial.extra)),
         tokens=_served(cloud) / total if total else 0.0,
+        cloud_tokens=_served(cloud),
+        served_tokens=total,
     )
 
 

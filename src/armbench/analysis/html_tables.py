@@ -111,13 +111,14 @@ def _cell_row(cell: Cell, color: str | None) -> Row:
             detail="estimate" if cell.delegation_tax_estimated else None,
             detail_title="estimated, not measured" if cell.delegation_tax_estimated else None,
         )
-    if cell.cloud_fraction_calls is None:
+    if cell.cloud_fraction_tokens is None:
         cloud = _missing("not a routed arm" if cell.arm_kind != "routed" else None)
     else:
         cloud = _num(
-            cell.cloud_fraction_calls,
-            percent(cell.cloud_fraction_calls),
-            detail=f"{percent(cell.cloud_fraction_tokens)} of tokens",
+            cell.cloud_fraction_tokens,
+            percent(cell.cloud_fraction_tokens),
+            detail=f"{percent(cell.cloud_fraction_calls)} of calls",
+            title="share of served tokens the cloud model served, pooled over judged trials",
         )
     return Row(
         [
@@ -169,7 +170,11 @@ CELL_COLUMNS = [
     Column("median wall", "median over passing trials, with its exact 95% interval"),
     Column("median iters", "median iterations over passing trials"),
     Column("tax / trial", "delegation tax: orchestrated arms only"),
-    Column("cloud", "share of calls sent to the cloud model: routed arms only"),
+    Column(
+        "cloud",
+        "share of served tokens the cloud model served, pooled over judged trials (routed arms "
+        "only); below it, the mean share of calls",
+    ),
 ]
 
 
@@ -323,8 +328,12 @@ def arms_table(report: Report, colors: Mapping[str, str]) -> Table:
         *(Column(r, f"mean $ per judged attempt spent by the {r}") for r in roles),
         Column("total", "mean $ per judged attempt, all roles"),
         Column("tax / trial", "delegation tax: orchestrated arms only"),
-        Column("cloud calls", "share of calls sent to the cloud model: routed arms only"),
-        Column("cloud tokens", "share of tokens sent to the cloud model: routed arms only"),
+        Column("cloud calls", "mean share per trial of calls sent to the cloud model"),
+        Column(
+            "cloud tokens",
+            "the cloud fraction: share of served tokens the cloud model served, pooled over "
+            "judged trials, with a task-clustered 95% interval",
+        ),
     ]
     rows = []
     for a in report.arms:
@@ -353,7 +362,13 @@ def arms_table(report: Report, colors: Mapping[str, str]) -> Table:
                     _num(total, money(total)),
                     tax,
                     _num(a.cloud_fraction_calls, percent(a.cloud_fraction_calls)),
-                    _num(a.cloud_fraction_tokens, percent(a.cloud_fraction_tokens)),
+                    _num(
+                        a.cloud_fraction_tokens,
+                        percent(a.cloud_fraction_tokens),
+                        detail=rate_interval(a.cloud_fraction_tokens_ci)
+                        if a.cloud_fraction_tokens_ci
+                        else None,
+                    ),
                 ]
             )
         )

@@ -54,7 +54,8 @@ def print_report(report: Report, out: Console) -> None:
         caption="rate: passes / judged trials, Wilson 95% CI · ITT: passes / all trials · "
         "cost: median over passes, exact 95% CI (none below 6 passes; * leaves out a role whose "
         "tokens were never recorded) · E[$/pass]: every judged attempt's cost / passes, 95% CI "
-        "(mean cost's t over pass rate's Wilson, Bonferroni)",
+        "(mean cost's t over pass rate's Wilson, Bonferroni) · cloud: share of served tokens "
+        "the cloud model served, pooled over judged trials",
         caption_justify="left",
     )
     table.add_column("task", overflow="fold")
@@ -82,7 +83,7 @@ def print_report(report: Report, out: Console) -> None:
             _with_ci(money(c.expected_cost_per_success), c.expected_cost_per_success_ci)
             + ("*" if c.unmeasured_roles else ""),
             "" if c.delegation_tax_usd is None else money(c.delegation_tax_usd),
-            "" if c.cloud_fraction_calls is None else percent(c.cloud_fraction_calls),
+            "" if c.cloud_fraction_tokens is None else percent(c.cloud_fraction_tokens),
         )
     out.print(table)
     decisions = Table("task", "pick", "E[$/pass]", "why", box=box.SIMPLE_HEAD, pad_edge=False)
@@ -190,7 +191,8 @@ def print_spend(run: RunFacts, out: Console) -> None:
     table = _titled(
         "mean cost per judged trial by role (infra errors left out)",
         "tax: delegation tax, the orchestrator re-reading executor returns "
-        "(~: estimated); cloud: share of calls / of tokens served by the cloud model",
+        "(~: estimated); cloud: share of served tokens the cloud model served, pooled over "
+        "trials [95% CI, task-clustered] · share of calls, mean per trial",
     )
     table.add_column("arm", overflow="fold")
     table.add_column("kind", no_wrap=True)
@@ -205,7 +207,8 @@ def print_spend(run: RunFacts, out: Console) -> None:
         cloud = (
             NONE
             if s.cloud_fraction_tokens is None
-            else f"{percent(s.cloud_fraction_calls)} / {percent(s.cloud_fraction_tokens)}"
+            else _rate_ci(s.cloud_fraction_tokens, s.cloud_fraction_tokens_ci)
+            + f" · {percent(s.cloud_fraction_calls)}"
         )
         costs = s.mean_cost_by_role
         cells = [money(costs[r]) if r in costs else "" for r in roles]

@@ -62,6 +62,7 @@ def _cell(arm: str, task: str, trials: list[TrialFacts]) -> Cell:
     measured_tax = trials[0].arm_kind == "orchestrated" and bool(taxes)
     clouds = [t.cloud for t in judged if t.cloud is not None]
     calls = [c.calls for c in clouds if c.calls is not None]
+    cloud = stats.pooled_share([[(c.cloud_tokens, c.served_tokens)] for c in clouds])
     return Cell(
         arm=arm,
         arm_kind=trials[0].arm_kind,
@@ -103,7 +104,8 @@ def _cell(arm: str, task: str, trials: list[TrialFacts]) -> Cell:
         delegation_tax_usd=mean(x.usd for x in taxes) if measured_tax else None,
         delegation_tax_estimated=any(x.estimated for x in taxes),
         cloud_fraction_calls=mean(calls),
-        cloud_fraction_tokens=mean(c.tokens for c in clouds),
+        cloud_fraction_tokens=None if cloud is None else cloud[0],
+        cloud_fraction_tokens_ci=None if cloud is None else cloud[1],
         unmeasured_roles=sorted({r for t in trials for r in t.unmeasured_roles}),
         simulated=any(t.simulated for t in trials),
     )

@@ -81,8 +81,13 @@ class Cell(_Model):
     delegation_tax_usd: float | None
     delegation_tax_estimated: bool
     cloud_fraction_calls: float | None
-    """Mean per judged trial, routed arms only."""
+    """Routed arms: mean over judged trials of each trial's share of calls sent to the cloud."""
     cloud_fraction_tokens: float | None
+    """Routed arms: **the cloud fraction** — tokens the cloud model served (prompt and output)
+    over all tokens served, pooled over judged trials (each weighs what it served)."""
+    cloud_fraction_tokens_ci: Interval | None
+    """95% interval of `cloud_fraction_tokens`, trials as clusters (armbench.analysis.stats.
+    pooled_share: linearised ratio variance, logit scale, t on n - 1 df)."""
     unmeasured_roles: list[str]
     """Roles whose tokens were never recorded (imported data): their cost is unknown, and the
     cost columns of this cell leave it out."""
@@ -206,7 +211,15 @@ class ArmSpend(_Model):
     delegation_tax_usd: float | None
     delegation_tax_estimated: bool
     cloud_fraction_calls: float | None
+    """Mean over judged trials of each trial's share of calls sent to the cloud."""
     cloud_fraction_tokens: float | None
+    """Share of served tokens the cloud model served, pooled over the arm's judged trials."""
+    cloud_fraction_tokens_ci: Interval | None
+    """Cluster-robust 95% interval of `cloud_fraction_tokens` (armbench.analysis.stats.
+    pooled_share): tasks are the clusters (the trials of one task share its prompts), or
+    trials when the arm ran one task."""
+    cloud_fraction_clusters: Literal["tasks", "trials"] | None
+    """What the interval resampled; null for arms that are not routed."""
 
 
 class Report(_Model):

@@ -88,6 +88,37 @@ def median_intervals(columns: Mapping[str, Sequence[float]]) -> dict[str, Interv
     return {name: median_interval(values) for name, values in columns.items()}
 
 
+def pooled_share(
+    clusters: Sequence[Sequence[tuple[int, int]]], confidence: float = CONFIDENCE
+) -> tuple[float, Interval | None] | None:
+    """A share pooled over units — the sum of parts over the sum of wholes, each unit weighing
+    what it holds — with a cluster-robust interval: the ratio estimator's linearised variance
+    from the clusters' residuals P_j - R·W_j (units of one cluster, a task's trials, are not
+    independent), on the logit scale, with a t quantile on k - 1 degrees of freedom. Measured
+    by `benchmarks/share_coverage.py`: 94.8-96% when tasks' shares differ moderately, 89.5-94%
+    when they differ extremely (README, "Statistics"). None when nothing was held; no
+    interval below two clusters; [0, 1] when the share is 0 or 1."""
+    parts = np.array([sum(p for p, _ in c) for c in clusters], dtype=float)
+    wholes = np.array([sum(w for _, w in c) for c in clusters], dtype=float)
+    if wholes.sum() <= 0:
+        return None
+    share = float(parts.sum() / wholes.sum())
+    k = len(clusters)
+    if k < 2:
+        return share, None
+    if share in (0.0, 1.0):
+        return share, (0.0, 1.0)
+    residuals = parts - share * wholes
+    error = math.sqrt(k / (k - 1) * float(np.sum(residuals**2))) / float(wholes.sum())
+    half = float(stats.t.ppf(1 - (1 - confidence) / 2, k - 1)) * error / (share * (1 - share))
+    centre = math.log(share / (1 - share))
+    return share, (_expit(centre - half), _expit(centre + half))
+
+
+def _expit(x: float) -> float:
+    return 1 / (1 + math.exp(-x))
+
+
 @dataclass(frozen=True)
 class MannWhitney:
     u: float

@@ -8,7 +8,9 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
+from armbench.analysis import stats
 from armbench.analysis.contract import ContractEffect, classify_contract_effect
 from armbench.analysis.facts import RunFacts, TrialFacts
 from armbench.analysis.report_model import ArmSpend
@@ -81,11 +83,21 @@ def mean_cost_by_role(judged: list[TrialFacts]) -> dict[str, float]:
 def arm_spend(arm: str, trials: list[TrialFacts]) -> ArmSpend:
     """Where an arm's money went: mean dollars per judged trial by role (failed ones included;
     an infra error's cost says nothing about the arm and is often unknown), its delegation tax
-    where measured, and for routed arms the mean cloud fraction."""
+    where measured, and for routed arms the cloud fraction: the share of served tokens pooled
+    over its judged trials, with a task-clustered interval (trials when it ran one task)."""
     judged = [t for t in trials if t.judged]
     taxes = [t.tax for t in judged if t.tax is not None]
     measured_tax = trials[0].arm_kind == "orchestrated" and bool(taxes)
     clouds = [t.cloud for t in judged if t.cloud is not None]
+    by_task: dict[str, list[tuple[int, int]]] = {}
+    for t in judged:
+        if t.cloud is not None:
+            by_task.setdefault(t.task, []).append((t.cloud.cloud_tokens, t.cloud.served_tokens))
+    clusters = list(by_task.values())
+    clustered: Literal["tasks", "trials"] = "tasks" if len(clusters) > 1 else "trials"
+    if len(clusters) == 1:
+        clusters = [[unit] for unit in clusters[0]]
+    cloud = stats.pooled_share(clusters)
     return ArmSpend(
         arm=arm,
         arm_kind=trials[0].arm_kind,
@@ -94,7 +106,9 @@ def arm_spend(arm: str, trials: list[TrialFacts]) -> ArmSpend:
         delegation_tax_usd=mean([x.usd for x in taxes]) if measured_tax else None,
         delegation_tax_estimated=any(x.estimated for x in taxes),
         cloud_fraction_calls=mean([c.calls for c in clouds if c.calls is not None]),
-        cloud_fraction_tokens=mean([c.tokens for c in clouds]),
+        cloud_fraction_tokens=None if cloud is None else cloud[0],
+        cloud_fraction_tokens_ci=None if cloud is None else cloud[1],
+        cloud_fraction_clusters=None if cloud is None else clustered,
     )
 
 
