@@ -222,3 +222,22 @@ def test_the_pooled_share_interval_covers_by_simulation() -> None:
         assert found is not None and found[1] is not None
         held += found[1][0] <= 0.4 <= found[1][1]
     assert held / sims >= 0.95 - 2 * math.sqrt(0.05 * 0.95 / sims), held / sims
+
+
+def test_infra_rates_are_tested_by_permutation_as_fisher_would() -> None:
+    # two arms: the permutation distribution is Fisher's hypergeometric one; the chi-square
+    # ordering of tables agrees with Fisher's here, so p agrees within Monte Carlo error
+    p = stats.rates_differ([(0, 10), (5, 10)], np.random.default_rng(0), resamples=20_000)
+    assert p == pytest.approx(sps.fisher_exact([[0, 10], [5, 5]]).pvalue, abs=0.005)
+    assert stats.rates_differ([(0, 5), (0, 7)], np.random.default_rng(0)) is None
+    assert stats.rates_differ([(2, 5)], np.random.default_rng(0)) is None
+
+
+def test_infra_rate_test_keeps_its_level() -> None:
+    rng = np.random.default_rng(12)
+    sims, rejected = 400, 0
+    for _ in range(sims):
+        counts = [(int(rng.binomial(30, 0.1)), 30) for _arm in range(3)]
+        p = stats.rates_differ(counts, rng, resamples=500)
+        rejected += p is not None and p < 0.05
+    assert rejected / sims <= 0.05 + 2 * math.sqrt(0.05 * 0.95 / sims), rejected / sims

@@ -195,6 +195,23 @@ def test_cells_separate_infra_errors_and_count_failed_attempts(run_dir: Path) ->
     assert any("infra error" in note for note in report.notes)
 
 
+def test_spend_counts_infra_errors_beside_judged_trials_and_rates_are_tested(
+    run_dir: Path,
+) -> None:
+    report = build_report(run_dir)
+    run = load_run(run_dir)
+    orch = next(a for a in report.arms if a.arm == "orch")
+    trials = [t for t in run.trials if t.arm == "orch"]
+    assert orch.spent_usd == pytest.approx(sum(trial_cost(t, run.rate_card) for t in trials))
+    judged = [t for t in trials if t.status != "infra_error"]
+    assert orch.spent_judged_usd == pytest.approx(sum(trial_cost(t, run.rate_card) for t in judged))
+    assert orch.spent_usd > orch.spent_judged_usd  # the rate-limited trial's calls were paid
+    assert (orch.n_infra, orch.infra_rate) == (1, 1 / 8)
+    assert orch.infra_rate_ci[0] < 1 / 8 < orch.infra_rate_ci[1]
+    # one infra error in 24 trials, all in one arm of three: not evidence the arms differ
+    assert report.infra_rates_p is not None and report.infra_rates_p > 0.05
+
+
 def test_comparisons_are_holm_adjusted_per_family_and_paired_by_seed(run_dir: Path) -> None:
     report = build_report(run_dir)
     cost = [c for c in report.comparisons if c.metric == "cost_usd"]

@@ -243,6 +243,11 @@ def sample_report(
                 arm=arm,
                 arm_kind=kind,
                 trials=sum(c.n for c in mine),
+                spent_usd=sum((c.mean_cost_usd or 0.0) * c.n for c in mine),
+                spent_judged_usd=sum((c.mean_cost_usd or 0.0) * (c.n - c.n_infra) for c in mine),
+                n_infra=sum(c.n_infra for c in mine),
+                infra_rate=sum(c.n_infra for c in mine) / sum(c.n for c in mine),
+                infra_rate_ci=(0.0, 0.3),
                 mean_cost_by_role={
                     r: sum(c.mean_cost_by_role.get(r, 0.0) for c in mine) / len(mine)
                     for r in sorted(roles)
@@ -280,6 +285,7 @@ def sample_report(
         trials=sum(statuses.values()),
         statuses=statuses,
         infra_classes={"provider_overloaded": statuses["infra_error"]},
+        infra_rates_p=0.4,
         cells=cells,
         comparisons=comparisons,
         pareto=pareto,

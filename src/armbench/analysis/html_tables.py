@@ -325,6 +325,8 @@ def arms_table(report: Report, colors: Mapping[str, str]) -> Table:
         Column("arm"),
         Column("kind"),
         Column("trials"),
+        Column("spent", "every trial's calls, infra errors included; below: judged trials only"),
+        Column("infra", "share of the arm's trials that ended in an infra error, Wilson 95%"),
         *(Column(r, f"mean $ per judged attempt spent by the {r}") for r in roles),
         Column("total", "mean $ per judged attempt, all roles"),
         Column("tax / trial", "delegation tax: orchestrated arms only"),
@@ -353,6 +355,10 @@ def arms_table(report: Report, colors: Mapping[str, str]) -> Table:
                     _text(a.arm, swatch=colors.get(a.arm)),
                     _text(a.arm_kind),
                     _num(a.trials, str(a.trials)),
+                    _num(a.spent_usd, money(a.spent_usd), detail=money(a.spent_judged_usd)),
+                    _num(
+                        a.infra_rate, percent(a.infra_rate), detail=rate_interval(a.infra_rate_ci)
+                    ),
                     *(
                         _num(a.mean_cost_by_role[r], money(a.mean_cost_by_role[r]))
                         if r in a.mean_cost_by_role

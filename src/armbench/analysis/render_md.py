@@ -265,6 +265,30 @@ def _frontier_notes(report: Report) -> list[str]:
     return found or ["No arm's point is beaten by another's on both axes in most resamples."]
 
 
+def _infra(report: Report) -> list[str]:
+    rows = [
+        (
+            f"`{a.arm}`",
+            f"{a.n_infra}/{a.trials}",
+            f"{percent(a.infra_rate)} {rate_interval(a.infra_rate_ci)}",
+            money(a.spent_usd),
+            money(a.spent_judged_usd),
+        )
+        for a in report.arms
+    ]
+    header = ("arm", "infra errors", "rate [95%]", "spent", "spent, judged trials")
+    tested = (
+        []
+        if report.infra_rates_p is None
+        else [
+            "",
+            f"Do the arms' infra-error rates differ? p = {report.infra_rates_p:.3g} "
+            "(permutation test of the chi-square statistic).",
+        ]
+    )
+    return _table(header, rows, "lrrrr") + tested
+
+
 def render_markdown(report: Report) -> str:
     """The report as GitHub-flavoured Markdown."""
     lines = [f"## armbench report: {report.name}", ""]
@@ -281,5 +305,7 @@ def render_markdown(report: Report) -> str:
     lines += ["### Cells", "", *_cells(report), ""]
     lines += ["### Decisions", "", *_decisions(report), ""]
     lines += ["### Pareto frontiers", "", *_frontier_notes(report), ""]
+    if any(a.n_infra for a in report.arms):
+        lines += ["### Infra errors and spend", "", *_infra(report), ""]
     lines += ["### Significant comparisons", "", *_comparisons(report), ""]
     return "\n".join(lines)

@@ -103,6 +103,12 @@ def print_report(report: Report, out: Console) -> None:
             f"Cliff's δ={s.cliffs_delta:+.2f}",
             highlight=False,
         )
+    if any(a.n_infra for a in report.arms):
+        rates = ", ".join(
+            f"{a.arm} {percent(a.infra_rate)} {rate_interval(a.infra_rate_ci)}" for a in report.arms
+        )
+        tested = "" if report.infra_rates_p is None else f"; differ: p={report.infra_rates_p:.3g}"
+        out.print(f"infra-error rate per arm: {rates}{tested}", highlight=False)
     for note in report.notes:
         out.print(f"note: {note}", style="dim", highlight=False)
     out.print(f"costs priced with {report.rate_card_source}", style="dim", highlight=False)

@@ -311,12 +311,15 @@ def _notes(
             f"Tokens never recorded for: {listed}. Their cost is unknown, not $0; the cost "
             "columns of those arms leave it out."
         )
-    infra = sum(not t.judged for t in facts)
+    infra = [t for t in facts if not t.judged]
     if infra:
+        spent = sum(t.cost_usd for t in infra)
         notes.append(
-            f"{infra} infra error(s) are excluded from pass rates, medians and expected cost "
-            "(they measure the provider or harness, not the arm); `pass_rate_itt` counts them "
-            "as misses."
+            f"{len(infra)} infra error(s) are excluded from pass rates, medians and expected "
+            "cost (they measure the provider or harness, not the arm); `pass_rate_itt` counts "
+            f"them as misses. Their calls cost ${spent:.4f}, counted in each arm's `spent_usd` "
+            "beside `spent_judged_usd`; `infra_rate` per arm, and `infra_rates_p` tests "
+            "whether arms differ in it."
         )
     small = [c for c in cells if c.interval_note is not None and c.n_pass]
     if small:
@@ -368,6 +371,10 @@ def build_report(
     by_arm: dict[str, list[TrialFacts]] = {}
     for t in facts:
         by_arm.setdefault(t.arm, []).append(t)
+    spends = [arm_spend(arm, trials) for arm, trials in sorted(by_arm.items())]
+    infra_p = stats.rates_differ(
+        [(a.n_infra, a.trials) for a in spends], stats.rng_for("infra", seed=seed)
+    )
     return Report(
         run_id=manifest.run_id,
         name=manifest.name,
@@ -384,9 +391,10 @@ def build_report(
         trials=len(facts),
         statuses=dict(Counter(t.status for t in facts)),
         infra_classes=dict(Counter(str(t.infra_class) for t in facts if not t.judged)),
+        infra_rates_p=infra_p,
         cells=cells,
         comparisons=comparisons,
         pareto=pareto,
         decisions=decisions,
-        arms=[arm_spend(arm, trials) for arm, trials in sorted(by_arm.items())],
+        arms=spends,
     )

@@ -207,6 +207,17 @@ class ArmSpend(_Model):
     arm: str
     arm_kind: str
     trials: int
+    spent_usd: float
+    """What every trial of the arm cost, infra errors included (the calls they made before
+    failing were paid for). Imported infra-error trials may have no record of theirs."""
+    spent_judged_usd: float
+    """The same over judged trials only: what the arm's results cost."""
+    n_infra: int
+    infra_rate: float
+    """Infra errors over all of the arm's trials: rate limits grow with an arm's call count, so
+    an arm can fail more often for reasons that are not its answers'."""
+    infra_rate_ci: Interval
+    """Wilson 95% interval of `infra_rate`."""
     mean_cost_by_role: dict[str, float]
     delegation_tax_usd: float | None
     delegation_tax_estimated: bool
@@ -243,6 +254,10 @@ class Report(_Model):
     trials: int
     statuses: dict[str, int]
     infra_classes: dict[str, int]
+    infra_rates_p: float | None
+    """p of "every arm has the same infra-error rate" (permutation test of the arms × outcome
+    table's chi-square, armbench.analysis.stats.rates_differ); null with one arm or no infra
+    error."""
     cells: list[Cell]
     comparisons: list[Comparison]
     pareto: list[ParetoPoint]

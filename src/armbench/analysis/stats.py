@@ -119,6 +119,36 @@ def _expit(x: float) -> float:
     return 1 / (1 + math.exp(-x))
 
 
+def rates_differ(
+    counts: Sequence[tuple[int, int]], rng: np.random.Generator, resamples: int = 4000
+) -> float | None:
+    """p of "these groups share one rate", from (events, trials) per group: a permutation
+    test of the k × 2 table's chi-square statistic, the events reshuffled among all trials
+    with the margins fixed (Monte Carlo, seeded, p = (1 + as extreme) / (1 + resamples)),
+    exact in level at any size, where the chi-square approximation is not at the counts
+    infra errors come in. None with fewer than two groups or no event at all."""
+    events = np.array([e for e, _ in counts])
+    sizes = np.array([n for _, n in counts])
+    if len(counts) < 2 or events.sum() == 0 or events.sum() == sizes.sum():
+        return None
+
+    def chi_square(observed: NDArray[np.int64]) -> NDArray[np.float64]:
+        """Pearson's statistic of each row of `observed` (events per group)."""
+        rate = events.sum() / sizes.sum()
+        expected = sizes * rate
+        return np.asarray(
+            ((observed - expected) ** 2 / expected).sum(axis=-1)
+            + ((observed - expected) ** 2 / (sizes - expected)).sum(axis=-1),
+            dtype=float,
+        )
+
+    observed = chi_square(events)
+    # The events reshuffled among all trials, margins fixed: a multivariate hypergeometric draw.
+    drawn = rng.multivariate_hypergeometric(sizes, int(events.sum()), size=resamples)
+    extreme = int(np.sum(chi_square(drawn) >= observed - 1e-9))
+    return (1 + extreme) / (1 + resamples)
+
+
 @dataclass(frozen=True)
 class MannWhitney:
     u: float

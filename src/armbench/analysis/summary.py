@@ -98,10 +98,18 @@ def arm_spend(arm: str, trials: list[TrialFacts]) -> ArmSpend:
     if len(clusters) == 1:
         clusters = [[unit] for unit in clusters[0]]
     cloud = stats.pooled_share(clusters)
+    n_infra = len(trials) - len(judged)
+    infra_ci = stats.wilson(n_infra, len(trials))
+    assert infra_ci is not None  # an arm has trials
     return ArmSpend(
         arm=arm,
         arm_kind=trials[0].arm_kind,
         trials=len(trials),
+        spent_usd=sum(t.cost_usd for t in trials),
+        spent_judged_usd=sum(t.cost_usd for t in judged),
+        n_infra=n_infra,
+        infra_rate=n_infra / len(trials),
+        infra_rate_ci=infra_ci,
         mean_cost_by_role=mean_cost_by_role(judged),
         delegation_tax_usd=mean([x.usd for x in taxes]) if measured_tax else None,
         delegation_tax_estimated=any(x.estimated for x in taxes),
