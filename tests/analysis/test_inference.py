@@ -4,6 +4,7 @@ formula, binomial sums) and, for coverage and level, a simulation."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -15,7 +16,11 @@ from scipy import stats as sps
 
 from armbench.analysis import stats
 from armbench.analysis.noninferiority import non_inferiority, restricted_mle
-from armbench.analysis.ratio import expected_cost_interval, expected_cost_per_success
+from armbench.analysis.ratio import (
+    cost_per_success_test,
+    expected_cost_interval,
+    expected_cost_per_success,
+)
 
 
 def numerical_mle(x_a: int, n_a: int, x_b: int, n_b: int, d: float) -> tuple[float, float]:
@@ -240,4 +245,50 @@ def test_infra_rate_test_keeps_its_level() -> None:
         counts = [(int(rng.binomial(30, 0.1)), 30) for _arm in range(3)]
         p = stats.rates_differ(counts, rng, resamples=500)
         rejected += p is not None and p < 0.05
+    assert rejected / sims <= 0.05 + 2 * math.sqrt(0.05 * 0.95 / sims), rejected / sims
+
+
+def _permutation_p_by_hand(a: list[tuple[float, bool]], b: list[tuple[float, bool]]) -> float:
+    """Every split of the pooled trials, counted one by one."""
+
+    def shrunk(group: list[tuple[float, bool]]) -> float:
+        return sum(c for c, _ in group) / (sum(w for _, w in group) + 0.5)
+
+    pooled = a + b
+    observed = abs(shrunk(a) - shrunk(b))
+    splits = list(itertools.combinations(range(len(pooled)), len(a)))
+    extreme = 0
+    for chosen in splits:
+        first = [pooled[i] for i in chosen]
+        second = [pooled[i] for i in range(len(pooled)) if i not in chosen]
+        extreme += abs(shrunk(first) - shrunk(second)) >= observed - 1e-12
+    return extreme / len(splits)
+
+
+def test_the_cost_per_success_test_is_the_permutation_test_by_hand() -> None:
+    a = [(1.0, True), (1.2, True), (0.9, False), (1.1, True)]
+    b = [(3.0, True), (3.3, False), (2.9, True), (3.1, True), (2.5, False)]
+    found = cost_per_success_test(
+        [c for c, _ in a], [w for _, w in a], [c for c, _ in b], [w for _, w in b],
+        np.random.default_rng(0),
+    )  # fmt: skip
+    assert found.method == "exact permutation"
+    assert found.p == pytest.approx(_permutation_p_by_hand(a, b))
+    assert found.smallest_p == pytest.approx(1 / math.comb(9, 4))
+    # more trials: Monte Carlo, within its error of the same test
+    rng = np.random.default_rng(3)
+    costs_a, costs_b = rng.lognormal(0, 0.5, 12), rng.lognormal(0.4, 0.5, 12)
+    wins_a, wins_b = rng.random(12) < 0.8, rng.random(12) < 0.6
+    monte = cost_per_success_test(costs_a, wins_a, costs_b, wins_b, rng)
+    assert monte.method == "monte carlo permutation" and 0 < monte.p <= 1
+
+
+def test_the_cost_per_success_test_keeps_its_level() -> None:
+    rng = np.random.default_rng(13)
+    sims, rejected = 300, 0
+    for _ in range(sims):
+        costs = rng.lognormal(0, 0.8, 20)
+        wins = rng.random(20) < 0.6
+        found = cost_per_success_test(costs[:10], wins[:10], costs[10:], wins[10:], rng)
+        rejected += found.p < 0.05
     assert rejected / sims <= 0.05 + 2 * math.sqrt(0.05 * 0.95 / sims), rejected / sims

@@ -1,4 +1,4 @@
-"""Pareto frontiers (armbench.analysis.report._pareto): an arm leaves one only on evidence.
+"""Pareto frontiers (armbench.analysis.pareto): an arm leaves one only on evidence.
 
 Simulated: arms drawn from one population must all stay on the frontier in at least about 95%
 of runs (the old rule dropped at least one of four identical arms in 43-63% of them); an arm
@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from armbench.analysis.facts import TrialFacts
-from armbench.analysis.report import _cell, _pareto
+from armbench.analysis.pareto import pareto
+from armbench.analysis.report import _cell
 
 RESAMPLES = 1000
 
@@ -39,7 +40,7 @@ def _arm(arm: str, rng: np.random.Generator, n: int, rate: float, cost: float) -
 
 def _frontier(arms: dict[str, list[TrialFacts]], axes: str, seed: int) -> dict[str, bool]:
     cells = {arm: _cell(arm, "t", trials) for arm, trials in arms.items()}
-    points = _pareto("t", arms, cells, seed, RESAMPLES)
+    points = pareto("t", arms, cells, seed, RESAMPLES)
     return {p.arm: p.on_frontier for p in points if p.axes == axes}
 
 
@@ -64,6 +65,6 @@ def test_too_few_trials_judge_nothing_and_say_so() -> None:
     rng = np.random.default_rng(3)
     arms = {"good": _arm("good", rng, 30, 1.0, 1.0), "one": _arm("one", rng, 2, 0.0, 9.0)}
     cells = {arm: _cell(arm, "t", trials) for arm, trials in arms.items()}
-    points = {p.arm: p for p in _pareto("t", arms, cells, 0, RESAMPLES) if p.axes == "cost_success"}
+    points = {p.arm: p for p in pareto("t", arms, cells, 0, RESAMPLES) if p.axes == "cost_success"}
     assert points["one"].on_frontier and points["one"].note is not None
     assert "judged trials" in points["one"].note and points["good"].note is None

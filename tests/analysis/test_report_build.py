@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from armbench.analysis import stats
 from armbench.analysis.facts import load_facts, prompt_growth
 from armbench.analysis.records import load_run_records as load_run
 from armbench.analysis.report import build_report
@@ -229,6 +230,23 @@ def test_comparisons_are_holm_adjusted_per_family_and_paired_by_seed(run_dir: Pa
         c for c in report.comparisons if c.metric == "success" and (c.a, c.b) == ("routed", "solo")
     )
     assert success.paired is not None and success.paired.method == "mcnemar-exact"
+    # the paired p-values are Holm-adjusted within their family too
+    for metric in ("cost_usd", "attempt_cost", "success"):
+        family = [c.paired for c in report.comparisons if c.metric == metric and c.paired]
+        expected = stats.holm([t.p for t in family])
+        assert [t.p_holm for t in family] == expected
+    # per-attempt cost is compared over every judged trial, failed ones included
+    attempt = next(
+        c
+        for c in report.comparisons
+        if c.metric == "attempt_cost" and (c.a, c.b) == ("routed", "solo")
+    )
+    assert (attempt.n_a, attempt.n_b) == (8, 8)
+    # and expected cost per success has a test of its own, one Holm family per task
+    per_success = {(t.a, t.b): t for t in report.cost_per_success_tests}
+    assert set(per_success) == {("orch", "routed"), ("orch", "solo"), ("routed", "solo")}
+    assert all(t.method == "monte carlo permutation" for t in per_success.values())
+    assert per_success[("routed", "solo")].p_holm is not None
 
 
 def test_pareto_and_decision(run_dir: Path) -> None:

@@ -204,7 +204,9 @@ def _comparisons(rng: random.Random, cells: Sequence[Cell]) -> list[Comparison]:
                     p_holm=min(1.0, p * 6),
                     testable=True,
                     cliffs_delta=rng.uniform(-1, 1),
-                    paired=PairedTest(n_pairs=3, p=None if i == 1 else 0.25, method="wilcoxon")
+                    paired=PairedTest(
+                        n_pairs=3, p=None if i == 1 else 0.25, method="wilcoxon", p_holm=None
+                    )
                     if metric == "cost_usd"
                     else None,
                 )
@@ -288,6 +290,7 @@ def sample_report(
         infra_rates_p=0.4,
         cells=cells,
         comparisons=comparisons,
+        cost_per_success_tests=[],
         pareto=pareto,
         decisions=decisions,
         arms=spend,
@@ -541,7 +544,7 @@ def test_markdown_summary(report: Report) -> None:
         assert f"| {d.task} | **`{d.arm}`** |" in md
     significant = render_md.significant(report.comparisons)
     assert significant
-    assert f"{len(significant)} of {len(report.comparisons)} comparisons" in md
+    assert f"{len(significant)} of {len(report.comparisons)} tested comparisons" in md
     assert "<svg" not in md
 
 

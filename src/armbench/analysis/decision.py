@@ -29,15 +29,13 @@ from armbench.analysis.facts import TrialFacts
 from armbench.analysis.noninferiority import non_inferiority
 from armbench.analysis.report_model import Cell, Decision, NonInferiorityTest
 
-SIGNIFICANCE = 0.05
-
 
 def _tests(best: Cell, others: Sequence[Cell], margin: float) -> list[NonInferiorityTest]:
     found = []
     for cell in others:
         judged = cell.n - cell.n_infra
         result = non_inferiority(
-            cell.n_pass, judged, best.n_pass, best.n - best.n_infra, margin, 1 - SIGNIFICANCE
+            cell.n_pass, judged, best.n_pass, best.n - best.n_infra, margin, 1 - stats.SIGNIFICANCE
         )
         found.append(
             NonInferiorityTest(
@@ -51,7 +49,7 @@ def _tests(best: Cell, others: Sequence[Cell], margin: float) -> list[NonInferio
         )
     adjusted = stats.holm([t.p for t in found])
     return [
-        t.model_copy(update={"p_holm": p, "non_inferior": p is not None and p < SIGNIFICANCE})
+        t.model_copy(update={"p_holm": p, "non_inferior": p is not None and p < stats.SIGNIFICANCE})
         for t, p in zip(found, adjusted, strict=True)
     ]
 

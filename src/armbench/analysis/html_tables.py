@@ -13,7 +13,6 @@ from armbench.analysis.html_view import Column, ComparisonGroup, Row, Table, Val
 from armbench.analysis.render_md import (
     NO_INTERVAL,
     NONE,
-    SIGNIFICANCE,
     count,
     metric_value,
     money,
@@ -26,12 +25,14 @@ from armbench.analysis.render_md import (
     seconds,
 )
 from armbench.analysis.report_model import Cell, Comparison, Report
+from armbench.analysis.stats import SIGNIFICANCE
 from armbench.core import ROLES
 
-METRIC_ORDER = ("success", "cost_usd", "wall_s", "iterations")
+METRIC_ORDER = ("success", "attempt_cost", "cost_usd", "wall_s", "iterations")
 METRIC_LABELS = {
     "success": "success",
-    "cost_usd": "cost",
+    "attempt_cost": "cost per attempt",
+    "cost_usd": "cost of passes",
     "wall_s": "wall time",
     "iterations": "iterations",
 }

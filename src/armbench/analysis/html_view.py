@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from armbench.analysis.figures import Chart
-from armbench.analysis.render_md import SIGNIFICANCE, SIMULATED_BANNER
+from armbench.analysis.render_md import SIMULATED_BANNER
 from armbench.analysis.report_model import Report
+from armbench.analysis.stats import SIGNIFICANCE
 
 
 @dataclass(frozen=True)

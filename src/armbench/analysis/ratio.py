@@ -14,9 +14,11 @@ lower bound is 0; upper = None), but its lower bound still holds and is given.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from scipy import stats
@@ -56,3 +58,77 @@ def expected_cost_interval(
     low = max(0.0, mean - spread) / float(rate.high)
     high = (mean + spread) / float(rate.low) if rate.low > 0 else None
     return RatioInterval(low, high, METHOD)
+
+
+EXACT_SPLITS = 5000
+"""Up to this many ways to split the pooled trials, the permutation test enumerates them all."""
+PERMUTATIONS = 4000
+MAX_PERMUTED = 400
+"""Above this many trials in all, the normal approximation replaces permutations."""
+
+
+@dataclass(frozen=True)
+class RatioTest:
+    p: float
+    method: Literal["exact permutation", "monte carlo permutation", "normal approximation"]
+    smallest_p: float
+    """The smallest p these sizes could give (a test only where it is below the level)."""
+
+
+def _shrunk(cost: np.ndarray, wins: np.ndarray) -> np.ndarray:
+    """Expected cost per success with half a pass added: finite without a pass, and the
+    statistic of the test below (any statistic gives a test of the right level)."""
+    return np.asarray(cost.sum(axis=-1) / (wins.sum(axis=-1) + 0.5), dtype=float)
+
+
+def cost_per_success_test(
+    costs_a: Sequence[float],
+    passed_a: Sequence[bool],
+    costs_b: Sequence[float],
+    passed_b: Sequence[bool],
+    rng: np.random.Generator,
+) -> RatioTest:
+    """Two-sided test of "the two arms' attempts are exchangeable" against a difference in
+    expected cost per success: a permutation test of |cost/(passes + ½)| differences, the
+    judged trials (each its cost and verdict) reassigned between the arms. Exact by
+    enumeration up to `EXACT_SPLITS` splits, Monte Carlo (p = (1 + as extreme) / (1 +
+    `PERMUTATIONS`)) up to `MAX_PERMUTED` trials; above that, the difference of the two
+    ratio estimators over its delta-method standard error, as a normal deviate."""
+    cost = np.concatenate([np.asarray(costs_a, float), np.asarray(costs_b, float)])
+    wins = np.concatenate([np.asarray(passed_a, float), np.asarray(passed_b, float)])
+    k, n = len(costs_a), len(cost)
+    if k == 0 or k == n:
+        raise ValueError("a cost-per-success test needs trials in both arms")
+    splits = math.comb(n, k)
+    smallest = (2 if 2 * k == n else 1) / splits
+    observed = abs(float(_shrunk(cost[:k], wins[:k]) - _shrunk(cost[k:], wins[k:])))
+    if splits <= EXACT_SPLITS:
+        chosen = np.array(list(itertools.combinations(range(n), k)))
+        rest = np.array([np.setdiff1d(np.arange(n), row) for row in chosen])
+        spread = np.abs(_shrunk(cost[chosen], wins[chosen]) - _shrunk(cost[rest], wins[rest]))
+        return RatioTest(float(np.mean(spread >= observed - 1e-12)), "exact permutation", smallest)
+    if n <= MAX_PERMUTED:
+        order = rng.permuted(np.tile(np.arange(n), (PERMUTATIONS, 1)), axis=1)
+        first, second = order[:, :k], order[:, k:]
+        spread = np.abs(_shrunk(cost[first], wins[first]) - _shrunk(cost[second], wins[second]))
+        extreme = int(np.sum(spread >= observed - 1e-12))
+        floor = max(smallest, 1 / (1 + PERMUTATIONS))
+        return RatioTest((1 + extreme) / (1 + PERMUTATIONS), "monte carlo permutation", floor)
+    return RatioTest(
+        _normal_ratio_p(cost[:k], wins[:k], cost[k:], wins[k:]), "normal approximation", 0.0
+    )
+
+
+def _normal_ratio_p(
+    cost_a: np.ndarray, win_a: np.ndarray, cost_b: np.ndarray, win_b: np.ndarray
+) -> float:
+    def estimate(cost: np.ndarray, win: np.ndarray) -> tuple[float, float]:
+        n, rate = len(cost), max(float(win.mean()), 0.5 / len(cost))
+        ratio = float(cost.sum()) / max(float(win.sum()), 0.5)
+        residual = cost - ratio * win
+        return ratio, float(residual.var(ddof=1)) / (n * rate**2)
+
+    (ra, va), (rb, vb) = estimate(cost_a, win_a), estimate(cost_b, win_b)
+    if va + vb <= 0:
+        return 1.0 if ra == rb else 0.0
+    return float(2 * stats.norm.sf(abs(ra - rb) / math.sqrt(va + vb)))

@@ -12,12 +12,10 @@ import math
 from collections.abc import Iterable, Sequence
 
 from armbench.analysis.report_model import Cell, Comparison, Report
+from armbench.analysis.stats import SIGNIFICANCE
 
 NONE = "—"
 """How a missing number is shown: never as 0, never as a blank that reads like one."""
-SIGNIFICANCE = 0.05
-"""p_holm below this makes a comparison "significant" in the summaries (1 - the reports'
-confidence)."""
 SIMULATED_BANNER = "SIMULATED — these numbers do not measure real models"
 
 
@@ -84,7 +82,7 @@ def seconds(x: float | None) -> str:
 
 def metric_value(metric: str, x: float | None) -> str:
     """A comparison's median in its metric's unit."""
-    if metric == "cost_usd":
+    if metric in ("cost_usd", "attempt_cost"):
         return money(x)
     if metric == "wall_s":
         return seconds(x)
@@ -228,11 +226,20 @@ def _decisions(report: Report) -> list[str]:
 
 def _comparisons(report: Report) -> list[str]:
     found = significant(report.comparisons)
+    per_success = _cost_per_success(report)
+    tested = sum(c.testable for c in report.comparisons)
+    described = len(report.comparisons) - tested
+    small = (
+        f" {described} more are described, not tested: their sizes cannot reach p < "
+        f"{SIGNIFICANCE} whatever the data."
+        if described
+        else ""
+    )
     if not found:
-        tested = len(report.comparisons)
         return [
             f"No comparison is significant after Holm's adjustment (p_holm < {SIGNIFICANCE}; "
-            f"{tested} tested)."
+            f"{tested} tested).{small}",
+            *per_success,
         ]
     rows = [
         (
@@ -247,10 +254,30 @@ def _comparisons(report: Report) -> list[str]:
     ]
     header = ("task", "metric", "arms", "medians", "p_holm", "Cliff's δ")
     return [
-        f"{len(found)} of {len(report.comparisons)} comparisons have p_holm < {SIGNIFICANCE}:",
+        f"{len(found)} of {tested} tested comparisons have p_holm < {SIGNIFICANCE}:{small}",
         "",
         *_table(header, rows, "lllrrr"),
+        *per_success,
     ]
+
+
+def _cost_per_success(report: Report) -> list[str]:
+    """The significant cost-per-success tests, one line each."""
+    found = [
+        t for t in report.cost_per_success_tests if t.p_holm is not None and t.p_holm < SIGNIFICANCE
+    ]
+    lines = [
+        "",
+        f"Expected cost per success: {len(found)} of "
+        f"{sum(t.testable for t in report.cost_per_success_tests)} tested pairs differ "
+        f"(permutation test, Holm per task)" + (":" if found else "."),
+    ]
+    lines += [
+        f"- {t.task}: `{t.a}` {money(t.expected_cost_per_success_a)} vs `{t.b}` "
+        f"{money(t.expected_cost_per_success_b)}, p_holm {pvalue(t.p_holm)}"
+        for t in found
+    ]
+    return lines
 
 
 def _frontier_notes(report: Report) -> list[str]:

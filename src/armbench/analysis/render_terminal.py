@@ -22,6 +22,7 @@ from armbench.analysis.render_md import (
     significant,
 )
 from armbench.analysis.report_model import Interval, Report
+from armbench.analysis.stats import SIGNIFICANCE
 from armbench.analysis.summary import agent_accounts, contract_table, spend_by_arm, summarize
 from armbench.core import ROLES
 from armbench.tasks import Pack
@@ -91,10 +92,11 @@ def print_report(report: Report, out: Console) -> None:
         decisions.add_row(d.task, d.arm or NONE, money(d.expected_cost_per_success), d.reason)
     out.print(decisions)
     found = significant(report.comparisons)
+    tested = sum(c.testable for c in report.comparisons)
     out.print(
-        f"{len(report.comparisons)} comparisons (Mann-Whitney, Holm-adjusted per task and "
-        f"metric); {len(found)} significant at {1 - report.confidence:.2f}"
-        + (":" if found else "."),
+        f"{tested} comparisons tested (Mann-Whitney, Holm-adjusted per task and metric; "
+        f"{len(report.comparisons) - tested} too small to test); {len(found)} significant at "
+        f"{SIGNIFICANCE}" + (":" if found else "."),
         highlight=False,
     )
     for s in found:
@@ -103,12 +105,22 @@ def print_report(report: Report, out: Console) -> None:
             f"Cliff's δ={s.cliffs_delta:+.2f}",
             highlight=False,
         )
+    differ = [
+        t for t in report.cost_per_success_tests if t.p_holm is not None and t.p_holm < SIGNIFICANCE
+    ]
+    for t in differ:
+        out.print(
+            f"  {t.task} cost per success: {t.a} {money(t.expected_cost_per_success_a)} vs "
+            f"{t.b} {money(t.expected_cost_per_success_b)}  p_holm={t.p_holm:.3g}",
+            highlight=False,
+        )
     if any(a.n_infra for a in report.arms):
         rates = ", ".join(
             f"{a.arm} {percent(a.infra_rate)} {rate_interval(a.infra_rate_ci)}" for a in report.arms
         )
-        tested = "" if report.infra_rates_p is None else f"; differ: p={report.infra_rates_p:.3g}"
-        out.print(f"infra-error rate per arm: {rates}{tested}", highlight=False)
+        p = report.infra_rates_p
+        differ_line = "" if p is None else f"; do they differ? p={p:.3g}"
+        out.print(f"infra-error rate per arm: {rates}{differ_line}", highlight=False)
     for note in report.notes:
         out.print(f"note: {note}", style="dim", highlight=False)
     out.print(f"costs priced with {report.rate_card_source}", style="dim", highlight=False)

@@ -98,14 +98,38 @@ class PairedTest(_Model):
     n_pairs: int
     p: float | None
     method: Literal["wilcoxon", "mcnemar-exact"]
+    p_holm: float | None
+    """Holm-adjusted over the paired tests of the same task and metric."""
+
+
+class CostPerSuccessTest(_Model):
+    """Arm `a` against arm `b` on one task: does what one success costs differ? Over every
+    judged trial of each, failed attempts included (armbench.analysis.ratio)."""
+
+    task: str
+    a: str
+    b: str
+    n_a: int
+    n_b: int
+    expected_cost_per_success_a: float | None
+    expected_cost_per_success_b: float | None
+    p: float
+    """Two-sided permutation p (exact or Monte Carlo), or a normal approximation above 400
+    trials: see `method`."""
+    method: Literal["exact permutation", "monte carlo permutation", "normal approximation"]
+    p_holm: float | None
+    """Holm-adjusted over this task's cost-per-success tests; null when not `testable`."""
+    testable: bool
+    """False when no data of these sizes could give p below 0.05."""
 
 
 class Comparison(_Model):
     """Arm `a` against arm `b` on one task and metric: cost_usd, wall_s and iterations over
-    passing trials; success (1/0) over judged trials."""
+    passing trials (as published analyses compare them); attempt_cost, the cost of every
+    judged trial, failed ones included; success (1/0) over judged trials."""
 
     task: str
-    metric: Literal["cost_usd", "wall_s", "iterations", "success"]
+    metric: Literal["cost_usd", "wall_s", "iterations", "attempt_cost", "success"]
     a: str
     b: str
     n_a: int
@@ -260,6 +284,7 @@ class Report(_Model):
     error."""
     cells: list[Cell]
     comparisons: list[Comparison]
+    cost_per_success_tests: list[CostPerSuccessTest]
     pareto: list[ParetoPoint]
     decisions: list[Decision]
     arms: list[ArmSpend]

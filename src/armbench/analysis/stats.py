@@ -31,7 +31,10 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
-CONFIDENCE = 0.95
+SIGNIFICANCE = 0.05
+"""The level of every test: a p (Holm-adjusted where it says so) below it is significant; a
+comparison that cannot reach it is not a test."""
+CONFIDENCE = 1 - SIGNIFICANCE
 BOOTSTRAP_RESAMPLES = 2000
 """Resamples of the bootstraps that remain (Pareto dominance support)."""
 MIN_N_FOR_INTERVAL = 6
