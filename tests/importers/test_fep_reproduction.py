@@ -125,3 +125,11 @@ def test_the_t3_frontier_keeps_c_for_want_of_evidence_and_says_why(
     assert c["on_frontier"] and c["support_needed"] > 0.99
     assert c["dominated_by"] and max(d["support"] for d in c["dominated_by"]) < 0.9
     assert "stays on the frontier" in c["note"]
+
+
+def test_the_import_says_what_stopping_at_three_passes_does_to_pass_rates(
+    report: dict[str, object],
+) -> None:
+    (note,) = [n for n in report["notes"] if "sampled until it passed 3 times" in n]  # type: ignore[attr-defined]
+    # B on T1 passed 3 of 4: 75% as a fixed-n rate, (3 - 1)/(4 - 1) unbiased under the rule
+    assert "B T1: 3/4 = 75% → 67%" in note

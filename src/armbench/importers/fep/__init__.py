@@ -165,6 +165,7 @@ def notes(form: Literal["jsonl", "csv"], rows: list[FepRow]) -> list[str]:
             "unknown, not $0: those trials have no executor ledger rows and list the role in "
             "extra.unmeasured_roles."
         )
+    said += _stopping_rule(rows)
     if form == "csv":
         said.append(
             "Read from trials.csv, which names models only by family (ids taken as the jsonl "
@@ -173,6 +174,32 @@ def notes(form: Literal["jsonl", "csv"], rows: list[FepRow]) -> list[str]:
             "its real cause."
         )
     return said
+
+
+def _stopping_rule(rows: list[FepRow]) -> list[str]:
+    """What sampling each cell until its r-th success does to its pass rate, when the data
+    shows that rule: every cell has the same number of passes, its last trial among them."""
+    cells: dict[tuple[str, str], list[FepRow]] = {}
+    for row in rows:
+        if row.infra_class is None:
+            cells.setdefault((row.arm, row.task), []).append(row)
+    passes = {sum(r.success for r in c) for c in cells.values()}
+    stopped = all(max(c, key=lambda r: r.trial).success for c in cells.values())
+    if len(passes) != 1 or not stopped or (r := passes.pop()) < 2:
+        return []
+    biased = sorted(
+        f"{arm} {task}: {r}/{len(c)} = {r / len(c):.0%} → {(r - 1) / (len(c) - 1):.0%}"
+        for (arm, task), c in cells.items()
+        if len(c) > r
+    )
+    return [
+        f"Each cell was sampled until it passed {r} times (every cell has {r} passes, the last "
+        f"judged trial among them). Under that rule the number of trials, not of passes, is "
+        f"the random quantity, and passes/trials overstates the pass rate; the unbiased "
+        f"estimate is ({r} - 1)/(trials - 1) (Haldane). Where they differ: "
+        + ("; ".join(biased) if biased else "nowhere (every cell passed all its trials)")
+        + ". The report's pass rates and intervals assume a fixed number of trials."
+    ]
 
 
 def load(paths: Sequence[Path]) -> ImportedRun:
