@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import statistics
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -145,3 +146,20 @@ def test_rng_for_depends_on_names_not_call_order() -> None:
     # could not fail)
     assert stats.rng_for("x", "z").integers(0, 1_000_000) != first
     assert stats.rng_for("x", "y", seed=1).integers(0, 1_000_000) != first
+
+
+def test_paired_signed_rank_with_ties_is_scipys_permutation_test() -> None:
+    from scipy import stats as sps
+
+    rng = np.random.default_rng(0)
+    checked = 0
+    for _ in range(15):
+        n = int(rng.integers(2, 10))
+        a, b = rng.integers(0, 4, n).astype(float), rng.integers(0, 4, n).astype(float)
+        if not (a - b).any():
+            continue
+        method = sps.PermutationMethod(n_resamples=2**10)  # ≥ 2⁹: every sign assignment
+        expected = sps.wilcoxon(a - b, zero_method="wilcox", method=method).pvalue
+        assert stats.paired_numeric(a.tolist(), b.tolist()).p == pytest.approx(expected)
+        checked += 1
+    assert checked >= 12

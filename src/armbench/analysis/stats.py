@@ -21,6 +21,7 @@ armbench.analysis.noninferiority.
 
 from __future__ import annotations
 
+import functools
 import math
 import zlib
 from collections.abc import Mapping, Sequence
@@ -79,11 +80,16 @@ def median_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> 
     n = len(values)
     if too_few_for_interval(n) is not None:
         return None
-    k = 1  # the largest k whose interval still covers with at least `confidence`
-    while 1 - 2 * stats.binom.cdf(k, n, 0.5) >= confidence:
-        k += 1
+    k = _order_statistic(n, confidence)
     ordered = sorted(values)
     return float(ordered[k - 1]), float(ordered[n - k])
+
+
+@functools.lru_cache(maxsize=4096)
+def _order_statistic(n: int, confidence: float) -> int:
+    """The largest k with 1 - 2·P(B ≤ k - 1) ≥ `confidence`, B ~ Binomial(n, ½)."""
+    coverage = 1 - 2 * stats.binom.cdf(np.arange(n), n, 0.5)  # coverage[k - 1] for each k
+    return int(np.flatnonzero(coverage >= confidence)[-1]) + 1
 
 
 def median_intervals(columns: Mapping[str, Sequence[float]]) -> dict[str, Interval | None]:
@@ -258,8 +264,29 @@ def paired_numeric(a: Sequence[float], b: Sequence[float]) -> Paired:
     diffs = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
     if not np.any(diffs):
         return Paired(len(diffs), None, "wilcoxon")
+    nonzero = diffs[diffs != 0]
+    tied = len(np.unique(np.abs(nonzero))) < len(nonzero)
+    if (tied or len(nonzero) < len(diffs)) and len(nonzero) <= SIGN_FLIPS_MAX_N:
+        return Paired(len(diffs), _sign_flip_p(nonzero), "wilcoxon")
     result = stats.wilcoxon(diffs, alternative="two-sided", zero_method="wilcox")
     return Paired(len(diffs), float(result.pvalue), "wilcoxon")
+
+
+SIGN_FLIPS_MAX_N = 13
+"""Up to this many non-zero differences with ties or zeros, the signed-rank test enumerates
+every sign assignment (2¹³ = 8,192), as scipy would by a permutation test a thousand times
+slower; above it, and without ties, scipy's exact or asymptotic test."""
+
+
+def _sign_flip_p(nonzero: NDArray[np.float64]) -> float:
+    """Exact two-sided p of the signed-rank statistic (midranks of |d|, zeros dropped) over
+    every assignment of signs: P(|R+ - E| ≥ observed), E = half the rank sum."""
+    ranks = stats.rankdata(np.abs(nonzero))
+    signs = (np.arange(2 ** len(ranks))[:, None] >> np.arange(len(ranks))) & 1
+    sums = signs @ ranks
+    centre = ranks.sum() / 2
+    observed = abs(float(ranks[nonzero > 0].sum()) - centre)
+    return float(np.mean(np.abs(sums - centre) >= observed - 1e-9))
 
 
 def paired_binary(a: Sequence[bool], b: Sequence[bool]) -> Paired:
