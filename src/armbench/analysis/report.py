@@ -1,7 +1,9 @@
 """Building a report from a run directory: cells, comparisons, Pareto frontiers, decisions.
 
-Everything is computed from the ledger (armbench.analysis.facts) and a rate card; the
-statistics are in armbench.analysis.stats and the schema in armbench.analysis.report_model.
+Everything is computed from the ledger (armbench.analysis.facts) and a rate card. This module
+makes the cells and puts the report together; each conclusion has a module of its own
+(`comparisons`, `pareto`, `decision`), and the statistics theirs (`stats`, `ratio`,
+`noninferiority`). The schema is armbench.analysis.report_model.
 """
 
 from __future__ import annotations
