@@ -507,6 +507,21 @@ def test_html_missing_intervals_say_why(report: Report, page: str) -> None:
     assert f'title="{note}"' in page.replace("&lt;", "<")
 
 
+def test_html_gives_the_lower_bound_of_a_cost_per_success_with_no_pass(report: Report) -> None:
+    from armbench.analysis.html_tables import cells_table
+
+    none_passed = report.cells[0].model_copy(
+        update={
+            "n_pass": 0,
+            "expected_cost_per_success": None,
+            "expected_cost_per_success_ci": (0.5, None),
+        }
+    )
+    table = cells_table(report.model_copy(update={"cells": [none_passed]}), {})
+    details = [v.detail for row in table.rows for v in row.values]
+    assert "≥ $0.500" in details
+
+
 def test_html_escapes_names(report: Report) -> None:
     hostile = sample_report(tasks=['<img src=x onerror="alert(1)">'], n_arms=2)
     page = render_html.render_html(hostile)

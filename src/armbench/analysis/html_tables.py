@@ -88,20 +88,22 @@ def _cell_row(cell: Cell, color: str | None) -> Row:
 
     ecps = cell.expected_cost_per_success
     ecps_ci = cell.expected_cost_per_success_ci
-    if ecps is None:
+    if ecps is None and ecps_ci is not None:
+        expected = _num(
+            None,
+            NONE,
+            detail=f"≥ {money(ecps_ci[0])}",
+            detail_title="nothing passed: no estimate, but a success costs at least this (95%)",
+        )
+    elif ecps is None:
         expected = _missing("nothing passed: a success has no finite expected cost")
     else:
-        unbounded = ecps_ci is not None and ecps_ci[1] is None
         expected = _num(
             ecps,
             money(ecps) + star,
             title=unmeasured,
             detail=money_interval(ecps_ci) if ecps_ci is not None else NO_INTERVAL,
-            detail_title=(
-                "upper end unbounded: too many resamples had no pass"
-                if unbounded
-                else (note if ecps_ci is None else None)
-            ),
+            detail_title=note if ecps_ci is None else None,
         )
     if cell.delegation_tax_usd is None:
         tax = _missing("not an orchestrated arm" if cell.arm_kind != "orchestrated" else None)

@@ -103,7 +103,7 @@ NO_INTERVAL = f"[{NONE}]"
 
 
 def money_interval(ci: Sequence[float | None] | None) -> str:
-    """A dollar interval; an upper end of None is unbounded (too many resamples had no pass)."""
+    """A dollar interval; an upper end of None is unbounded (no pass: only a lower bound)."""
     if ci is None:
         return NO_INTERVAL
     low, high = ci[0], ci[1]
