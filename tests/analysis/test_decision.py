@@ -89,3 +89,21 @@ def test_no_pass_and_no_judged_trial_pick_nothing_and_say_why() -> None:
     assert _decide(a=_trials("a", 0, 4, 1.0)).reason == "no arm passed this task"
     infra = [TrialFacts("x", "a", "solo", "t", 1, 1, "infra_error", "rate_limit", 1.0, 0, False)]
     assert _decide(a=infra).reason == "every trial of this task was an infra error"
+
+
+def test_grouping_needs_every_task_to_carry_the_field_and_names_what_they_have() -> None:
+    import pytest
+
+    from armbench.analysis.grouping import GroupingError, group_cells, task_groups
+
+    config = {"tasks": {"a": {"category": "X"}, "b": {"category": "Y", "size": "s"}}}
+    assert task_groups(config, "category", {"a", "b"}) == {"a": "X", "b": "Y"}
+    with pytest.raises(GroupingError, match="fields the tasks have: category, size"):
+        task_groups(config, "size", {"a", "b"})
+    with pytest.raises(GroupingError, match="no task metadata"):
+        task_groups({"tasks": ["a", "b"]}, "category", {"a", "b"})
+    trials = [t.__class__(**{**t.__dict__, "task": "a"}) for t in _trials("r", 2, 3, 1.0)]
+    trials += [t.__class__(**{**t.__dict__, "task": "b"}) for t in _trials("r", 3, 3, 1.0)]
+    (x, y) = group_cells("category", {"a": "X", "b": "Y"}, trials)
+    assert (x.group, x.n_pass, x.n_judged, x.tasks) == ("X", 2, 3, 1)
+    assert y.pass_rate == 1.0 and y.pass_rate_ci is not None  # all agree: Wilson's interval

@@ -469,3 +469,43 @@ def test_published_hce_imports_every_judged_row(tmp_path: Path) -> None:
     for verb in (["show"], ["export", "--format", "csv"]):
         result = runner.invoke(app, [verb[0], str(run.directory.path), *verb[1:]])
         assert result.exit_code == 0, result.output
+
+
+# The study's own table for run 07 (results/runs/07-v3-devstral-all-routes/decision_matrix.md
+# and aggregate.json at commit 68dec0b, default pricing openai-gpt5.5): per category and route,
+# its functional pass rate over 10 rows and its median cost per task. In categories A and B
+# every row has an executed verdict, so armbench's grouped report must give the same numbers.
+PUBLISHED_BY_CATEGORY = {
+    ("A", "R1"): (10, 0.0119),
+    ("A", "R2"): (9, 0.0),
+    ("A", "R3"): (10, 0.0380),
+    ("A", "R4"): (10, 0.0659),
+    ("A", "R5"): (4, 0.2488),
+    ("B", "R1"): (3, 0.1058),
+    ("B", "R2"): (0, 0.0),
+    ("B", "R3"): (3, 0.1369),
+    ("B", "R4"): (3, 0.2025),
+    ("B", "R5"): (0, 0.3902),
+}
+
+
+def test_published_hce_grouped_by_category_reproduces_the_studys_table(tmp_path: Path) -> None:
+    folder = _published(PUBLISHED_HCE)
+    run = load_run(_import("hce", folder / "raw.jsonl", out=tmp_path))
+    out = tmp_path / "report.json"
+    path = str(run.directory.path)
+    result = runner.invoke(app, ["report", path, "--group-by", "category", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    groups = {(g["group"], g["arm"]): g for g in report["groups"]}
+    for key, (passes, median_cost) in PUBLISHED_BY_CATEGORY.items():
+        assert (groups[key]["n_judged"], groups[key]["n_pass"]) == (10, passes), key
+        assert round(groups[key]["median_cost_usd"], 4) == median_cost, key
+    # the 85 rows without an executed verdict are in no cell, and their spend is shown apart:
+    # with the 165 judged rows' it is the study's whole spend (its total, $39.34)
+    unjudged = report["unjudged"]
+    judged_spend = sum(a["spent_usd"] for a in report["arms"])
+    assert unjudged["rows"] == 85 and set(unjudged["by_group"]) == {"C", "D"}
+    assert round(judged_spend + unjudged["cost_usd"], 1) == 39.3
+    refused = runner.invoke(app, ["report", path, "--group-by", "language"])
+    assert refused.exit_code == 2 and "fields the tasks have: category" in refused.output

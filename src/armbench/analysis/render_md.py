@@ -316,6 +316,54 @@ def _infra(report: Report) -> list[str]:
     return _table(header, rows, "lrrrr") + tested
 
 
+def _groups(report: Report) -> list[str]:
+    rows = [
+        (
+            g.group,
+            f"`{g.arm}`",
+            str(g.tasks),
+            f"{g.n_pass}/{g.n_judged}",
+            f"{percent(g.pass_rate)} {rate_interval(g.pass_rate_ci)}",
+            money(g.median_cost_usd),
+            money(g.spent_usd),
+        )
+        for g in report.groups
+    ]
+    header = (
+        str(report.group_by),
+        "arm",
+        "tasks",
+        "passes",
+        "pass rate [95%]",
+        "median cost",
+        "spent",
+    )
+    return [
+        *_table(header, rows, "llrrrrr"),
+        "",
+        "Pass rates are pooled over the group's judged trials, with tasks as clusters; median "
+        "cost is over every judged trial, failed ones included.",
+    ]
+
+
+def _unjudged(unjudged: dict[str, object]) -> list[str]:
+    cost = unjudged.get("cost_usd")
+    spent = money(cost) if isinstance(cost, (int, float)) else NONE
+    lines = [
+        f"{unjudged.get('rows')} row(s) had no executed verdict and are in no cell above; "
+        f"they cost {spent}."
+    ]
+    for key, title in (("by_arm", "arm"), ("by_group", "group")):
+        part = unjudged.get(key)
+        if isinstance(part, dict) and part:
+            listed = ", ".join(
+                f"`{name}` {v['rows']} ({NONE if v['cost_usd'] is None else money(v['cost_usd'])})"
+                for name, v in part.items()
+            )
+            lines.append(f"By {title}: {listed}.")
+    return lines
+
+
 def render_markdown(report: Report) -> str:
     """The report as GitHub-flavoured Markdown."""
     lines = [f"## armbench report: {report.name}", ""]
@@ -334,5 +382,9 @@ def render_markdown(report: Report) -> str:
     lines += ["### Pareto frontiers", "", *_frontier_notes(report), ""]
     if any(a.n_infra for a in report.arms):
         lines += ["### Infra errors and spend", "", *_infra(report), ""]
+    if report.groups:
+        lines += [f"### By {report.group_by}", "", *_groups(report), ""]
+    if report.unjudged:
+        lines += ["### Rows the import could not judge", "", *_unjudged(report.unjudged), ""]
     lines += ["### Significant comparisons", "", *_comparisons(report), ""]
     return "\n".join(lines)

@@ -121,6 +121,32 @@ def print_report(report: Report, out: Console) -> None:
         p = report.infra_rates_p
         differ_line = "" if p is None else f"; do they differ? p={p:.3g}"
         out.print(f"infra-error rate per arm: {rates}{differ_line}", highlight=False)
+    if report.groups:
+        grouped = _titled(
+            f"by {report.group_by}: pass rate pooled over the group's tasks, 95% CI with tasks as "
+            "clusters · median cost over every judged trial",
+        )
+        for column in (str(report.group_by), "arm", "tasks", "passes", "rate", "median $", "spent"):
+            grouped.add_column(column, justify="left" if column in ("arm",) else "right")
+        for g in report.groups:
+            grouped.add_row(
+                g.group,
+                g.arm,
+                str(g.tasks),
+                f"{g.n_pass}/{g.n_judged}",
+                _rate_ci(g.pass_rate, g.pass_rate_ci),
+                money(g.median_cost_usd),
+                money(g.spent_usd),
+            )
+        out.print(grouped)
+    if report.unjudged:
+        unjudged_cost = report.unjudged.get("cost_usd")
+        spent = money(unjudged_cost) if isinstance(unjudged_cost, (int, float)) else NONE
+        out.print(
+            f"{report.unjudged.get('rows')} imported row(s) had no executed verdict and are in "
+            f"no cell; they cost {spent}",
+            highlight=False,
+        )
     for note in report.notes:
         out.print(f"note: {note}", style="dim", highlight=False)
     out.print(f"costs priced with {report.rate_card_source}", style="dim", highlight=False)

@@ -16,6 +16,7 @@ from armbench.analysis.comparisons import NUMERIC_METRICS, cost_per_success_test
 from armbench.analysis.comparisons import comparisons as compare
 from armbench.analysis.decision import decide
 from armbench.analysis.facts import RunFacts, TrialFacts, load_run_facts
+from armbench.analysis.grouping import group_cells, task_groups, unjudged_spend
 from armbench.analysis.noninferiority import DEFAULT_MARGIN
 from armbench.analysis.pareto import DOMINANCE_SUPPORT
 from armbench.analysis.pareto import pareto as frontier
@@ -24,6 +25,7 @@ from armbench.analysis.report_model import (
     Comparison,
     CostPerSuccessTest,
     Decision,
+    GroupCell,
     MedianIntervals,
     Medians,
     ParetoPoint,
@@ -150,9 +152,12 @@ def build_report(
     rate_card: Path | None = None,
     seed: int = 0,
     margin: float = DEFAULT_MARGIN,
+    group_by: str | None = None,
 ) -> Report:
     """The report of the run in `path`, priced with its own rate card or with `rate_card` for
-    the models that card names; decisions at the non-inferiority `margin` (in pass rate)."""
+    the models that card names; decisions at the non-inferiority `margin` (in pass rate);
+    with `group_by`, arms over groups of tasks sharing that metadata field (GroupingError when
+    a task lacks it)."""
     run = load_run_facts(path, rate_card=rate_card)
     manifest, card, facts = run.manifest, run.rate_card, run.trials
     by_cell: dict[tuple[str, str], list[TrialFacts]] = {}
@@ -178,6 +183,10 @@ def build_report(
     infra_p = stats.rates_differ(
         [(a.n_infra, a.trials) for a in spends], stats.rng_for("infra", seed=seed)
     )
+    groups: list[GroupCell] = []
+    if group_by is not None:
+        by_task = task_groups(manifest.config, group_by, {t.task for t in facts})
+        groups = group_cells(group_by, by_task, facts)
     return Report(
         run_id=manifest.run_id,
         name=manifest.name,
@@ -201,4 +210,7 @@ def build_report(
         pareto=pareto,
         decisions=decisions,
         arms=spends,
+        group_by=group_by,
+        groups=groups,
+        unjudged=unjudged_spend(manifest.imported, group_by),
     )

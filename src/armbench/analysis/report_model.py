@@ -227,6 +227,27 @@ class Decision(_Model):
     reason: str
 
 
+class GroupCell(_Model):
+    """One arm over the tasks of one group (`report --group-by FIELD`)."""
+
+    group_by: str
+    group: str
+    """The tasks' value of `group_by`."""
+    arm: str
+    tasks: int
+    n: int
+    n_judged: int
+    n_pass: int
+    pass_rate: float | None
+    """Passes over judged trials, pooled over the group's tasks."""
+    pass_rate_ci: Interval | None
+    """95%, tasks as clusters (armbench.analysis.grouping); Wilson's when every trial agreed."""
+    median_cost_usd: float | None
+    """Over every judged trial of the group, failed ones included."""
+    spent_usd: float
+    """Every trial of the group, infra errors included."""
+
+
 class ArmSpend(_Model):
     arm: str
     arm_kind: str
@@ -288,3 +309,9 @@ class Report(_Model):
     pareto: list[ParetoPoint]
     decisions: list[Decision]
     arms: list[ArmSpend]
+    group_by: str | None = None
+    """The task field of `groups`, when the report was asked to group (`--group-by`)."""
+    groups: list[GroupCell] = []
+    unjudged: dict[str, object] | None = None
+    """Imported rows the import could not judge (no executed verdict): how many, and what
+    they cost where the source says, by arm — money spent, kept out of every cell."""

@@ -102,6 +102,16 @@ def report(
             "chosen over the best only if shown to pass at most 10 points less).",
         ),
     ] = 0.10,
+    group_by: Annotated[
+        str | None,
+        typer.Option(
+            "--group-by",
+            metavar="FIELD",
+            help="Also compare arms over groups of tasks sharing this metadata field (e.g. "
+            "`category` in an imported routing study): pooled pass rates with task-clustered "
+            "intervals, median cost, spend.",
+        ),
+    ] = None,
 ) -> None:
     """Statistics of a run: per arm × task, pass rates with Wilson intervals, success-only
     medians with exact order-statistic intervals, expected cost per success with
@@ -120,7 +130,9 @@ def report(
     from armbench.store import RunDirectoryError, write_atomic
 
     try:
-        result = build_report(run_dir, rate_card=rate_card, seed=seed, margin=margin)
+        result = build_report(
+            run_dir, rate_card=rate_card, seed=seed, margin=margin, group_by=group_by
+        )
     except (RunDirectoryError, UnknownPriceError, ValueError) as exc:
         fail(str(exc))
     outputs: list[tuple[Path, str]] = []

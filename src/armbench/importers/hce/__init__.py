@@ -157,17 +157,22 @@ def load(path: Path) -> ImportedRun:
     trials: list[TrialRecord] = []
     priced: set[Model] = set()
     skipped: list[dict[str, Any]] = []
+    unjudged_calls: list[tuple[dict[str, Any], TrialRecord]] = []
     for row in rows:
         if row.functional_pass is None and row.error is None:
-            skipped.append(
-                {
-                    "source": row.at,
-                    "task": row.task,
-                    "route": row.route,
-                    "llm_judged": bool(row.judged),
-                    "reason": "no functional verdict (quality.functional_pass is null)",
-                }
-            )
+            # Not judged, but paid for: its calls are priced with the run's card below.
+            record, used = build_trial(row, 0, models)
+            priced |= used
+            entry = {
+                "source": row.at,
+                "task": row.task,
+                "route": row.route,
+                "category": row.category,
+                "llm_judged": bool(row.judged),
+                "reason": "no functional verdict (quality.functional_pass is null)",
+            }
+            skipped.append(entry)
+            unjudged_calls.append((entry, record))
             continue
         trial, used = build_trial(row, replicates.next(row.route, row.task), models)
         trials.append(trial)
@@ -175,6 +180,8 @@ def load(path: Path) -> ImportedRun:
     starts = [r.started_at for r in rows if r.started_at]
     at = datetime.fromtimestamp(min(starts), UTC) if starts else datetime.now(UTC)
     card, provenance = build_card(priced, table, pricing, at)
+    for entry, record in unjudged_calls:
+        entry["cost_usd"] = sum(card.cost(f"{c.provider}/{c.model}", c.usage) for c in record.calls)
     hosts = sorted({r.host for r in rows if r.host})
     return ImportedRun(
         importer="hce",
