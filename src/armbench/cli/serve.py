@@ -126,6 +126,7 @@ def gateway(
     """
     import dataclasses
     import json
+    import signal
     import threading
 
     from armbench.core import process_environ
@@ -169,14 +170,18 @@ def gateway(
             "another --port (0 picks a free one)"
         )
     key = server.issue("gateway", "solo", target)
+    # Ctrl-C or SIGTERM only sets a flag: an interrupt raised wherever the main thread happens
+    # to be (printing the ready lines, say) could skip the orderly stop below.
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
     server.start()
-    out.print(f"base_url {server.sdk_base_url(api)}\nkey {key}", highlight=False)
-    out.file.flush()  # whoever started it reads these two lines before anything else comes
-    err.print(f"gateway → {upstream}; calls to {ledger} — Ctrl-C to stop", highlight=False)
     try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
+        out.print(f"base_url {server.sdk_base_url(api)}\nkey {key}", highlight=False)
+        out.file.flush()  # whoever started it reads these two lines before anything else comes
+        err.print(f"gateway → {upstream}; calls to {ledger} — Ctrl-C to stop", highlight=False)
+        while not stopping.wait(0.2):
+            pass
     finally:
         server.stop()
         sink.close()
