@@ -27,7 +27,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP) browser sandbox
-	$(BIN)/pytest -n 2 --dist loadscope --no-loadscope-reorder
+	$(BIN)/pytest -n 3 --dist loadscope --no-loadscope-reorder
 
 # The HTML report's browser test drives the system's Chromium (playwright never downloads one).
 # Install Debian's when it is missing and we can (root with apt-get); otherwise say why that
