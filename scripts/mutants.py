@@ -353,10 +353,26 @@ def test_files(tree: Path, mutant: Mutant) -> list[str]:
     return found
 
 
+EVERY = ("-m", "heavy or not heavy")
+"""Every test of the named files, `heavy` ones too (`make test` leaves those out)."""
+
+
 def pytest(tree: Path, tests: list[str]) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(tree / "src"), "PYTHONDONTWRITEBYTECODE": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-n", "2", *tests],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-x",
+            "-p",
+            "no:cacheprovider",
+            "-n",
+            "2",
+            *EVERY,
+            *tests,
+        ],
         cwd=tree,
         env=env,
         capture_output=True,

@@ -255,6 +255,7 @@ def _kill_at_a_moment(
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_sigkill_at_20_random_moments_then_resume_loses_doubles_and_leaves_nothing(
     tmp_path: Path,
 ) -> None:

@@ -28,7 +28,7 @@ from armbench.pricing import RateCard, trial_cost
 from armbench.runner import create_run, execute, preflight
 from armbench.runner.backends import backend_kind, open_backend
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "src" / "armbench" / "examples"
 CARD = RateCard.load(EXAMPLES / "demo-prices.toml")
