@@ -107,3 +107,10 @@ def test_grouping_needs_every_task_to_carry_the_field_and_names_what_they_have()
     (x, y) = group_cells("category", {"a": "X", "b": "Y"}, trials)
     assert (x.group, x.n_pass, x.n_judged, x.tasks) == ("X", 2, 3, 1)
     assert y.pass_rate == 1.0 and y.pass_rate_ci is not None  # all agree: Wilson's interval
+
+
+def test_a_free_arm_shown_non_inferior_is_the_cheapest_not_the_dearest() -> None:
+    # A local model costs $0 per success: zero is a cost, the cheapest there is.
+    decision = _decide(best=_trials("best", 60, 60, 1.0), free=_trials("free", 60, 60, 0.0))
+    assert decision.candidates == ["best", "free"]
+    assert decision.arm == "free" and decision.expected_cost_per_success == 0.0

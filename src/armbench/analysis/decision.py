@@ -75,6 +75,12 @@ def _cheapest_support(
     return float(np.mean(resampled[pick] < others))
 
 
+def _cost(cell: Cell) -> float:
+    """Expected cost per success, infinite where nothing passed (a free arm costs 0, not
+    nothing: it must rank first, not last)."""
+    return np.inf if cell.expected_cost_per_success is None else cell.expected_cost_per_success
+
+
 def _no_pick(task: str, reason: str, best: Cell | None, margin: float) -> Decision:
     return Decision(
         task=task,
@@ -109,7 +115,7 @@ def decide(
         key=lambda c: (
             c.pass_rate or 0.0,
             c.n - c.n_infra,
-            -(c.expected_cost_per_success or np.inf),
+            -_cost(c),
             c.arm,
         ),
     )
@@ -119,14 +125,12 @@ def decide(
     shown = {t.arm for t in tests if t.non_inferior}
     candidates = [c for c in rated if c.arm == best.arm or c.arm in shown]
     complete = [c for c in candidates if not c.unmeasured_roles] or candidates
-    pick = min(complete, key=lambda c: (c.expected_cost_per_success or np.inf, c.arm))
+    pick = min(complete, key=lambda c: (_cost(c), c.arm))
     assert pick.expected_cost_per_success is not None
     incomplete = sorted(
         c.arm
         for c in candidates
-        if c.unmeasured_roles
-        and c.arm != pick.arm
-        and (c.expected_cost_per_success or np.inf) < pick.expected_cost_per_success
+        if c.unmeasured_roles and c.arm != pick.arm and _cost(c) < pick.expected_cost_per_success
     )
     names = sorted(c.arm for c in candidates)
     support = _cheapest_support(pick.arm, names, trials, seed)
