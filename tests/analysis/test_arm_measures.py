@@ -136,9 +136,7 @@ def test_cloud_fraction_counts_answered_routed_calls_only() -> None:
 
 def test_cloud_fraction_of_all_cloud_and_of_no_tokens() -> None:
     calls = (row(1, "solo", "cloud", Usage()), row(2, "solo", "cloud", Usage()))
-    assert cloud_fraction(trial("t", arm_kind="routed", calls=calls)) == CloudFraction(
-        1.0, 0.0, 0, 0
-    )
+    assert cloud_fraction(trial("t", arm_kind="routed", calls=calls)) == CloudFraction(1.0, 0, 0)
 
 
 def test_cloud_fraction_is_none_for_other_arms_and_unanswered_routed_trials() -> None:

@@ -58,12 +58,16 @@ class CloudFraction:
     calls: float | None
     """Share of the trial's answered calls that went to the cloud; None when the calls were
     never counted (see `counted_calls`)."""
-    tokens: float
-    """Share of the trial's served tokens (prompt and output) that the cloud model served."""
-    cloud_tokens: int = 0
-    served_tokens: int = 0
-    """The two counts `tokens` is the ratio of: pooled over trials, they give an arm's share
-    weighted by what each trial served (armbench.analysis.stats.pooled_share)."""
+    cloud_tokens: int
+    """Tokens (prompt and output) the cloud model served."""
+    served_tokens: int
+    """Tokens both models served: pooled over trials with `cloud_tokens`, they give an arm's
+    share weighted by what each trial served (armbench.analysis.stats.pooled_share)."""
+
+    @property
+    def tokens(self) -> float:
+        """Share of the trial's served tokens that the cloud model served (0 when none)."""
+        return self.cloud_tokens / self.served_tokens if self.served_tokens else 0.0
 
 
 def counted_calls(extra: dict[str, Any]) -> dict[str, int] | None:
@@ -86,13 +90,11 @@ def cloud_fraction(trial: TrialRecord) -> CloudFraction | None:
     if trial.arm_kind != "routed" or not routed:
         return None
     cloud = [c for c in routed if c.route == "cloud"]
-    total = _served(routed)
     by_route = {"cloud": len(cloud), "local": len(routed) - len(cloud)}
     return CloudFraction(
         calls=calls_fraction(by_route, counted_calls(trial.extra)),
-        tokens=_served(cloud) / total if total else 0.0,
         cloud_tokens=_served(cloud),
-        served_tokens=total,
+        served_tokens=_served(routed),
     )
 
 

@@ -31,26 +31,24 @@ from armbench.analysis.report_model import Cell, Decision, NonInferiorityTest
 
 
 def _tests(best: Cell, others: Sequence[Cell], margin: float) -> list[NonInferiorityTest]:
-    found = []
-    for cell in others:
-        judged = cell.n - cell.n_infra
-        result = non_inferiority(
-            cell.n_pass, judged, best.n_pass, best.n - best.n_infra, margin, 1 - stats.SIGNIFICANCE
-        )
-        found.append(
-            NonInferiorityTest(
-                arm=cell.arm,
-                difference=result.difference,
-                lower_bound=result.lower_bound,
-                p=result.p,
-                p_holm=1.0,
-                non_inferior=False,
-            )
-        )
-    adjusted = stats.holm([t.p for t in found])
+    judged = best.n - best.n_infra
+    confidence = 1 - stats.SIGNIFICANCE
+    results = [
+        non_inferiority(c.n_pass, c.n - c.n_infra, best.n_pass, judged, margin, confidence)
+        for c in others
+    ]
+    adjusted = stats.holm([r.p for r in results])
     return [
-        t.model_copy(update={"p_holm": p, "non_inferior": p is not None and p < stats.SIGNIFICANCE})
-        for t, p in zip(found, adjusted, strict=True)
+        NonInferiorityTest(
+            arm=cell.arm,
+            difference=r.difference,
+            lower_bound=r.lower_bound,
+            p=r.p,
+            p_holm=p,
+            non_inferior=p < stats.SIGNIFICANCE,
+        )
+        for cell, r, p in zip(others, results, adjusted, strict=True)
+        if p is not None  # every p is given, so Holm gives every one back
     ]
 
 

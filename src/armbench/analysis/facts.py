@@ -125,8 +125,7 @@ def load_facts(directory: RunDirectory, card: RateCard) -> list[TrialFacts]:
         tokens = sum(v[1] for v in by_route.values())
         calls = calls_fraction({r: v[0] for r, v in by_route.items()}, counted[trial_id])
         cloud_tokens = by_route.get("cloud", [0, 0])[1]
-        share = cloud_tokens / tokens if tokens else 0.0
-        trial.cloud = CloudFraction(calls, share, cloud_tokens, tokens)
+        trial.cloud = CloudFraction(calls, cloud_tokens, tokens)
     return list(facts.values())
 
 

@@ -23,7 +23,8 @@ from typing import Literal
 import numpy as np
 from scipy import stats
 
-CONFIDENCE = 0.95
+from armbench.analysis import stats as analysis_stats
+
 METHOD = "mean cost t / pass-rate Wilson, each at 97.5% (Bonferroni)"
 
 
@@ -42,7 +43,7 @@ def expected_cost_per_success(costs: Sequence[float], passed: Sequence[bool]) ->
 
 
 def expected_cost_interval(
-    costs: Sequence[float], passed: Sequence[bool], confidence: float = CONFIDENCE
+    costs: Sequence[float], passed: Sequence[bool], confidence: float = analysis_stats.CONFIDENCE
 ) -> RatioInterval | None:
     """The interval of expected cost per success (module docstring); None below two trials."""
     n = len(costs)
@@ -53,10 +54,10 @@ def expected_cost_interval(
     mean = float(cost.mean())
     quantile = float(stats.t.ppf(1 - (1 - each) / 2, n - 1))
     spread = quantile * float(cost.std(ddof=1)) / math.sqrt(n)
-    passes = int(sum(passed))
-    rate = stats.binomtest(passes, n).proportion_ci(confidence_level=each, method="wilson")
-    low = max(0.0, mean - spread) / float(rate.high)
-    high = (mean + spread) / float(rate.low) if rate.low > 0 else None
+    rate = analysis_stats.wilson(int(sum(passed)), n, each)
+    assert rate is not None  # n ≥ 2
+    low = max(0.0, mean - spread) / rate[1]
+    high = (mean + spread) / rate[0] if rate[0] > 0 else None
     return RatioInterval(low, high, METHOD)
 
 
@@ -75,10 +76,15 @@ class RatioTest:
     """The smallest p these sizes could give (a test only where it is below the level)."""
 
 
-def _shrunk(cost: np.ndarray, wins: np.ndarray) -> np.ndarray:
-    """Expected cost per success with half a pass added: finite without a pass, and the
-    statistic of the test below (any statistic gives a test of the right level)."""
-    return np.asarray(cost.sum(axis=-1) / (wins.sum(axis=-1) + 0.5), dtype=float)
+def _statistic(
+    cost: np.ndarray, wins: np.ndarray, first: np.ndarray, total: tuple[float, float]
+) -> np.ndarray:
+    """|cost/(passes + ½)| of the trials in `first` (indices, one split per row) minus the
+    same of the rest, found from the totals: expected cost per success with half a pass added
+    is finite without a pass, and any statistic gives a test of the right level."""
+    cost_a, wins_a = cost[first].sum(axis=-1), wins[first].sum(axis=-1)
+    cost_b, wins_b = total[0] - cost_a, total[1] - wins_a
+    return np.asarray(np.abs(cost_a / (wins_a + 0.5) - cost_b / (wins_b + 0.5)), dtype=float)
 
 
 def cost_per_success_test(
@@ -99,19 +105,17 @@ def cost_per_success_test(
     k, n = len(costs_a), len(cost)
     if k == 0 or k == n:
         raise ValueError("a cost-per-success test needs trials in both arms")
+    total = (float(cost.sum()), float(wins.sum()))
     splits = math.comb(n, k)
     smallest = (2 if 2 * k == n else 1) / splits
-    observed = abs(float(_shrunk(cost[:k], wins[:k]) - _shrunk(cost[k:], wins[k:])))
+    observed = float(_statistic(cost, wins, np.arange(k), total))
     if splits <= EXACT_SPLITS:
         chosen = np.array(list(itertools.combinations(range(n), k)))
-        rest = np.array([np.setdiff1d(np.arange(n), row) for row in chosen])
-        spread = np.abs(_shrunk(cost[chosen], wins[chosen]) - _shrunk(cost[rest], wins[rest]))
+        spread = _statistic(cost, wins, chosen, total)
         return RatioTest(float(np.mean(spread >= observed - 1e-12)), "exact permutation", smallest)
     if n <= MAX_PERMUTED:
-        order = rng.permuted(np.tile(np.arange(n), (PERMUTATIONS, 1)), axis=1)
-        first, second = order[:, :k], order[:, k:]
-        spread = np.abs(_shrunk(cost[first], wins[first]) - _shrunk(cost[second], wins[second]))
-        extreme = int(np.sum(spread >= observed - 1e-12))
+        first = rng.permuted(np.tile(np.arange(n), (PERMUTATIONS, 1)), axis=1)[:, :k]
+        extreme = int(np.sum(_statistic(cost, wins, first, total) >= observed - 1e-12))
         floor = max(smallest, 1 / (1 + PERMUTATIONS))
         return RatioTest((1 + extreme) / (1 + PERMUTATIONS), "monte carlo permutation", floor)
     return RatioTest(
