@@ -3,33 +3,16 @@ shown non-inferior to it, on trials made here with known pass counts and costs."
 
 from __future__ import annotations
 
+from facts_helpers import trial_facts
+
 from armbench.analysis.decision import decide
 from armbench.analysis.facts import TrialFacts
 from armbench.analysis.noninferiority import non_inferiority
 from armbench.analysis.report import _cell
-from armbench.core import Usage
 
 
 def _trials(arm: str, passes: int, n: int, cost: float, **extra: object) -> list[TrialFacts]:
-    return [
-        TrialFacts(
-            trial_id=f"{arm}.{i}",
-            arm=arm,
-            arm_kind="solo",
-            task="t",
-            replicate=i + 1,
-            seed=i,
-            status="pass" if i < passes else "fail",
-            infra_class=None,
-            wall_s=1.0,
-            iterations=1,
-            simulated=False,
-            tokens=Usage(input=1),
-            cost_by_role={"solo": cost * (1 + 0.01 * i)},
-            **extra,  # type: ignore[arg-type]
-        )
-        for i in range(n)
-    ]
+    return [trial_facts(arm, i, i < passes, cost * (1 + 0.01 * i), **extra) for i in range(n)]
 
 
 def _decide(margin: float = 0.10, **arms: list[TrialFacts]):  # type: ignore[no-untyped-def]
@@ -89,24 +72,6 @@ def test_no_pass_and_no_judged_trial_pick_nothing_and_say_why() -> None:
     assert _decide(a=_trials("a", 0, 4, 1.0)).reason == "no arm passed this task"
     infra = [TrialFacts("x", "a", "solo", "t", 1, 1, "infra_error", "rate_limit", 1.0, 0, False)]
     assert _decide(a=infra).reason == "every trial of this task was an infra error"
-
-
-def test_grouping_needs_every_task_to_carry_the_field_and_names_what_they_have() -> None:
-    import pytest
-
-    from armbench.analysis.grouping import GroupingError, group_cells, task_groups
-
-    config = {"tasks": {"a": {"category": "X"}, "b": {"category": "Y", "size": "s"}}}
-    assert task_groups(config, "category", {"a", "b"}) == {"a": "X", "b": "Y"}
-    with pytest.raises(GroupingError, match="fields the tasks have: category, size"):
-        task_groups(config, "size", {"a", "b"})
-    with pytest.raises(GroupingError, match="no task metadata"):
-        task_groups({"tasks": ["a", "b"]}, "category", {"a", "b"})
-    trials = [t.__class__(**{**t.__dict__, "task": "a"}) for t in _trials("r", 2, 3, 1.0)]
-    trials += [t.__class__(**{**t.__dict__, "task": "b"}) for t in _trials("r", 3, 3, 1.0)]
-    (x, y) = group_cells("category", {"a": "X", "b": "Y"}, trials)
-    assert (x.group, x.n_pass, x.n_judged, x.tasks) == ("X", 2, 3, 1)
-    assert y.pass_rate == 1.0 and y.pass_rate_ci is not None  # all agree: Wilson's interval
 
 
 def test_a_free_arm_shown_non_inferior_is_the_cheapest_not_the_dearest() -> None:

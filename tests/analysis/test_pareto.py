@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 import pytest
+from facts_helpers import trial_facts
 
 from armbench.analysis.facts import TrialFacts
 from armbench.analysis.pareto import pareto
@@ -19,20 +20,14 @@ RESAMPLES = 1000
 
 
 def _arm(arm: str, rng: np.random.Generator, n: int, rate: float, cost: float) -> list[TrialFacts]:
+    # the verdict, then the wall, then the cost of each trial, in this order from `rng`
     return [
-        TrialFacts(
-            trial_id=f"{arm}.{i}",
-            arm=arm,
-            arm_kind="solo",
-            task="t",
-            replicate=i + 1,
-            seed=i,
-            status="pass" if rng.random() < rate else "fail",
-            infra_class=None,
+        trial_facts(
+            arm,
+            i,
+            bool(rng.random() < rate),
             wall_s=float(rng.lognormal(3, 0.3)),
-            iterations=1,
-            simulated=False,
-            cost_by_role={"solo": cost * float(rng.lognormal(0, 0.4))},
+            cost=cost * float(rng.lognormal(0, 0.4)),
         )
         for i in range(n)
     ]

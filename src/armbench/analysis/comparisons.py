@@ -26,6 +26,12 @@ NUMERIC_METRICS: dict[str, Callable[[TrialFacts], float]] = {
     "wall_s": lambda t: t.wall_s,
     "iterations": lambda t: float(t.iterations),
 }
+"""The metrics of passing trials (cells report their medians too)."""
+OVER_JUDGED: dict[str, Callable[[TrialFacts], float]] = {
+    "attempt_cost": lambda t: t.cost_usd,
+    "success": lambda t: float(t.passed),
+}
+"""The metrics of every judged trial, failed ones included."""
 
 
 def _paired_values(
@@ -48,29 +54,22 @@ def _comparison(
 ) -> Comparison | None:
     """`pairable`: replicates with the same number started from the same workspace."""
     (arm_a, trials_a), (arm_b, trials_b) = a, b
-    paired: stats.Paired | None = None
-    if metric == "success":
-        ja, jb = [t for t in trials_a if t.judged], [t for t in trials_b if t.judged]
-        xs_a, xs_b = [float(t.passed) for t in ja], [float(t.passed) for t in jb]
-        pa, pb = _paired_values(ja, jb, lambda t: t.passed) if pairable else ([], [])
-        if pa:
-            paired = stats.paired_binary([v > 0 for v in pa], [v > 0 for v in pb])
-    elif metric == "attempt_cost":
-        ja, jb = [t for t in trials_a if t.judged], [t for t in trials_b if t.judged]
-        xs_a, xs_b = [t.cost_usd for t in ja], [t.cost_usd for t in jb]
-        pa, pb = _paired_values(ja, jb, lambda t: t.cost_usd) if pairable else ([], [])
-        if pa:
-            paired = stats.paired_numeric(pa, pb)
-    else:
-        get = NUMERIC_METRICS[metric]
-        pass_a = [t for t in trials_a if t.passed]
-        pass_b = [t for t in trials_b if t.passed]
-        xs_a, xs_b = [get(t) for t in pass_a], [get(t) for t in pass_b]
-        pa, pb = _paired_values(pass_a, pass_b, get) if pairable else ([], [])
-        if pa:
-            paired = stats.paired_numeric(pa, pb)
+    over_judged = metric in OVER_JUDGED
+    get = OVER_JUDGED[metric] if over_judged else NUMERIC_METRICS[metric]
+
+    def keep(t: TrialFacts) -> bool:
+        return t.judged if over_judged else t.passed
+
+    kept_a, kept_b = [t for t in trials_a if keep(t)], [t for t in trials_b if keep(t)]
+    xs_a, xs_b = [get(t) for t in kept_a], [get(t) for t in kept_b]
     if not xs_a or not xs_b:
         return None
+    pa, pb = _paired_values(kept_a, kept_b, get) if pairable else ([], [])
+    paired: stats.Paired | None = None
+    if pa and metric == "success":
+        paired = stats.paired_binary([v > 0 for v in pa], [v > 0 for v in pb])
+    elif pa:
+        paired = stats.paired_numeric(pa, pb)
     mw = stats.mann_whitney(xs_a, xs_b)
     testable = stats.smallest_exact_p(len(xs_a), len(xs_b)) < stats.SIGNIFICANCE
     return Comparison(

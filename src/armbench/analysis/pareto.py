@@ -85,26 +85,8 @@ def pareto(
         # wrongly holds for the task's whole frontier, not for each pair alone.
         needed = 1 - (1 - DOMINANCE_SUPPORT) / max(len(boots) * (len(boots) - 1), 1)
         for arm, point in placed.items():
-            dominated_by = []
-            for other in sorted(boots):
-                if other == arm or arm not in boots:
-                    continue
-                mine, theirs = boots[arm], boots[other]
-                dominates = np.all(theirs <= mine, axis=1) & np.any(theirs < mine, axis=1)
-                support = float(dominates.mean())
-                if support >= 0.5:
-                    dominated_by.append(Dominance(arm=other, support=round(support, 4)))
+            dominated_by = _dominated_by(arm, boots) if arm in boots else []
             on_frontier = all(d.support < needed for d in dominated_by)
-            note = _too_few_to_rank(axes) if arm not in boots else None
-            if on_frontier and dominated_by:
-                top = max(dominated_by, key=lambda d: d.support)
-                note = (
-                    f"stays on the frontier: {top.arm} beats it on both axes in "
-                    f"{top.support:.0%} of resamples, short of the {needed:.1%} needed"
-                )
-            elif not on_frontier:
-                top = max(dominated_by, key=lambda d: d.support)
-                note = f"dominated by {top.arm} in {top.support:.1%} of resamples"
             points.append(
                 ParetoPoint(
                     task=task,
@@ -115,10 +97,41 @@ def pareto(
                     on_frontier=on_frontier,
                     dominated_by=dominated_by,
                     support_needed=round(needed, 6),
-                    note=note,
+                    note=_note(axes, arm in boots, dominated_by, on_frontier, needed),
                 )
             )
     return points
+
+
+def _dominated_by(arm: str, boots: dict[str, np.ndarray]) -> list[Dominance]:
+    """Every other ranked arm that beats `arm` on both axes in at least half the resamples."""
+    found = []
+    for other in sorted(boots):
+        if other == arm:
+            continue
+        mine, theirs = boots[arm], boots[other]
+        dominates = np.all(theirs <= mine, axis=1) & np.any(theirs < mine, axis=1)
+        support = float(dominates.mean())
+        if support >= 0.5:
+            found.append(Dominance(arm=other, support=round(support, 4)))
+    return found
+
+
+def _note(
+    axes: Axes, ranked: bool, dominated_by: list[Dominance], on_frontier: bool, needed: float
+) -> str | None:
+    """Why the arm is where it is, when that needs saying."""
+    if not ranked:
+        return _too_few_to_rank(axes)
+    if not dominated_by:
+        return None
+    top = max(dominated_by, key=lambda d: d.support)
+    if on_frontier:
+        return (
+            f"stays on the frontier: {top.arm} beats it on both axes in {top.support:.0%} of "
+            f"resamples, short of the {needed:.1%} needed"
+        )
+    return f"dominated by {top.arm} in {top.support:.1%} of resamples"
 
 
 def _too_few_to_rank(axes: Axes) -> str:
