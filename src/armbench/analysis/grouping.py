@@ -17,7 +17,7 @@ from typing import Any
 
 from armbench.analysis import stats
 from armbench.analysis.facts import TrialFacts
-from armbench.analysis.report_model import GroupCell
+from armbench.analysis.report_model import GroupCell, Tally, Unjudged
 from armbench.analysis.summary import median
 
 
@@ -87,7 +87,7 @@ def group_cells(field: str, groups: Mapping[str, str], trials: list[TrialFacts])
     return cells
 
 
-def unjudged_spend(imported: Mapping[str, Any] | None, field: str | None) -> dict[str, Any] | None:
+def unjudged_spend(imported: Mapping[str, Any] | None, field: str | None) -> Unjudged | None:
     """What the rows an import could not judge cost (`imported.skipped`, each with its arm as
     `route` and its `cost_usd` where the importer priced it): in all, by arm, and by group of
     `field` where the rows carry it. None when nothing was skipped."""
@@ -95,10 +95,10 @@ def unjudged_spend(imported: Mapping[str, Any] | None, field: str | None) -> dic
     if not isinstance(skipped, list) or not skipped:
         return None
 
-    def tally(rows: list[Mapping[str, Any]]) -> dict[str, Any]:
+    def tally(rows: list[Mapping[str, Any]]) -> Tally:
         costs = [r.get("cost_usd") for r in rows]
-        known = all(isinstance(c, (int, float)) for c in costs)
-        return {"rows": len(rows), "cost_usd": sum(costs) if known else None}
+        known = all(isinstance(c, int | float) for c in costs)
+        return Tally(rows=len(rows), cost_usd=sum(costs) if known else None)
 
     by_arm: dict[str, list[Mapping[str, Any]]] = {}
     by_group: dict[str, list[Mapping[str, Any]]] = {}
@@ -106,8 +106,8 @@ def unjudged_spend(imported: Mapping[str, Any] | None, field: str | None) -> dic
         by_arm.setdefault(str(row.get("route")), []).append(row)
         if field is not None and field in row:
             by_group.setdefault(str(row[field]), []).append(row)
-    return {
-        **tally(skipped),
-        "by_arm": {arm: tally(rows) for arm, rows in sorted(by_arm.items())},
-        **({"by_group": {g: tally(r) for g, r in sorted(by_group.items())}} if by_group else {}),
-    }
+    return Unjudged(
+        **tally(skipped).model_dump(),
+        by_arm={arm: tally(rows) for arm, rows in sorted(by_arm.items())},
+        by_group={group: tally(rows) for group, rows in sorted(by_group.items())},
+    )

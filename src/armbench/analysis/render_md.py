@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
-from armbench.analysis.report_model import Cell, Comparison, Report
+from armbench.analysis.report_model import Cell, Comparison, Report, Unjudged
 from armbench.analysis.stats import SIGNIFICANCE
 
 NONE = "—"
@@ -346,19 +346,15 @@ def _groups(report: Report) -> list[str]:
     ]
 
 
-def _unjudged(unjudged: dict[str, object]) -> list[str]:
-    cost = unjudged.get("cost_usd")
-    spent = money(cost) if isinstance(cost, (int, float)) else NONE
+def _unjudged(unjudged: Unjudged) -> list[str]:
     lines = [
-        f"{unjudged.get('rows')} row(s) had no executed verdict and are in no cell above; "
-        f"they cost {spent}."
+        f"{unjudged.rows} row(s) had no executed verdict and are in no cell above; they cost "
+        f"{money(unjudged.cost_usd)}."
     ]
-    for key, title in (("by_arm", "arm"), ("by_group", "group")):
-        part = unjudged.get(key)
-        if isinstance(part, dict) and part:
+    for title, part in (("arm", unjudged.by_arm), ("group", unjudged.by_group)):
+        if part:
             listed = ", ".join(
-                f"`{name}` {v['rows']} ({NONE if v['cost_usd'] is None else money(v['cost_usd'])})"
-                for name, v in part.items()
+                f"`{name}` {t.rows} ({money(t.cost_usd)})" for name, t in part.items()
             )
             lines.append(f"By {title}: {listed}.")
     return lines

@@ -140,11 +140,9 @@ def print_report(report: Report, out: Console) -> None:
             )
         out.print(grouped)
     if report.unjudged:
-        unjudged_cost = report.unjudged.get("cost_usd")
-        spent = money(unjudged_cost) if isinstance(unjudged_cost, (int, float)) else NONE
         out.print(
-            f"{report.unjudged.get('rows')} imported row(s) had no executed verdict and are in "
-            f"no cell; they cost {spent}",
+            f"{report.unjudged.rows} imported row(s) had no executed verdict and are in no "
+            f"cell; they cost {money(report.unjudged.cost_usd)}",
             highlight=False,
         )
     for note in report.notes:

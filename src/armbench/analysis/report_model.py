@@ -248,6 +248,21 @@ class GroupCell(_Model):
     """Every trial of the group, infra errors included."""
 
 
+class Tally(_Model):
+    rows: int
+    cost_usd: float | None
+    """Null when the source did not say what some of the rows cost."""
+
+
+class Unjudged(Tally):
+    """Imported rows the import could not judge (no executed verdict): money spent, kept out of
+    every cell."""
+
+    by_arm: dict[str, Tally]
+    by_group: dict[str, Tally]
+    """By the report's `group_by` field, where the rows carry it; empty otherwise."""
+
+
 class ArmSpend(_Model):
     arm: str
     arm_kind: str
@@ -312,6 +327,5 @@ class Report(_Model):
     group_by: str | None = None
     """The task field of `groups`, when the report was asked to group (`--group-by`)."""
     groups: list[GroupCell] = []
-    unjudged: dict[str, object] | None = None
-    """Imported rows the import could not judge (no executed verdict): how many, and what
-    they cost where the source says, by arm — money spent, kept out of every cell."""
+    unjudged: Unjudged | None = None
+    """Null when the import judged every row (or the run was not imported)."""
