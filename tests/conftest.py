@@ -96,9 +96,9 @@ def other_process(request: pytest.FixtureRequest) -> Callable[[str], str]:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Modules holding `slow` tests run first, each module's tests in their own order.
 
-    `make test` hands whole modules to its two workers in collection order (`--dist loadscope
+    `make test` hands whole modules to its workers in collection order (`--dist loadscope
     --no-loadscope-reorder`; xdist's default order, most tests first, put the two-test Ray
     module last): a long end-to-end module handed out last would run alone at the end while
-    the other worker idles; started first, it overlaps the many short ones."""
+    the other workers idle; started first, it overlaps the many short ones."""
     slow = {item.path for item in items if item.get_closest_marker("slow")}
     items.sort(key=lambda item: item.path not in slow)

@@ -20,6 +20,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from armbench.analysis.noninferiority import DEFAULT_MARGIN
 from armbench.analysis.records import RunRecords, load_run_records
 from armbench.analysis.report import build_report as _build_report
 from armbench.analysis.report_model import Report
@@ -137,7 +138,7 @@ def build_report(
     *,
     rate_card: str | Path | None = None,
     seed: int = 0,
-    margin: float = 0.10,
+    margin: float = DEFAULT_MARGIN,
 ) -> Report:
     """The statistics of `armbench report`: cells, comparisons, Pareto frontiers, decisions at
     the non-inferiority `margin` — the model `report --json` writes
