@@ -37,7 +37,8 @@ SIGNIFICANCE = 0.05
 comparison that cannot reach it is not a test."""
 CONFIDENCE = 1 - SIGNIFICANCE
 BOOTSTRAP_RESAMPLES = 2000
-"""Resamples of the bootstraps that remain (Pareto dominance support)."""
+"""Resamples of the bootstraps that remain: Pareto dominance support and the support of the
+decision's cheapest pick."""
 MIN_N_FOR_INTERVAL = 6
 """Fewer values than this get no interval for their median (see the module docstring)."""
 EXACT_MAX_N = 60
